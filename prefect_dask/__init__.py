@@ -1,0 +1,18 @@
+"""prefect_dask: Prefect 1 Core's programming model, rebuilt on Dask.
+
+Everything a user needs is importable from here; the executors live in
+``prefect_dask.executors``.
+"""
+
+from . import signals, states, triggers
+from .context import context
+from .flow import Edge, Flow
+from .log import get_logger
+from .task import Parameter, Task, exponential_backoff, flatten, task, unmapped
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "flatten", "signals", "states",
+    "triggers", "context", "get_logger", "exponential_backoff", "__version__",
+]

@@ -1,0 +1,92 @@
+"""The run context, read at the API edge only.
+
+The engine passes run information explicitly.  Two ``ContextVar``s exist for
+users: the flow being built inside ``with Flow(...)``, and the values a task
+reads while it runs (``context.map_index``, ``context.parameters``,
+``context.task_loop_result``...).  ``context`` reads the current values like
+Prefect 1's ``prefect.context``: attribute or item access, ``.get()``, and
+``with context(key=value):`` to add values for a block.
+
+>>> context.get("map_index") is None
+True
+>>> with context(answer=42):
+...     context.answer
+42
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+__all__ = ["context", "current_flow", "push_flow", "pop_flow", "task_context"]
+
+_values: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "prefect_dask_context", default={}
+)
+_building: contextvars.ContextVar[Any] = contextvars.ContextVar("prefect_dask_flow", default=None)
+
+
+class _Context(Mapping):
+    """A read-only view of the current run context (see module docstring)."""
+
+    def __getitem__(self, key: str) -> Any:
+        return _values.get()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_values.get())
+
+    def __len__(self) -> int:
+        return len(_values.get())
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        try:
+            return _values.get()[name]
+        except KeyError:
+            raise AttributeError(
+                f"context has no {name!r}. Task-run values such as map_index or "
+                "task_loop_result exist only while a task runs; use "
+                f"context.get({name!r}) to get None instead of this error."
+            ) from None
+
+    @contextlib.contextmanager
+    def __call__(self, **values: Any) -> Iterator["_Context"]:
+        token = _values.set({**_values.get(), **values})
+        try:
+            yield self
+        finally:
+            _values.reset(token)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain copy of the current values."""
+        return dict(_values.get())
+
+    def __repr__(self) -> str:
+        return f"<context {dict(_values.get())!r}>"
+
+
+context = _Context()
+
+
+def task_context(values: Mapping[str, Any]) -> contextlib.AbstractContextManager:
+    """Set the context a task function sees while it runs (used by the task runner)."""
+    return context(**values)
+
+
+def current_flow() -> Any:
+    """The flow whose ``with`` block is open in this thread, or None."""
+    return _building.get()
+
+
+def push_flow(flow: Any) -> contextvars.Token:
+    """Make ``flow`` the one that tasks called from now on are added to."""
+    return _building.set(flow)
+
+
+def pop_flow(token: contextvars.Token) -> None:
+    """Undo the matching ``push_flow``."""
+    _building.reset(token)

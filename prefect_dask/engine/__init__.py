@@ -1,0 +1,1 @@
+"""The engine: compile a flow to Dask graphs, run them, track states."""

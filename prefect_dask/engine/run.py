@@ -1,0 +1,108 @@
+"""``run_flow``: validate, resolve parameters, compile and execute stage by stage.
+
+The driver does no task work itself except Parameters and Constants, whose
+values it already holds.  Everything else runs in graphs on the executor.
+"""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from .. import executors
+from ..errors import ParameterError
+from ..states import Failed, Mapped, Pending, Running, State, Success
+from ..task import Constant, Parameter
+from .compile import build_plans, next_stage
+from .runner import RunInfo, SystemClock, run_task
+
+__all__ = ["run_flow", "resolve_parameters", "final_flow_state"]
+
+
+def resolve_parameters(flow: Any, given: Mapping[str, Any]) -> dict[str, Any]:
+    """Parameter values for a run: defaults overridden by ``given``; errors name the fix."""
+    params = {p.name: p for p in flow.parameters()}
+    unknown = sorted(set(given) - set(params))
+    if unknown:
+        raise ParameterError(
+            f"Flow {flow.name!r} has no parameter(s) {', '.join(map(repr, unknown))}; "
+            f"its parameters are: {', '.join(sorted(params)) or 'none'}."
+        )
+    missing = sorted(n for n, p in params.items() if p.required and n not in given)
+    if missing:
+        raise ParameterError(
+            f"Flow {flow.name!r} needs a value for required parameter(s) "
+            f"{', '.join(map(repr, missing))}; pass flow.run(parameters={{{missing[0]!r}: ...}})."
+        )
+    return {n: given.get(n, p.default) for n, p in params.items()}
+
+
+def _base_context(now: datetime.datetime, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    day = datetime.timedelta(days=1)
+    return {
+        "date": now, "today": now.strftime("%Y-%m-%d"),
+        "yesterday": (now - day).strftime("%Y-%m-%d"),
+        "tomorrow": (now + day).strftime("%Y-%m-%d"),
+        "today_nodash": now.strftime("%Y%m%d"),
+        **(extra or {}),
+    }
+
+
+def final_flow_state(flow: Any, states: Mapping[Any, State]) -> State:
+    """Failed if any reference task (a mapped one counts as its children) failed, else Success."""
+    key_states: list[State] = []
+    for t in flow.reference_tasks():
+        s = states[t]
+        key_states.extend(s.map_states if isinstance(s, Mapped) else [s])
+    if any(s.is_failed() for s in key_states):
+        return Failed("Some reference tasks failed.", result=dict(states))
+    if all(s.is_successful() for s in key_states):
+        return Success("All reference tasks succeeded.", result=dict(states))
+    return Success("No reference tasks failed.", result=dict(states))
+
+
+def _flow_transition(flow: Any, old: State, new: State) -> State:
+    for handler in flow.state_handlers:
+        new = handler(flow, old, new) or new
+    if flow.on_failure is not None and new.is_failed():
+        flow.on_failure(flow, new)
+    return new
+
+
+def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
+             task_states: Mapping[Any, State] | None = None,
+             extra_context: Mapping[str, Any] | None = None, clock: Any = None) -> State:
+    """Run ``flow`` once; see ``Flow.run``."""
+    flow.validate()
+    params = resolve_parameters(flow, parameters)
+    executor = executors.resolve(executor)
+    order = flow.sorted_tasks()
+    plans = build_plans(flow)
+    now = datetime.datetime.now(datetime.timezone.utc)
+    info = RunInfo(flow.name, str(uuid.uuid4()), params, clock or SystemClock(),
+                   _base_context(now, extra_context))
+
+    state: State = Pending("Flow run scheduled.")
+    state = _flow_transition(flow, state, Running("Running flow."))
+    done: dict[Any, State] = dict(task_states or {})
+    held: dict[Any, State] = {plans[t].slug: s for t, s in done.items()}
+    for t in order:
+        if t not in done and isinstance(t, (Parameter, Constant)) and not plans[t].inputs:
+            done[t] = held[plans[t].slug] = run_task(plans[t], info, None, ())
+    with executor:
+        while len(done) < len(order):
+            stage = next_stage(plans, order, info, done)
+            if not stage.tasks:
+                raise RuntimeError(
+                    f"Flow {flow.name!r}: no task could be scheduled although "
+                    f"{len(order) - len(done)} remain; this is a prefect_dask bug, please report it."
+                )
+            keys = list(stage.graph)
+            results = executor.compute(stage.graph, keys, {k: held[k] for k in stage.refs})
+            held.update(results)
+            for t, key in zip(stage.tasks, stage.task_keys):
+                done[t] = results[key]
+    final = final_flow_state(flow, {t: done[t] for t in order})
+    return _flow_transition(flow, state, final)

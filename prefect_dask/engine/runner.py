@@ -1,0 +1,334 @@
+"""``run_task``: the state-tracking wrapper around every task run and mapped child.
+
+It runs inside a Dask task on whatever worker Dask picks, takes the upstream
+States, and returns the final State; it never raises for anything the task or
+its handlers do.  The pipeline reads like the spec::
+
+    upstream skipped? -> (mapped parent: can it map?) -> trigger -> run
+    -> (failed? retry after delay) -> (looped? run again) -> final state
+
+Every transition goes through the task's state handlers.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import random
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from .. import signals
+from ..context import task_context
+from ..log import capture_stdout, get_logger
+from ..states import (Failed, Looped, Mapped, Pending, Retrying, Running, Skipped, State,
+                      Success, TimedOut, TriggerFailed)
+
+__all__ = ["Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
+           "pick"]
+
+UPSTREAM_SKIPPED = ("Upstream task was skipped; if this was not the intended behavior, "
+                    "consider changing `skip_on_upstream_skip=False` for this task.")
+
+
+class Clock(Protocol):
+    """Where the runner gets time and sleeps (tests inject one that does not sleep)."""
+
+    def now(self) -> float: ...
+
+    def sleep(self, seconds: float) -> None: ...
+
+
+class SystemClock:
+    """The real clock."""
+
+    def now(self) -> float:
+        return time.time()
+
+    def sleep(self, seconds: float) -> None:
+        if seconds > 0:
+            time.sleep(seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class RunInfo:
+    """What every task run of one flow run shares: names, parameters, clock, context."""
+
+    flow_name: str
+    flow_run_id: str
+    parameters: Mapping[str, Any]
+    clock: Clock = field(default_factory=SystemClock)
+    base_context: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One upstream edge of a task, as the runner needs it."""
+
+    edge: Any          # the flow's Edge (key of the trigger's dict)
+    key: str | None    # argument name, or None for an ordering-only edge
+    mapped: bool
+    flattened: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TaskPlan:
+    """Everything static about one task of a flow run; shared by all its children."""
+
+    task: Any
+    slug: str
+    inputs: tuple[Input, ...]
+    constants: Mapping[str, Any]
+    is_mapped: bool
+
+
+def pick(state: State, path: tuple[int, ...]) -> State:
+    """The view of ``state`` a mapped child sees: its result indexed by ``path``."""
+    if not path:
+        return state
+    result = state.result
+    for i in path:
+        result = result[i]
+    return state.replace(result=result)
+
+
+class _Run:
+    """One task run in progress: knows its task and calls handlers on each transition."""
+
+    __slots__ = ("plan", "info", "map_index", "upstream", "name")
+
+    def __init__(self, plan: TaskPlan, info: RunInfo, map_index: int | None,
+                 upstream: tuple[State, ...]) -> None:
+        self.plan, self.info, self.map_index, self.upstream = plan, info, map_index, upstream
+        self.name = plan.task.name if map_index is None else f"{plan.task.name}[{map_index}]"
+
+    def set_state(self, old: State, new: State) -> State:
+        """Pass a transition through the task's handlers; a failing handler fails the task."""
+        task = self.plan.task
+        new = new.replace(task_name=task.name, map_index=self.map_index, attempts=max(new.attempts, old.attempts))
+        try:
+            for handler in task.state_handlers:
+                new = handler(task, old, new) or new
+            if task.on_failure is not None and new.is_failed():
+                task.on_failure(task, new)
+        except signals.PrefectStateSignal as sig:
+            new = sig.state().replace(task_name=task.name, map_index=self.map_index)
+        except Exception as exc:
+            new = Failed(f"Task {self.name!r}: unexpected error while calling state handlers: "
+                         f"{exc!r}", result=exc, task_name=task.name, map_index=self.map_index,
+                         attempts=old.attempts)
+        return new
+
+    def upstream_states(self, expand_unmapped: bool) -> list[State]:
+        """Upstream states, a mapped parent on an unmapped edge counting as its children."""
+        out: list[State] = []
+        for inp, state in zip(self.plan.inputs, self.upstream):
+            if expand_unmapped and isinstance(state, Mapped) and not inp.mapped:
+                out.extend(state.map_states)
+            else:
+                out.append(state)
+        return out
+
+    def context_values(self, attempt: int, loop_count: int, loop_result: Any) -> dict[str, Any]:
+        task = self.plan.task
+        values = {
+            **self.info.base_context,
+            "flow_name": self.info.flow_name, "flow_run_id": self.info.flow_run_id,
+            "parameters": self.info.parameters, "task_name": task.name,
+            "task_full_name": self.name, "task_slug": self.plan.slug,
+            "task_tags": task.tags, "map_index": self.map_index,
+            "task_run_count": attempt, "task_loop_count": loop_count,
+        }
+        if loop_count > 1:
+            values["task_loop_result"] = loop_result
+        return values
+
+    def inputs(self) -> dict[str, Any]:
+        kwargs = dict(self.plan.constants)
+        for inp, state in zip(self.plan.inputs, self.upstream):
+            if inp.key is not None:
+                kwargs[inp.key] = state.result
+        return kwargs
+
+
+# -- the pipeline steps: each takes the run and a state, returns a state ----------
+
+def check_upstream_skipped(run: _Run, state: State) -> State:
+    if run.plan.task.skip_on_upstream_skip and any(
+            s.is_skipped() for s in run.upstream_states(expand_unmapped=True)):
+        return run.set_state(state, Skipped(UPSTREAM_SKIPPED))
+    return state
+
+
+def check_can_map(run: _Run, state: State) -> State:
+    """Mapped parent only: fail unless some mapped upstream succeeded with a mappable result."""
+    mapped = [(inp, s) for inp, s in zip(run.plan.inputs, run.upstream) if inp.mapped]
+    if run.upstream and not any(s.is_successful() for _, s in mapped):
+        return run.set_state(state, Failed("No upstream states can be mapped over."))
+    for inp, s in mapped:
+        if s.is_successful() and not s.is_mapped() and not _mappable(s.result, inp.flattened):
+            what = type(s.result).__name__
+            return run.set_state(state, Failed(
+                f"Task {run.name!r} cannot map over the result of "
+                f"{inp.edge.upstream_task.name!r} (argument {inp.key!r}): a {what} is not a "
+                f"list-like; map over a list or tuple, or wrap the value in unmapped(...) to "
+                "pass it whole to every child.",
+                result=TypeError(f"cannot map over a {what}")))
+    return state
+
+
+def _mappable(value: Any, flattened: bool) -> bool:
+    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__getitem__") \
+            or not hasattr(value, "__len__"):
+        return False
+    return not flattened or all(_mappable(v, False) for v in value)
+
+
+def check_trigger(run: _Run, state: State) -> State:
+    task = run.plan.task
+    upstream = {inp.edge: s for inp, s in zip(run.plan.inputs, run.upstream)}
+    try:
+        ok = task.trigger(upstream)
+    except signals.PrefectStateSignal as sig:
+        return run.set_state(state, sig.state())
+    except Exception as exc:
+        return run.set_state(state, TriggerFailed(
+            f"Task {run.name!r}: unexpected error while evaluating trigger "
+            f"{getattr(task.trigger, '__name__', task.trigger)!r}: {exc!r}", result=exc))
+    if not ok:
+        sig = signals.TRIGGERFAIL(f"Trigger {getattr(task.trigger, '__name__', 'trigger')!r} "
+                                  "returned False.")
+        return run.set_state(state, sig.state())
+    return state
+
+
+def _retry_delay(task: Any, attempt: int) -> float:
+    delay = task.retry_delay(attempt) if callable(task.retry_delay) else task.retry_delay
+    if task.retry_jitter_factor:
+        delay += random.uniform(0, task.retry_jitter_factor * delay)
+    return delay
+
+
+def _should_retry(task: Any, state: State, attempt: int) -> bool:
+    if not state.is_failed() or attempt > task.max_retries:
+        return False
+    if task.retry_on and not isinstance(state.result, task.retry_on):
+        return False
+    return task.retry_condition is None or bool(task.retry_condition(state))
+
+
+def run_function(run: _Run, state: State) -> State:
+    """Run the task function until it finishes, retrying and looping as the task says."""
+    task, clock = run.plan.task, run.info.clock
+    kwargs = run.inputs()
+    attempt, loop_count, loop_result = 0, 1, None
+    while True:
+        attempt += 1
+        started = clock.now()
+        state = run.set_state(state, Running(attempts=attempt, started=started))
+        if state.is_finished():
+            return state
+        values = run.context_values(attempt, loop_count, loop_result)
+        new = _call(run, task, kwargs, values).replace(attempts=attempt, started=started,
+                                                       finished=clock.now())
+        if isinstance(new, Looped):
+            new = new.replace(loop_count=loop_count)
+        state = run.set_state(state, new)
+        if isinstance(state, Looped):
+            loop_count, loop_result = loop_count + 1, state.result
+            continue
+        retry = isinstance(state, Retrying) or _should_retry(task, state, attempt)
+        if retry and attempt <= task.max_retries:
+            delay = _retry_delay(task, attempt)
+            state = run.set_state(state, Retrying(
+                f"Retrying task {run.name!r} (after attempt {attempt} of {task.max_retries + 1})",
+                start_time=clock.now() + delay, attempts=attempt))
+            clock.sleep(delay)
+            continue
+        if isinstance(state, Retrying):  # RETRY signal with no retries left
+            state = run.set_state(state, Failed(
+                f"Task {run.name!r} raised RETRY but has no retries left (max_retries="
+                f"{task.max_retries}); raise the task's max_retries.", attempts=attempt))
+        return state
+
+
+def _call(run: _Run, task: Any, kwargs: dict, values: dict) -> State:
+    """Call ``task.run(**kwargs)`` in the task context; turn the outcome into a State."""
+
+    def body() -> Any:
+        with task_context(values):
+            if task.log_stdout:
+                with capture_stdout(get_logger()):
+                    return task.run(**kwargs)
+            return task.run(**kwargs)
+
+    try:
+        if task.timeout is None:
+            return Success(result=body())
+        return _with_timeout(run, body, task.timeout)
+    except signals.PrefectStateSignal as sig:
+        return sig.state()
+    except Exception as exc:
+        return Failed(exc, result=exc)
+
+
+def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
+    """Run ``body`` in a helper thread and stop waiting after ``timeout`` seconds.
+
+    Python cannot kill a thread: on timeout the task ends TimedOut and the
+    function's thread is abandoned (a daemon); its result is discarded.
+    """
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = body()
+        except BaseException as exc:  # handed back to the caller's thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(target,),
+                              name=f"prefect_dask-timeout-{run.name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        err = TimeoutError(f"Task {run.name!r} timed out after {timeout:g} s (timeout={timeout:g}).")
+        return TimedOut(str(err), result=err)
+    if "error" in box:
+        raise box["error"]
+    return Success(result=box["value"])
+
+
+# -- entry points called from graph nodes ---------------------------------------
+
+def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
+             upstream: tuple[State, ...]) -> State:
+    """Run one task (or one mapped child) to a final State; never raises.
+
+    ``upstream`` is aligned with ``plan.inputs`` and already sliced for a child.
+    A mapped task called with ``map_index=None`` is a parent that could not map
+    (its width could not be known): it ends in the state the parent checks give.
+    """
+    if plan.is_mapped and map_index is None:
+        return run_parent(plan, info, upstream, [])
+    run = _Run(plan, info, map_index, upstream)
+    state: State = Pending(task_name=plan.task.name, map_index=map_index)
+    for step in (check_upstream_skipped, check_trigger, run_function):
+        state = step(run, state)
+        if state.is_finished():
+            break
+    return state
+
+
+def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
+               children: list[State]) -> State:
+    """Final state of a mapped parent whose children ran: Mapped, or what its checks say."""
+    run = _Run(plan, info, None, upstream)
+    state: State = Pending(task_name=plan.task.name)
+    for step in (check_upstream_skipped, check_can_map):
+        state = step(run, state)
+        if state.is_finished():
+            return state
+    return run.set_state(state, Mapped(f"Mapped {len(children)} children.", map_states=children,
+                                       result=[c.result for c in children]))

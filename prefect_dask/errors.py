@@ -1,0 +1,46 @@
+"""Error types raised to users.
+
+Every error says what went wrong, in which flow and task, and what to do.  They
+subclass the built-in error a Prefect 1 user would have caught (``ValueError``,
+``TypeError``) so existing ``except`` clauses keep working.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PrefectDaskError",
+    "FlowValidationError",
+    "CycleError",
+    "ParameterError",
+    "TaskDefinitionError",
+    "TaskBindError",
+    "ExecutorError",
+]
+
+
+class PrefectDaskError(Exception):
+    """Base class of every error prefect_dask raises on purpose."""
+
+
+class FlowValidationError(PrefectDaskError, ValueError):
+    """The flow cannot run as built (a cycle, a bad edge, a duplicate name...)."""
+
+
+class CycleError(FlowValidationError):
+    """The flow's edges form a cycle."""
+
+
+class ParameterError(PrefectDaskError, ValueError):
+    """A required Parameter was not given, or an unknown one was."""
+
+
+class TaskDefinitionError(PrefectDaskError, ValueError):
+    """A task was constructed with options that contradict each other."""
+
+
+class TaskBindError(PrefectDaskError, TypeError):
+    """A task was called with arguments its ``run`` does not accept, or outside a flow."""
+
+
+class ExecutorError(PrefectDaskError, RuntimeError):
+    """An executor could not be found, started or used."""

@@ -1,0 +1,95 @@
+"""Executors on this machine: Dask's synchronous, threaded and multiprocessing schedulers."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from concurrent.futures import Executor as _PoolExecutor
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ..errors import ExecutorError
+from .base import with_held
+
+__all__ = ["LocalExecutor", "LocalDaskExecutor"]
+
+
+class LocalExecutor:
+    """Run every task in the calling thread, one at a time (Dask's sync scheduler).
+
+    The default: no threads, no processes, plain tracebacks and debuggers work.
+    """
+
+    def __enter__(self) -> "LocalExecutor":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any]) -> dict:
+        from dask.local import get_sync
+
+        return dict(zip(keys, get_sync(with_held(graph, held), keys)))
+
+    def __repr__(self) -> str:
+        return "LocalExecutor()"
+
+
+class LocalDaskExecutor:
+    """Run tasks in parallel on a local pool of threads or processes.
+
+    ``scheduler``: "threads" (default), "processes" or "sync".  ``num_workers``:
+    pool size (default: the number of CPUs).  Processes need every task and
+    input to pickle (with cloudpickle).
+    """
+
+    SCHEDULERS = ("threads", "processes", "sync")
+
+    def __init__(self, scheduler: str = "threads", num_workers: int | None = None,
+                 **kwargs: Any) -> None:
+        if scheduler not in self.SCHEDULERS:
+            raise ExecutorError(
+                f"LocalDaskExecutor(scheduler={scheduler!r}) is not a scheduler; use one of "
+                f"{', '.join(map(repr, self.SCHEDULERS))}."
+            )
+        if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 1):
+            raise ExecutorError(f"LocalDaskExecutor(num_workers={num_workers!r}) must be an int >= 1.")
+        self.scheduler = scheduler
+        self.num_workers = num_workers or os.cpu_count() or 1
+        self.kwargs = kwargs
+        self._pool: _PoolExecutor | None = None
+
+    def __enter__(self) -> "LocalDaskExecutor":
+        if self.scheduler == "threads":
+            self._pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="prefect_dask")
+        elif self.scheduler == "processes":
+            from dask.multiprocessing import get_context
+            from concurrent.futures import ProcessPoolExecutor
+
+            self._pool = ProcessPoolExecutor(self.num_workers, mp_context=get_context())
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any]) -> dict:
+        graph = with_held(graph, held)
+        if self.scheduler == "sync":
+            from dask.local import get_sync
+
+            return dict(zip(keys, get_sync(graph, keys, **self.kwargs)))
+        if self._pool is None:
+            raise ExecutorError(
+                f"{self!r} was used outside `with executor:`; pass it to flow.run(executor=...), "
+                "which starts and stops it."
+            )
+        if self.scheduler == "threads":
+            from dask.threaded import get
+        else:
+            from dask.multiprocessing import get
+        return dict(zip(keys, get(graph, keys, pool=self._pool, **self.kwargs)))
+
+    def __repr__(self) -> str:
+        return f"LocalDaskExecutor(scheduler={self.scheduler!r}, num_workers={self.num_workers})"

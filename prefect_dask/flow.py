@@ -1,0 +1,325 @@
+"""Flow: a graph of tasks and edges, built with ``with Flow(...)`` or imperatively.
+
+>>> from prefect_dask import task
+>>> @task
+... def one():
+...     return 1
+>>> @task
+... def inc(x):
+...     return x + 1
+>>> with Flow("tiny") as flow:
+...     r = inc(one())
+>>> flow.run().result[r].result
+2
+"""
+
+from __future__ import annotations
+
+import contextvars
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from .context import pop_flow, push_flow
+from .errors import CycleError, FlowValidationError, ParameterError, TaskDefinitionError
+from .states import State
+from .task import Constant, Parameter, Task, as_task, flatten, unmapped
+
+__all__ = ["Flow", "Edge"]
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """``upstream_task`` feeds ``downstream_task`` (as argument ``key``, if any)."""
+
+    upstream_task: Task
+    downstream_task: Task
+    key: str | None = None
+    mapped: bool = False
+    flattened: bool = False
+
+    def __repr__(self) -> str:
+        key = f" (key={self.key})" if self.key else ""
+        return f"<Edge{' mapped' if self.mapped else ''}: {self.upstream_task.name} -> {self.downstream_task.name}{key}>"
+
+
+class Flow:
+    """A named graph of tasks (Prefect 1's ``Flow``).
+
+    Reference tasks (by default the terminal tasks) decide the flow's final
+    state: Failed if any of them failed, else Success.
+    """
+
+    def __init__(self, name: str, tasks: Iterable[Task] | None = None,
+                 edges: Iterable[Edge] | None = None, reference_tasks: Iterable[Task] | None = None,
+                 state_handlers: Iterable[Callable] | None = None,
+                 on_failure: Callable | None = None, result: Any = None,
+                 executor: Any = None, validate: bool = False) -> None:
+        if not isinstance(name, str) or not name:
+            raise FlowValidationError(f"Flow name must be a non-empty string, got {name!r}.")
+        self.name = name
+        self._tasks: dict[Task, None] = {}
+        self.edges: set[Edge] = set()
+        self._by_key: dict[tuple[Task, str], Edge] = {}
+        self.constants: dict[Task, dict[str, Any]] = {}
+        self._slugs: set[str] = set()
+        self._reference: list[Task] = []
+        handlers = list(state_handlers or ())
+        for h in handlers + ([on_failure] if on_failure is not None else []):
+            if not callable(h):
+                raise TaskDefinitionError(
+                    f"Flow {name!r}: state handler {h!r} is not callable; a flow state "
+                    "handler is fn(flow, old_state, new_state), on_failure is fn(flow, state)."
+                )
+        self.state_handlers = handlers
+        self.on_failure = on_failure
+        self.result = result
+        self.executor = executor
+        self._token: list[contextvars.Token] = []
+        for t in tasks or ():
+            self.add_task(t)
+        for e in edges or ():
+            self.add_edge(e.upstream_task, e.downstream_task, key=e.key, mapped=e.mapped,
+                          flattened=e.flattened)
+        if reference_tasks:
+            self.set_reference_tasks(reference_tasks)
+
+    def __repr__(self) -> str:
+        return f"<Flow: name={self.name!r}, {len(self._tasks)} tasks>"
+
+    # -- context manager ---------------------------------------------------------
+    def __enter__(self) -> "Flow":
+        self._token.append(push_flow(self))
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pop_flow(self._token.pop())
+
+    # -- building ------------------------------------------------------------------
+    @property
+    def tasks(self) -> set[Task]:
+        """Every task in the flow (a new set)."""
+        return set(self._tasks)
+
+    def add_task(self, task: Task) -> Task:
+        """Add ``task`` (no edges); returns it."""
+        if not isinstance(task, Task):
+            raise TypeError(
+                f"Flow {self.name!r}: add_task() needs a Task, got {task!r}; wrap functions "
+                "with @task first."
+            )
+        if task in self._tasks:
+            return task
+        if task.slug is None:
+            n = 1
+            while f"{task.name}-{n}" in self._slugs:
+                n += 1
+            task.slug = f"{task.name}-{n}"
+        elif task.slug in self._slugs:
+            kind = "Parameter" if isinstance(task, Parameter) else "task with slug"
+            raise FlowValidationError(
+                f"Flow {self.name!r} already has a {kind} {task.slug!r}; names of Parameters "
+                "and explicit task slugs must be unique within a flow."
+            )
+        self._slugs.add(task.slug)
+        self._tasks[task] = None
+        return task
+
+    def add_edge(self, upstream_task: Any, downstream_task: Task, key: str | None = None,
+                 mapped: bool = False, flattened: bool = False,
+                 validate: bool | None = None) -> Edge:
+        """Make ``upstream_task`` feed ``downstream_task`` (as argument ``key``)."""
+        if isinstance(upstream_task, unmapped):
+            upstream_task, mapped = upstream_task.value, False
+        if isinstance(upstream_task, flatten):
+            upstream_task, mapped, flattened = upstream_task.value, True, True
+        if isinstance(downstream_task, Parameter):
+            raise FlowValidationError(
+                f"Flow {self.name!r}: Parameter {downstream_task.name!r} cannot have upstream "
+                "tasks; Parameters are the flow's inputs."
+            )
+        if not isinstance(upstream_task, Task):
+            upstream_task = Constant(upstream_task)
+        if key is not None and (downstream_task, key) in self._by_key:
+            raise FlowValidationError(
+                f"Flow {self.name!r}: argument {key!r} of task {downstream_task.name!r} "
+                "is already bound; each argument takes one input."
+            )
+        edge = Edge(upstream_task, downstream_task, key, mapped, flattened)
+        self.add_task(upstream_task)
+        self.add_task(downstream_task)
+        self.edges.add(edge)
+        if key is not None:
+            self._by_key[(downstream_task, key)] = edge
+        if validate:
+            self.validate()
+        return edge
+
+    def set_dependencies(self, task: Task, upstream_tasks: Iterable[Any] | None = None,
+                         downstream_tasks: Iterable[Task] | None = None,
+                         keyword_tasks: dict[str, Any] | None = None, mapped: bool = False,
+                         validate: bool | None = None) -> None:
+        """Add ``task`` with ordering edges and keyword inputs (tasks or constants)."""
+        self.add_task(task)
+        for t in upstream_tasks or ():
+            self.add_edge(self._input(t), task, mapped=mapped and not isinstance(t, unmapped))
+        for t in downstream_tasks or ():
+            self.add_edge(task, t)
+        for key, value in (keyword_tasks or {}).items():
+            is_mapped = mapped and not isinstance(value, unmapped)
+            value = self._input(value)
+            if isinstance(value, (Task, flatten)) or is_mapped:
+                self.add_edge(value, task, key=key, mapped=is_mapped)
+            else:
+                if key in self.constants.get(task, {}) or (task, key) in self._by_key:
+                    raise FlowValidationError(
+                        f"Flow {self.name!r}: argument {key!r} of task {task.name!r} is "
+                        "already bound; each argument takes one input."
+                    )
+                self.constants.setdefault(task, {})[key] = value
+        if validate:
+            self.validate()
+
+    def _input(self, value: Any) -> Any:
+        """Unwrap ``unmapped`` and turn task-holding collections into tasks."""
+        if isinstance(value, unmapped):
+            value = value.value
+        if isinstance(value, flatten):
+            return flatten(as_task(value.value, self))
+        return as_task(value, self)
+
+    def chain(self, *tasks: Task, validate: bool | None = None) -> list[Edge]:
+        """Add ordering edges ``tasks[0] -> tasks[1] -> ...``."""
+        return [self.add_edge(a, b, validate=validate) for a, b in zip(tasks, tasks[1:])]
+
+    # -- queries -------------------------------------------------------------------
+    def edges_to(self, task: Task) -> set[Edge]:
+        return {e for e in self.edges if e.downstream_task is task}
+
+    def edges_from(self, task: Task) -> set[Edge]:
+        return {e for e in self.edges if e.upstream_task is task}
+
+    def upstream_tasks(self, task: Task) -> set[Task]:
+        return {e.upstream_task for e in self.edges_to(task)}
+
+    def downstream_tasks(self, task: Task) -> set[Task]:
+        return {e.downstream_task for e in self.edges_from(task)}
+
+    def root_tasks(self) -> set[Task]:
+        """Tasks with no upstream tasks."""
+        has_up = {e.downstream_task for e in self.edges}
+        return {t for t in self._tasks if t not in has_up}
+
+    def terminal_tasks(self) -> set[Task]:
+        """Tasks with no downstream tasks."""
+        has_down = {e.upstream_task for e in self.edges}
+        return {t for t in self._tasks if t not in has_down}
+
+    def reference_tasks(self) -> set[Task]:
+        """The tasks whose states decide the flow's state (default: terminal tasks)."""
+        return set(self._reference) if self._reference else self.terminal_tasks()
+
+    def set_reference_tasks(self, tasks: Iterable[Task]) -> None:
+        tasks = list(tasks)
+        missing = [t for t in tasks if t not in self._tasks]
+        if missing:
+            raise FlowValidationError(
+                f"Flow {self.name!r}: reference tasks {missing!r} are not in the flow; add "
+                "them (call them inside the `with Flow` block) first."
+            )
+        self._reference = tasks
+
+    def parameters(self) -> set[Parameter]:
+        return {t for t in self._tasks if isinstance(t, Parameter)}
+
+    def get_tasks(self, name: str | None = None, slug: str | None = None,
+                  tags: Iterable[str] | None = None, task_type: type | None = None) -> list[Task]:
+        """The tasks matching every filter given."""
+        tags = set(tags or ())
+        return [t for t in self._tasks
+                if (name is None or t.name == name) and (slug is None or t.slug == slug)
+                and tags <= t.tags and (task_type is None or isinstance(t, task_type))]
+
+    def sorted_tasks(self) -> tuple[Task, ...]:
+        """The tasks in an order where every task comes after its upstream tasks."""
+        ups: dict[Task, set[Task]] = {t: set() for t in self._tasks}
+        downs: dict[Task, list[Task]] = {t: [] for t in self._tasks}
+        for e in self.edges:
+            if e.upstream_task not in ups[e.downstream_task]:
+                ups[e.downstream_task].add(e.upstream_task)
+                downs[e.upstream_task].append(e.downstream_task)
+        waiting = {t: len(u) for t, u in ups.items()}
+        ready = [t for t, n in waiting.items() if n == 0]
+        order: list[Task] = []
+        while ready:
+            t = ready.pop()
+            order.append(t)
+            for d in downs[t]:
+                waiting[d] -= 1
+                if waiting[d] == 0:
+                    ready.append(d)
+        if len(order) < len(self._tasks):
+            raise CycleError(self._cycle_message({t for t, n in waiting.items() if n > 0}, ups))
+        return tuple(order)
+
+    def _cycle_message(self, stuck: set[Task], ups: dict[Task, set[Task]]) -> str:
+        start = next(iter(stuck))
+        path, seen = [start], {start}
+        while True:
+            nxt = next(u for u in ups[path[-1]] if u in stuck)
+            if nxt in seen:
+                cycle = path[path.index(nxt):] + [nxt]
+                break
+            path.append(nxt)
+            seen.add(nxt)
+        names = " <- ".join(repr(t.name) for t in cycle)
+        return (f"Flow {self.name!r} has a cycle: {names}. Flows must be acyclic; "
+                "remove one of these edges.")
+
+    def validate(self) -> None:
+        """Check the flow can run: no cycle, every edge's tasks in the flow, references in it."""
+        for e in self.edges:
+            for t in (e.upstream_task, e.downstream_task):
+                if t not in self._tasks:
+                    raise FlowValidationError(
+                        f"Flow {self.name!r}: edge {e!r} names task {t.name!r}, which is not "
+                        "in the flow; use add_edge() or set_dependencies() to build edges."
+                    )
+        for t in self._reference:
+            if t not in self._tasks:
+                raise FlowValidationError(
+                    f"Flow {self.name!r}: reference task {t.name!r} is not in the flow.")
+        self.sorted_tasks()
+
+    def copy(self) -> "Flow":
+        """A new flow with the same tasks and edges."""
+        new = Flow(self.name, tasks=self._tasks, edges=self.edges,
+                   reference_tasks=self._reference, state_handlers=self.state_handlers,
+                   on_failure=self.on_failure, result=self.result, executor=self.executor)
+        new.constants = {t: dict(c) for t, c in self.constants.items()}
+        return new
+
+    # -- running -------------------------------------------------------------------
+    def run(self, parameters: dict[str, Any] | None = None, executor: Any = None,
+            *, task_states: dict[Task, State] | None = None, context: dict | None = None,
+            clock: Any = None, **kwargs: Any) -> State:
+        """Run the flow once and return its final State.
+
+        ``state.result`` maps every task to its final State.  Parameters come from
+        ``parameters={...}`` or, as in Prefect 1, from keyword arguments named
+        after them.  ``executor`` is an Executor or a name ("local", "threads").
+        """
+        from .engine.run import run_flow
+
+        names = {p.name for p in self.parameters()}
+        params = dict(parameters or {})
+        unknown_kw = sorted(k for k in kwargs if k not in names)
+        if unknown_kw:
+            raise ParameterError(
+                f"Flow {self.name!r}: run() got unexpected keyword argument(s) "
+                f"{', '.join(map(repr, unknown_kw))}; keyword arguments of run() must name "
+                f"the flow's parameters: {sorted(names) or 'none'}."
+            )
+        params.update(kwargs)
+        return run_flow(self, params, executor=executor if executor is not None else self.executor,
+                        task_states=task_states, extra_context=context, clock=clock)

@@ -1,0 +1,515 @@
+"""Task, ``@task``, Parameter and the small auxiliary tasks a flow builds for you.
+
+A Task is a description of work plus its options (retries, trigger, timeout,
+handlers...).  Calling a task inside ``with Flow(...)`` copies it and binds the
+copy to its inputs in that flow; ``task.run(...)`` calls the function directly.
+
+>>> @task
+... def inc(x):
+...     return x + 1
+>>> inc.run(1)
+2
+"""
+
+from __future__ import annotations
+
+import copy as _copy
+import inspect
+import operator
+import typing
+from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
+from typing import Any
+
+from . import triggers as _triggers
+from .context import context, current_flow
+from .errors import TaskBindError, TaskDefinitionError
+
+__all__ = [
+    "Task", "FunctionTask", "task", "Parameter", "Constant", "GetItem", "Collection",
+    "unmapped", "flatten", "exponential_backoff", "as_seconds", "NO_DEFAULT",
+]
+
+
+class _NoDefault:
+    def __repr__(self) -> str:
+        return "<no default>"
+
+
+NO_DEFAULT: Any = _NoDefault()
+
+
+def as_seconds(value: float | timedelta | None, what: str, owner: str) -> float | None:
+    """Convert a duration given as seconds or a timedelta to float seconds."""
+    if value is None:
+        return None
+    if isinstance(value, timedelta):
+        return value.total_seconds()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    raise TaskDefinitionError(
+        f"{owner}: {what}={value!r} is not a duration; pass seconds (a number) or a "
+        f"datetime.timedelta, e.g. {what}=timedelta(seconds=10)."
+    )
+
+
+def exponential_backoff(base: float | timedelta = 1.0, factor: float = 2.0,
+                        max_delay: float | timedelta | None = None) -> Callable[[int], float]:
+    """A ``retry_delay`` that waits ``base * factor**(attempt - 1)`` seconds, capped at ``max_delay``.
+
+    >>> delay = exponential_backoff(1, max_delay=5)
+    >>> [delay(n) for n in (1, 2, 3, 4)]
+    [1.0, 2.0, 4.0, 5.0]
+    """
+    base_s = as_seconds(base, "base", "exponential_backoff")
+    cap = as_seconds(max_delay, "max_delay", "exponential_backoff")
+
+    def delay(attempt: int) -> float:
+        seconds = base_s * factor ** (attempt - 1)
+        return seconds if cap is None else min(seconds, cap)
+
+    return delay
+
+
+class unmapped:
+    """Mark a ``task.map`` argument as the same for every child.
+
+    >>> unmapped([1, 2]).value
+    [1, 2]
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class flatten:
+    """Mark a ``task.map`` argument (a list of lists) to be mapped over as one flat list."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+def _tuple_arity(fn: Callable) -> int | None:
+    """Number of items of a ``Tuple[a, b]`` return annotation, else None."""
+    try:
+        ret = typing.get_type_hints(fn).get("return")
+    except Exception:  # unresolvable annotations: no nout inferred
+        return None
+    if typing.get_origin(ret) is tuple:
+        args = typing.get_args(ret)
+        if args and args[-1] is not Ellipsis:
+            return len(args)
+    return None
+
+
+class Task:
+    """A unit of work in a flow (Prefect 1's ``Task``); subclass it and define ``run``.
+
+    Options are Prefect 1's, plus ``retry_jitter_factor`` (spread retries by up
+    to that fraction of the delay), ``retry_condition`` (``fn(state) -> bool``,
+    retry only when it returns True), ``map_batch_size`` (children per Dask task
+    when mapped) and ``resources`` (Dask worker resources).
+    """
+
+    def __init__(
+        self,
+        name: str | None = None,
+        slug: str | None = None,
+        tags: Iterable[str] | None = None,
+        max_retries: int = 0,
+        retry_delay: float | timedelta | Callable[[int], float] | None = None,
+        retry_on: type[BaseException] | Iterable[type[BaseException]] | None = None,
+        timeout: float | timedelta | None = None,
+        trigger: Callable[[dict], bool] | None = None,
+        skip_on_upstream_skip: bool = True,
+        cache_for: timedelta | None = None,
+        cache_validator: Callable | None = None,
+        cache_key: str | None = None,
+        checkpoint: bool | None = None,
+        state_handlers: Iterable[Callable] | None = None,
+        on_failure: Callable | None = None,
+        log_stdout: bool = False,
+        result: Any = None,
+        target: str | Callable | None = None,
+        task_run_name: str | Callable | None = None,
+        nout: int | None = None,
+        retry_jitter_factor: float = 0.0,
+        retry_condition: Callable | None = None,
+        map_batch_size: int | None = None,
+        resources: dict[str, float] | None = None,
+    ) -> None:
+        self.name = name or getattr(self, "name", None) or type(self).__name__
+        owner = f"Task {self.name!r}"
+        self.slug = slug
+        self.tags = set(tags or ())
+        if not isinstance(max_retries, int) or max_retries < 0:
+            raise TaskDefinitionError(f"{owner}: max_retries={max_retries!r} must be an int >= 0.")
+        self.max_retries = max_retries
+        if callable(retry_delay) and not isinstance(retry_delay, timedelta):
+            self.retry_delay = retry_delay
+        else:
+            self.retry_delay = as_seconds(retry_delay, "retry_delay", owner) or 0.0
+        if retry_on is not None:
+            if max_retries == 0:
+                raise TaskDefinitionError(
+                    f"{owner}: retry_on={retry_on!r} has no effect without retries; "
+                    "also pass max_retries=N (N >= 1)."
+                )
+            retry_on = tuple(retry_on) if isinstance(retry_on, Iterable) else (retry_on,)
+            bad = [r for r in retry_on if not (isinstance(r, type) and issubclass(r, BaseException))]
+            if bad:
+                raise TaskDefinitionError(
+                    f"{owner}: retry_on must hold exception classes, got {bad!r}; "
+                    "e.g. retry_on=[ConnectionError, TimeoutError]."
+                )
+        self.retry_on = retry_on
+        self.retry_jitter_factor = float(retry_jitter_factor)
+        self.retry_condition = retry_condition
+        self.timeout = as_seconds(timeout, "timeout", owner)
+        if self.timeout is not None and self.timeout <= 0:
+            raise TaskDefinitionError(f"{owner}: timeout={timeout!r} must be positive.")
+        self.trigger = trigger or _triggers.all_successful
+        self.skip_on_upstream_skip = skip_on_upstream_skip
+        self.cache_for = cache_for
+        self.cache_validator = cache_validator
+        self.cache_key = cache_key
+        self.checkpoint = checkpoint
+        handlers = list(state_handlers or ())
+        for h in handlers + ([on_failure] if on_failure is not None else []):
+            if not callable(h):
+                raise TaskDefinitionError(
+                    f"{owner}: state handler {h!r} is not callable; a state handler is a "
+                    "function fn(task, old_state, new_state) returning a state or None, "
+                    "and on_failure is a function fn(task, state)."
+                )
+        self.state_handlers = handlers
+        self.on_failure = on_failure
+        self.log_stdout = log_stdout
+        self.result = result
+        self.target = target
+        self.task_run_name = task_run_name
+        if nout is not None and (not isinstance(nout, int) or nout < 0):
+            raise TaskDefinitionError(f"{owner}: nout={nout!r} must be a non-negative int.")
+        self.nout = nout if nout is not None else _tuple_arity(self.run)
+        if map_batch_size is not None and (not isinstance(map_batch_size, int) or map_batch_size < 1):
+            raise TaskDefinitionError(
+                f"{owner}: map_batch_size={map_batch_size!r} must be None (automatic) or an int >= 1."
+            )
+        self.map_batch_size = map_batch_size
+        self.resources = dict(resources or {})
+        params = inspect.signature(self.run).parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+            raise TaskDefinitionError(
+                f"{owner}: run() takes *args, which tasks cannot bind (every input is "
+                "passed by name); give the arguments names or take a list."
+            )
+
+    def run(self) -> Any:
+        """The work; subclasses override this.  The base task returns None."""
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Task: {self.name}>"
+
+    # -- copying and binding -------------------------------------------------
+    def copy(self, **task_args: Any) -> "Task":
+        """A shallow copy with ``task_args`` options changed (a new task in flows)."""
+        new = _copy.copy(self)
+        new.tags = set(self.tags)
+        new.state_handlers = list(self.state_handlers)
+        new.slug = None
+        for key, value in task_args.items():
+            if not hasattr(new, key):
+                raise TaskBindError(f"Task {self.name!r}: copy() got an unknown option {key!r}.")
+            setattr(new, key, set(value) if key == "tags" else value)
+        return new
+
+    def __call__(self, *args: Any, mapped: bool = False, task_args: dict | None = None,
+                 upstream_tasks: Iterable[Any] | None = None, flow: Any = None,
+                 **kwargs: Any) -> "Task":
+        """Bind a copy of this task to its inputs in the current flow."""
+        new = self.copy(**(task_args or {}))
+        new.bind(*args, mapped=mapped, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
+        return new
+
+    def map(self, *args: Any, upstream_tasks: Iterable[Any] | None = None,
+            flow: Any = None, task_args: dict | None = None, **kwargs: Any) -> "Task":
+        """Bind a copy that runs once per element of its mapped inputs (zipped, shortest wins)."""
+        new = self.copy(**(task_args or {}))
+        new.bind(*args, mapped=True, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
+        return new
+
+    def _call_arguments(self, args: tuple, kwargs: dict) -> dict[str, Any]:
+        sig = inspect.signature(self.run)
+        try:
+            bound = sig.bind(*args, **kwargs)
+        except TypeError as exc:
+            raise TaskBindError(
+                f"Task {self.name!r} cannot be called with these arguments: {exc}. "
+                f"Its run() signature is {self.name}{sig}; call it to match."
+            ) from None
+        callargs = dict(bound.arguments)
+        for name, p in sig.parameters.items():
+            if p.kind is inspect.Parameter.VAR_KEYWORD and name in callargs:
+                callargs.update(callargs.pop(name))
+        return callargs
+
+    def bind(self, *args: Any, mapped: bool = False, upstream_tasks: Iterable[Any] | None = None,
+             flow: Any = None, **kwargs: Any) -> "Task":
+        """Add this task (not a copy) to ``flow`` with these inputs; returns self."""
+        flow = flow if flow is not None else current_flow()
+        if flow is None:
+            raise TaskBindError(
+                f"Task {self.name!r} was called outside a flow. Calling a task adds it to the "
+                f"flow of the enclosing `with Flow(...):` block; to run the function now, "
+                f"call `{self.name}.run(...)` instead."
+            )
+        callargs = self._call_arguments(args, kwargs)
+        flow.set_dependencies(self, upstream_tasks=upstream_tasks, keyword_tasks=callargs,
+                              mapped=mapped)
+        return self
+
+    def set_upstream(self, task: Any, flow: Any = None, key: str | None = None,
+                     mapped: bool = False) -> None:
+        """Make ``task`` run before this one (passing its result as ``key`` if given)."""
+        flow = self._flow_for("set_upstream", flow)
+        if key is None:
+            flow.set_dependencies(self, upstream_tasks=[task], mapped=mapped)
+        else:
+            flow.set_dependencies(self, keyword_tasks={key: task}, mapped=mapped)
+
+    def set_downstream(self, task: "Task", flow: Any = None, key: str | None = None,
+                       mapped: bool = False) -> None:
+        """Make this task run before ``task``."""
+        task.set_upstream(self, flow=self._flow_for("set_downstream", flow), key=key, mapped=mapped)
+
+    def set_dependencies(self, flow: Any = None, upstream_tasks: Iterable[Any] | None = None,
+                         downstream_tasks: Iterable["Task"] | None = None,
+                         keyword_tasks: dict[str, Any] | None = None, mapped: bool = False) -> None:
+        """``flow.set_dependencies`` with this task, in the current flow by default."""
+        self._flow_for("set_dependencies", flow).set_dependencies(
+            self, upstream_tasks=upstream_tasks, downstream_tasks=downstream_tasks,
+            keyword_tasks=keyword_tasks, mapped=mapped)
+
+    def _flow_for(self, method: str, flow: Any) -> Any:
+        flow = flow if flow is not None else current_flow()
+        if flow is None:
+            raise TaskBindError(
+                f"Task {self.name!r}: {method}() needs a flow; call it inside "
+                f"`with Flow(...):` or pass flow=..."
+            )
+        return flow
+
+    # -- results as tasks: indexing, unpacking, operators ----------------------
+    def __getitem__(self, key: Any) -> "Task":
+        return GetItem(name=f"{self.name}[{key!r}]")(self, key)
+
+    def __iter__(self) -> Iterator["Task"]:
+        if self.nout is None:
+            raise TaskBindError(
+                f"Task {self.name!r} is not iterable. If it returns several values, pass "
+                f"nout=N to @task / Task(...) or annotate its return type as Tuple[...], "
+                f"then unpack it: a, b = {self.name}(...)."
+            )
+        return _Unpack(self)
+
+    def _operator(self, op: Callable, name: str, *others: Any) -> "Task":
+        return Operator(op, name=name)(self, *others)
+
+    def __add__(self, other: Any) -> "Task":
+        return self._operator(operator.add, "Add", other)
+
+    def __sub__(self, other: Any) -> "Task":
+        return self._operator(operator.sub, "Sub", other)
+
+    def __mul__(self, other: Any) -> "Task":
+        return self._operator(operator.mul, "Mul", other)
+
+    def __truediv__(self, other: Any) -> "Task":
+        return self._operator(operator.truediv, "Div", other)
+
+    def __floordiv__(self, other: Any) -> "Task":
+        return self._operator(operator.floordiv, "FloorDiv", other)
+
+    def __mod__(self, other: Any) -> "Task":
+        return self._operator(operator.mod, "Mod", other)
+
+    def __pow__(self, other: Any) -> "Task":
+        return self._operator(operator.pow, "Pow", other)
+
+    def __and__(self, other: Any) -> "Task":
+        return self._operator(operator.and_, "And", other)
+
+    def __or__(self, other: Any) -> "Task":
+        return self._operator(operator.or_, "Or", other)
+
+    def __gt__(self, other: Any) -> "Task":
+        return self._operator(operator.gt, "GreaterThan", other)
+
+    def __ge__(self, other: Any) -> "Task":
+        return self._operator(operator.ge, "GreaterThanOrEqual", other)
+
+    def __lt__(self, other: Any) -> "Task":
+        return self._operator(operator.lt, "LessThan", other)
+
+    def __le__(self, other: Any) -> "Task":
+        return self._operator(operator.le, "LessThanOrEqual", other)
+
+    def __radd__(self, other: Any) -> "Task":
+        return Operator(operator.add, name="Add")(other, self)
+
+    def __rsub__(self, other: Any) -> "Task":
+        return Operator(operator.sub, name="Sub")(other, self)
+
+    def __rmul__(self, other: Any) -> "Task":
+        return Operator(operator.mul, name="Mul")(other, self)
+
+    def is_equal(self, other: Any) -> "Task":
+        """A task returning ``self == other``."""
+        return self._operator(operator.eq, "Equal", other)
+
+    def is_not_equal(self, other: Any) -> "Task":
+        """A task returning ``self != other``."""
+        return self._operator(operator.ne, "NotEqual", other)
+
+    def not_(self) -> "Task":
+        """A task returning ``not self``."""
+        return self._operator(operator.not_, "Not")
+
+    __hash__ = object.__hash__
+
+
+class _Unpack:
+    """Iterator over ``task[0] .. task[nout-1]`` that names the task on a count mismatch."""
+
+    def __init__(self, task: Task) -> None:
+        self.task, self.i = task, 0
+
+    def __iter__(self) -> "_Unpack":
+        return self
+
+    def __next__(self) -> Task:
+        if self.i >= self.task.nout:
+            raise TaskBindError(
+                f"Task {self.task.name!r} declares nout={self.task.nout}, so it unpacks into "
+                f"exactly {self.task.nout} values, but more were asked for. Set nout to the "
+                "number of values the task returns."
+            )
+        self.i += 1
+        return self.task[self.i - 1]
+
+
+class FunctionTask(Task):
+    """A task whose ``run`` is a plain function (made by ``@task``)."""
+
+    def __init__(self, fn: Callable, name: str | None = None, **kwargs: Any) -> None:
+        if not callable(fn):
+            raise TaskDefinitionError(f"@task needs a function, got {fn!r}.")
+        self.run = fn  # type: ignore[method-assign]
+        self.__wrapped__ = fn
+        super().__init__(name=name or getattr(fn, "__name__", None), **kwargs)
+
+
+def task(fn: Callable | None = None, **task_init_kwargs: Any) -> Any:
+    """Turn a function into a Task: ``@task`` or ``@task(max_retries=2, ...)``."""
+    if fn is None:
+        return lambda f: FunctionTask(f, **task_init_kwargs)
+    return FunctionTask(fn, **task_init_kwargs)
+
+
+class Parameter(Task):
+    """A flow input, given to ``flow.run(parameters={name: value})``.
+
+    Without a default it is required.  Its result is the value the run got.
+    """
+
+    def __init__(self, name: str, default: Any = NO_DEFAULT, required: bool | None = None,
+                 tags: Iterable[str] | None = None) -> None:
+        self.required = default is NO_DEFAULT if required is None else required
+        self.default = None if default is NO_DEFAULT else default
+        super().__init__(name=name, slug=name, tags=tags)
+
+    def __call__(self, flow: Any = None) -> "Parameter":  # type: ignore[override]
+        """Add this Parameter to ``flow`` (the current flow by default); returns it."""
+        self._flow_for("Parameter()", flow).add_task(self)
+        return self
+
+    def copy(self, **task_args: Any) -> "Parameter":  # type: ignore[override]
+        new = super().copy(**task_args)
+        new.slug = task_args.get("name", self.name)
+        return new
+
+    def run(self) -> Any:
+        return context["parameters"][self.name]
+
+
+class Constant(Task):
+    """A fixed value as a task (made for mapped constant inputs)."""
+
+    def __init__(self, value: Any, name: str | None = None) -> None:
+        self.value = value
+        super().__init__(name=name or f"Constant[{type(value).__name__}]")
+
+    def run(self) -> Any:
+        return self.value
+
+
+class GetItem(Task):
+    """``task[key]``: one item of another task's result."""
+
+    def run(self, task_result: Any, key: Any) -> Any:  # type: ignore[override]
+        return task_result[key]
+
+
+class Operator(Task):
+    """``a + b`` and friends on task results."""
+
+    def __init__(self, op: Callable, name: str) -> None:
+        self.op = op
+        super().__init__(name=name)
+
+    def run(self, a: Any, b: Any = NO_DEFAULT) -> Any:  # type: ignore[override]
+        return self.op(a) if b is NO_DEFAULT else self.op(a, b)
+
+
+class Collection(Task):
+    """A list, tuple, set or dict literal containing tasks, rebuilt from their results."""
+
+    def __init__(self, kind: type, keys: tuple = ()) -> None:
+        self.kind, self.keys = kind, keys
+        super().__init__(name=kind.__name__.capitalize())
+
+    def run(self, **items: Any) -> Any:  # type: ignore[override]
+        values = [items[f"i{n}"] for n in range(len(items))]
+        if self.kind is dict:
+            return dict(zip(self.keys, values))
+        return values if self.kind is list else self.kind(values)
+
+
+def contains_task(value: Any) -> bool:
+    """True if ``value`` is a task or a (nested) list/tuple/set/dict holding one."""
+    if isinstance(value, Task):
+        return True
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(contains_task(v) for v in value)
+    if isinstance(value, dict):
+        return any(contains_task(v) for v in value.values())
+    return False
+
+
+def as_task(value: Any, flow: Any) -> Any:
+    """``value`` itself if a Task, a bound Collection task if it holds tasks, else ``value``."""
+    if isinstance(value, Task) or not contains_task(value):
+        return value
+    if isinstance(value, dict):
+        coll = Collection(dict, tuple(value))
+        items = list(value.values())
+    else:
+        coll = Collection(type(value))
+        items = list(value)
+    flow.set_dependencies(coll, keyword_tasks={f"i{n}": v for n, v in enumerate(items)})
+    return coll
