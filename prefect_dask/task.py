@@ -14,8 +14,10 @@ copy to its inputs in that flow; ``task.run(...)`` calls the function directly.
 from __future__ import annotations
 
 import copy as _copy
+import dis
 import inspect
 import operator
+import sys
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
@@ -315,7 +317,14 @@ class Task:
                 f"nout=N to @task / Task(...) or annotate its return type as Tuple[...], "
                 f"then unpack it: a, b = {self.name}(...)."
             )
-        return _Unpack(self)
+        wanted = _unpack_target_count(sys._getframe(1))
+        if wanted is not None and wanted != self.nout:
+            raise TaskBindError(
+                f"Task {self.name!r} declares nout={self.nout} but is unpacked into {wanted} "
+                f"values; set nout={wanted} (or a Tuple return annotation with {wanted} items) "
+                f"if it returns {wanted} values, or unpack it into {self.nout}."
+            )
+        return (self[i] for i in range(self.nout))
 
     def _operator(self, op: Callable, name: str, *others: Any) -> "Task":
         return Operator(op, name=name)(self, *others)
@@ -383,24 +392,15 @@ class Task:
     __hash__ = object.__hash__
 
 
-class _Unpack:
-    """Iterator over ``task[0] .. task[nout-1]`` that names the task on a count mismatch."""
-
-    def __init__(self, task: Task) -> None:
-        self.task, self.i = task, 0
-
-    def __iter__(self) -> "_Unpack":
-        return self
-
-    def __next__(self) -> Task:
-        if self.i >= self.task.nout:
-            raise TaskBindError(
-                f"Task {self.task.name!r} declares nout={self.task.nout}, so it unpacks into "
-                f"exactly {self.task.nout} values, but more were asked for. Set nout to the "
-                "number of values the task returns."
-            )
-        self.i += 1
-        return self.task[self.i - 1]
+def _unpack_target_count(frame: Any) -> int | None:
+    """If ``frame`` is executing ``a, b = <task>``, the number of targets, else None."""
+    try:
+        code, at = frame.f_code.co_code, frame.f_lasti
+        if code[at] == dis.opmap["UNPACK_SEQUENCE"]:
+            return code[at + 1]
+    except (AttributeError, IndexError, KeyError):
+        pass
+    return None
 
 
 class FunctionTask(Task):
