@@ -6,13 +6,16 @@ Everything a user needs is importable from here; the executors live in
 
 from . import signals, states, triggers
 from .context import context
+from .control_flow import FilterTask, case, filter_results, ifelse, merge, switch
 from .flow import Edge, Flow
 from .log import get_logger
+from .mapping import apply_map
 from .task import Parameter, Task, exponential_backoff, flatten, task, unmapped
 
 __version__ = "0.1.0"
 
 __all__ = [
     "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "flatten", "signals", "states",
-    "triggers", "context", "get_logger", "exponential_backoff", "__version__",
+    "triggers", "context", "get_logger", "exponential_backoff", "apply_map", "case", "merge",
+    "switch", "ifelse", "filter_results", "FilterTask", "__version__",
 ]

@@ -1,0 +1,145 @@
+"""Control flow built from tasks: ``case``, ``merge``, ``switch``, ``ifelse``, ``filter_results``.
+
+Branches are ordinary tasks behind a comparison task that raises SKIP when
+the condition does not match; the skip then propagates downstream, as in
+Prefect 1.  ``merge`` picks the first branch that was not skipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from . import signals, triggers
+from .context import current_flow
+from .errors import TaskBindError, TaskDefinitionError
+from .task import Task
+
+__all__ = ["case", "merge", "switch", "ifelse", "filter_results", "CompareValue", "Merge",
+           "FilterTask"]
+
+
+class CompareValue(Task):
+    """Succeeds if its input equals ``value``; otherwise raises SKIP."""
+
+    def __init__(self, value: Any, **kwargs: Any) -> None:
+        self.value = value
+        kwargs.setdefault("name", f"case({value!r})")
+        super().__init__(**kwargs)
+
+    def run(self, value: Any) -> None:  # type: ignore[override]
+        if value != self.value:
+            raise signals.SKIP(f'Provided value "{value!r}" did not match "{self.value!r}"')
+
+
+def _check_value(where: str, value: Any) -> None:
+    if isinstance(value, Task):
+        raise TaskBindError(
+            f"{where}: the value to compare against is the task {value.name!r}; it must be a "
+            "constant (e.g. case(cond, True)). Compute the comparison in a task instead: "
+            "case(is_equal(a, b), True)."
+        )
+
+
+class case:
+    """``with case(task, value):`` — tasks created inside run only if ``task``'s result == ``value``."""
+
+    def __init__(self, task: Task, value: Any) -> None:
+        _check_value(f"case({getattr(task, 'name', task)!r}, ...)", value)
+        self.task, self.value = task, value
+
+    def __enter__(self) -> "case":
+        self._flow = current_flow()
+        if self._flow is None:
+            raise TaskBindError("case(...) must be used inside `with Flow(...):`.")
+        self._before = self._flow.tasks
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if exc[0] is not None:
+            return
+        flow = self._flow
+        new = flow.tasks - self._before
+        if not new:
+            return
+        gate = CompareValue(self.value)
+        gate.bind(value=self.task, flow=flow)
+        for t in new:
+            if not (flow.upstream_tasks(t) & new):
+                flow.add_edge(gate, t)
+
+
+class Merge(Task):
+    """Returns the first of its inputs that is not None (from a branch not skipped)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("name", "merge")
+        kwargs.setdefault("trigger", triggers.not_all_skipped)
+        kwargs.setdefault("skip_on_upstream_skip", False)
+        super().__init__(**kwargs)
+
+    def run(self, **task_results: Any) -> Any:  # type: ignore[override]
+        ordered = sorted(task_results.items(), key=lambda kv: int(kv[0][4:]))
+        return next((v for _, v in ordered if v is not None), None)
+
+
+def merge(*tasks: Task, flow: Any = None) -> Task:
+    """A task whose result is the result of the first of ``tasks`` that ran."""
+    if not tasks:
+        raise TaskBindError("merge() needs at least one task, e.g. merge(branch_a, branch_b).")
+    return Merge().bind(**{f"task{i + 1}": t for i, t in enumerate(tasks)}, flow=flow)
+
+
+def switch(condition: Task, cases: Mapping[Any, Task], flow: Any = None) -> None:
+    """Run ``cases[v]`` only where ``condition``'s result is ``v``; the others are skipped."""
+    flow = flow if flow is not None else current_flow()
+    if flow is None:
+        raise TaskBindError("switch(...) needs a flow: use it inside `with Flow(...):`.")
+    for value, branch in cases.items():
+        _check_value("switch(...)", value)
+        gate = CompareValue(value)
+        gate.bind(value=condition, flow=flow)
+        flow.add_edge(gate, branch)
+
+
+def ifelse(condition: Task, true_task: Task | None, false_task: Task | None,
+           flow: Any = None) -> None:
+    """Run ``true_task`` if ``condition``'s result is truthy, else ``false_task``."""
+    as_bool = _Bool()
+    as_bool.bind(condition, flow=flow)
+    switch(as_bool, {v: t for v, t in ((True, true_task), (False, false_task)) if t is not None},
+           flow=flow)
+
+
+class _Bool(Task):
+    def __init__(self) -> None:
+        super().__init__(name="as_bool")
+
+    def run(self, x: Any) -> bool:  # type: ignore[override]
+        return bool(x)
+
+
+class FilterTask(Task):
+    """Drops items of a list (typically a mapped task's results).
+
+    By default drops None and exceptions (the results of failed or skipped
+    children); ``filter_func(item) -> bool`` keeps the items it returns True for.
+    """
+
+    def __init__(self, filter_func: Callable[[Any], bool] | None = None, **kwargs: Any) -> None:
+        if filter_func is not None and not callable(filter_func):
+            raise TaskDefinitionError(f"FilterTask: filter_func={filter_func!r} is not callable.")
+        self.filter_func = filter_func
+        kwargs.setdefault("name", "filter_results")
+        kwargs.setdefault("trigger", triggers.all_finished)
+        kwargs.setdefault("skip_on_upstream_skip", False)
+        super().__init__(**kwargs)
+
+    def run(self, task_results: list) -> list:  # type: ignore[override]
+        keep = self.filter_func or (lambda r: r is not None and not isinstance(r, BaseException))
+        return [r for r in task_results if keep(r)]
+
+
+def filter_results(task_results: Task, filter_func: Callable[[Any], bool] | None = None) -> Task:
+    """A task returning ``task_results`` without failed/skipped/None items (or as ``filter_func`` says)."""
+    return FilterTask(filter_func)(task_results)
