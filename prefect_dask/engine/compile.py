@@ -1,19 +1,22 @@
 """Compile a flow into Dask graphs, one stage at a time.  Knows no executor.
 
-Every task run is one graph node calling the runner; nodes pass States, not raw
-values.  A mapped task whose width is known becomes one node per child plus a
+Every task run is part of a graph node calling the runner; nodes pass States,
+not raw values.  A mapped task whose width is known becomes batch nodes (each
+runs a contiguous range of children, every child with its own State) plus a
 parent node gathering them, in the same graph as its upstream, so a chain of
-mapped tasks runs depth-first.  A mapped task whose width depends on a result
-not yet computed waits for the next stage: ``next_stage`` returns the largest
-set of tasks that can be compiled now, and the caller runs it, records the
-States, and asks again.
+mapped tasks runs depth-first: batch j of a downstream task waits only for the
+batches of its upstream holding the same elements.  A mapped task whose width
+depends on a result not yet computed waits for the next stage: ``next_stage``
+returns every task that can be compiled now, the caller runs that graph,
+records the States, and asks again.
 
-Keys: a task's final State is under its slug; mapped child ``i`` under
-``(slug, i)``.
+Keys: a task's final State is under its slug; batch ``j`` of a mapped task,
+a tuple of child States, under ``(slug, j)``.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -22,30 +25,53 @@ from dask.task_spec import Task as Node
 from dask.task_spec import TaskRef
 
 from ..states import Mapped, State
-from .runner import Input, RunInfo, TaskPlan, pick, run_parent, run_task
+from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
-__all__ = ["Stage", "build_plans", "next_stage", "child_key"]
+__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for"]
 
 UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
+BATCHES_PER_WORKER = 8
+MAX_AUTO_BATCH = 20_000
 
 
-def child_key(slug: str, i: int) -> tuple[str, int]:
-    return (slug, i)
+@dataclass(frozen=True, slots=True)
+class Layout:
+    """How a mapped task's children are cut into batches: batch j holds [j*size, (j+1)*size)."""
+
+    width: int
+    size: int
+
+    @property
+    def n_batches(self) -> int:
+        return math.ceil(self.width / self.size) if self.width else 0
+
+    def span(self, j: int) -> range:
+        return range(j * self.size, min((j + 1) * self.size, self.width))
+
+
+def batch_size_for(task: Any, width: int, workers: int) -> int:
+    """Children per batch: the task's ``map_batch_size``, or enough to give each worker
+    ``BATCHES_PER_WORKER`` batches (fewer, bigger batches cost less scheduling)."""
+    if task.map_batch_size is not None:
+        return task.map_batch_size
+    return max(1, min(MAX_AUTO_BATCH, math.ceil(width / (max(1, workers) * BATCHES_PER_WORKER))))
 
 
 @dataclass
 class Stage:
-    """One graph to run: ``tasks`` get their final States under ``task_keys``."""
+    """One graph to run: ``tasks`` get their final States under their slugs."""
 
     graph: dict[Any, Node]
     tasks: list[Any]
-    task_keys: list[Any]
-    refs: set[Any]     # keys the graph reads that earlier stages computed
+    refs: set[Any]                # keys the graph reads that earlier stages computed
+    layouts: dict[Any, Layout]    # batch layouts of the mapped tasks compiled here
 
 
 def build_plans(flow: Any) -> dict[Any, TaskPlan]:
     """One TaskPlan per task of ``flow`` (inputs in a stable order)."""
+    from .runner import Input
+
     inputs: dict[Any, list[Input]] = {t: [] for t in flow.tasks}
     for e in sorted(flow.edges, key=lambda e: (e.key is None, e.key or "", e.upstream_task.slug)):
         inputs[e.downstream_task].append(Input(e, e.key, e.mapped, e.flattened))
@@ -54,36 +80,61 @@ def build_plans(flow: Any) -> dict[Any, TaskPlan]:
             for t, ins in inputs.items()}
 
 
-def _node_run(plan: TaskPlan, info: RunInfo, map_index: int | None,
-              picks: tuple, *upstream: State) -> State:
-    return run_task(plan, info, map_index, tuple(pick(s, p) for s, p in zip(upstream, picks)))
+# -- how a child finds its upstream state among a batch node's dependencies ------
+# Each rule is a small tuple, read by ``_locate``:
+#   ("whole", d)            deps[d] as it is (unmapped edge)
+#   ("elem", d)             deps[d] with result[i] (mapped over a list result)
+#   ("child", d, base, sz)  child i of a batched mapped upstream: deps[d + b][o],
+#                           where b, o = divmod(i - base, sz)
+#   ("paths", {i: (d, sel, path)})   anything else (flatten): explicit per child
+
+def _locate(rule: tuple, deps: tuple, i: int) -> State:
+    kind = rule[0]
+    if kind == "whole":
+        return deps[rule[1]]
+    if kind == "elem":
+        return pick(deps[rule[1]], (i,))
+    if kind == "child":
+        b, o = divmod(i - rule[2], rule[3])
+        return deps[rule[1] + b][o]
+    d, sel, path = rule[1][i]
+    state = deps[d] if sel is None else deps[d][sel]
+    return pick(state, path)
 
 
-def _node_parent(plan: TaskPlan, info: RunInfo, n_up: int, *states: State) -> State:
-    return run_parent(plan, info, states[:n_up], list(states[n_up:]))
+def _node_single(plan: TaskPlan, info: RunInfo, *upstream: State) -> State:
+    return run_task(plan, info, None, upstream)
+
+
+def _node_batch(plan: TaskPlan, info: RunInfo, span: range, rules: tuple,
+                *deps: Any) -> tuple[State, ...]:
+    return tuple(run_task(plan, info, i, tuple(_locate(r, deps, i) for r in rules))
+                 for i in span)
+
+
+def _node_parent(plan: TaskPlan, info: RunInfo, n_up: int, *deps: Any) -> State:
+    children = [s for batch in deps[n_up:] for s in batch]
+    return run_parent(plan, info, deps[:n_up], children)
 
 
 def _lengths(state: State, flattened: bool) -> list[int] | None:
-    """Lengths of the pieces a mapped input splits into, or None if it cannot be mapped."""
+    """Sizes of the pieces a mapped input splits into, or None if it cannot be mapped."""
     try:
         if isinstance(state, Mapped):
-            if not flattened:
-                return [1] * len(state.map_states)
-            return [len(c.result) for c in state.map_states]
+            return [len(c.result) for c in state.map_states] if flattened else [len(state.map_states)]
         if not state.is_successful() or isinstance(state.result, (str, bytes, dict)):
             return None
-        if flattened:
-            return [len(v) for v in state.result]
-        return [1] * len(state.result)
+        return [len(v) for v in state.result] if flattened else [len(state.result)]
     except TypeError:
         return None
 
 
 class _Compiler:
-    def __init__(self, plans: Mapping[Any, TaskPlan], info: RunInfo,
-                 done: Mapping[Any, State]) -> None:
-        self.plans, self.info, self.done = plans, info, done
-        self.width: dict[Any, int] = {}
+    def __init__(self, plans: Mapping[Any, TaskPlan], info: RunInfo, done: Mapping[Any, State],
+                 layouts: Mapping[Any, Layout], workers: int) -> None:
+        self.plans, self.info, self.done, self.workers = plans, info, done, workers
+        self.layouts: dict[Any, Layout] = dict(layouts)
+        self.new_layouts: dict[Any, Layout] = {}
         self.graph: dict[Any, Node] = {}
         self.refs: set[Any] = set()
 
@@ -103,73 +154,100 @@ class _Compiler:
                 lengths = _lengths(self.done[up], inp.flattened)
                 if lengths is None:
                     if self.done[up].is_successful():
-                        return NO_WIDTH     # unmappable result: the parent fails
+                        return NO_WIDTH     # an unmappable result: the parent fails
                     continue
                 widths.append(sum(lengths))
-            elif self.width.get(up, UNKNOWN) >= 0 and not inp.flattened:
-                widths.append(self.width[up])
+            elif up in self.layouts and not inp.flattened:
+                widths.append(self.layouts[up].width)
             else:
                 return UNKNOWN
         return min(widths) if widths else NO_WIDTH
 
-    def source(self, inp: Input, i: int) -> tuple[TaskRef, tuple]:
-        """The key child ``i`` reads for mapped input ``inp``, and its pick path."""
+    def rule(self, inp: Any, span: range, deps: list[TaskRef], dep_index: dict) -> tuple:
+        """The rule (see ``_locate``) for mapped input ``inp`` over children ``span``."""
+
+        def dep(key: Any) -> int:
+            if key not in dep_index:
+                dep_index[key] = len(deps)
+                deps.append(self.ref(key))
+            return dep_index[key]
+
         up = inp.edge.upstream_task
-        slug = up.slug
-        state = self.done.get(up)
-        up_is_mapped = isinstance(state, Mapped) if state is not None else self.width.get(up, -1) >= 0
+        layout = self.layouts.get(up)
         if not inp.flattened:
-            return (self.ref(child_key(slug, i)), ()) if up_is_mapped else (self.ref(slug), (i,))
+            if layout is None:
+                return ("elem", dep(up.slug))
+            first, last = span.start // layout.size, (span.stop - 1) // layout.size
+            idx = [dep((up.slug, j)) for j in range(first, last + 1)]
+            if idx == list(range(idx[0], idx[0] + len(idx))):
+                return ("child", idx[0], first * layout.size, layout.size)
+            return ("paths", {i: (idx[i // layout.size - first], i % layout.size, ())
+                              for i in span})
+        locs = {}
+        pieces = _lengths(self.done[up], True) or []
+        starts = [0]
+        for n in pieces:
+            starts.append(starts[-1] + n)
         j = 0
-        for j, n in enumerate(_lengths(state, True) or []):
-            if i < n:
-                break
-            i -= n
-        return (self.ref(child_key(slug, j)), (i,)) if up_is_mapped else (self.ref(slug), (j, i))
+        for i in span:
+            while starts[j + 1] <= i:
+                j += 1
+            k = i - starts[j]
+            if layout is None:
+                locs[i] = (dep(up.slug), None, (j, k))
+            else:
+                b, o = divmod(j, layout.size)
+                locs[i] = (dep((up.slug, b)), o, (k,))
+        return ("paths", locs)
 
     def add(self, task: Any) -> None:
         plan = self.plans[task]
-        whole = tuple(self.ref(i.edge.upstream_task.slug) for i in plan.inputs)
-        if not plan.is_mapped:
-            self.graph[plan.slug] = Node(plan.slug, _node_run, plan, self.info, None,
-                                         ((),) * len(whole), *whole)
-            return
-        width = self.width_of(plan)
+        whole = [self.ref(i.edge.upstream_task.slug) for i in plan.inputs]
+        width = self.width_of(plan) if plan.is_mapped else NO_WIDTH
         if width == NO_WIDTH:
-            self.graph[plan.slug] = Node(plan.slug, _node_run, plan, self.info, None,
-                                         ((),) * len(whole), *whole)
+            self.graph[plan.slug] = Node(plan.slug, _node_single, plan, self.info, *whole)
             return
-        self.width[task] = width
-        children = []
-        for i in range(width):
-            refs, picks = [], []
-            for inp, w in zip(plan.inputs, whole):
-                r, p = self.source(inp, i) if inp.mapped else (w, ())
-                refs.append(r)
-                picks.append(p)
-            key = child_key(plan.slug, i)
-            self.graph[key] = Node(key, _node_run, plan, self.info, i, tuple(picks), *refs)
-            children.append(TaskRef(key))
+        layout = Layout(width, batch_size_for(task, width, self.workers))
+        self.layouts[task] = self.new_layouts[task] = layout
+        batches = []
+        for j in range(layout.n_batches):
+            span = layout.span(j)
+            deps: list[TaskRef] = []
+            dep_index: dict[Any, int] = {}
+            rules = []
+            for inp in plan.inputs:
+                if inp.mapped:
+                    rules.append(self.rule(inp, span, deps, dep_index))
+                else:
+                    key = inp.edge.upstream_task.slug
+                    if key not in dep_index:
+                        dep_index[key] = len(deps)
+                        deps.append(self.ref(key))
+                    rules.append(("whole", dep_index[key]))
+            key = (plan.slug, j)
+            self.graph[key] = Node(key, _node_batch, plan, self.info, span, tuple(rules), *deps)
+            batches.append(TaskRef(key))
         self.graph[plan.slug] = Node(plan.slug, _node_parent, plan, self.info, len(whole),
-                                     *whole, *children)
+                                     *whole, *batches)
 
 
 def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
-               done: Mapping[Any, State]) -> Stage:
+               done: Mapping[Any, State], layouts: Mapping[Any, Layout],
+               workers: int = 1) -> Stage:
     """The tasks (in ``order``, not in ``done``) that can be compiled now, as one graph."""
-    c = _Compiler(plans, info, done)
+    c = _Compiler(plans, info, done, layouts, workers)
     tasks: list[Any] = []
     in_stage: set[Any] = set()
     for task in order:
         if task in done:
             continue
         plan = plans[task]
-        ups = [i.edge.upstream_task for i in plan.inputs]
-        if any(u not in done and u not in in_stage for u in ups):
+        if any(i.edge.upstream_task not in done and i.edge.upstream_task not in in_stage
+               for i in plan.inputs):
             continue
         if plan.is_mapped and c.width_of(plan) == UNKNOWN:
             continue
         c.add(task)
         tasks.append(task)
         in_stage.add(task)
-    return Stage(c.graph, tasks, [plans[t].slug for t in tasks], c.refs - set(c.graph))
+    return Stage(c.graph, tasks, c.refs - set(c.graph), c.new_layouts)

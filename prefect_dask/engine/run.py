@@ -15,7 +15,7 @@ from .. import executors
 from ..errors import ParameterError
 from ..states import Failed, Mapped, Pending, Running, State, Success
 from ..task import Constant, Parameter
-from .compile import build_plans, next_stage
+from .compile import Layout, build_plans, next_stage
 from .runner import RunInfo, SystemClock, run_task
 
 __all__ = ["run_flow", "resolve_parameters", "final_flow_state"]
@@ -87,22 +87,30 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     state: State = Pending("Flow run scheduled.")
     state = _flow_transition(flow, state, Running("Running flow."))
     done: dict[Any, State] = dict(task_states or {})
-    held: dict[Any, State] = {plans[t].slug: s for t, s in done.items()}
+    held: dict[Any, Any] = {}
+    layouts: dict[Any, Layout] = {}
+    for t, s in done.items():
+        held[plans[t].slug] = s
+        if isinstance(s, Mapped):  # a given Mapped state: one batch holding its children
+            layouts[t] = Layout(len(s.map_states), max(1, len(s.map_states)))
+            held[(plans[t].slug, 0)] = tuple(s.map_states)
     for t in order:
         if t not in done and isinstance(t, (Parameter, Constant)) and not plans[t].inputs:
             done[t] = held[plans[t].slug] = run_task(plans[t], info, None, ())
+    workers = getattr(executor, "workers", 1)
     with executor:
         while len(done) < len(order):
-            stage = next_stage(plans, order, info, done)
+            stage = next_stage(plans, order, info, done, layouts, workers)
             if not stage.tasks:
                 raise RuntimeError(
                     f"Flow {flow.name!r}: no task could be scheduled although "
                     f"{len(order) - len(done)} remain; this is a prefect_dask bug, please report it."
                 )
-            keys = list(stage.graph)
-            results = executor.compute(stage.graph, keys, {k: held[k] for k in stage.refs})
+            results = executor.compute(stage.graph, list(stage.graph),
+                                       {k: held[k] for k in stage.refs})
             held.update(results)
-            for t, key in zip(stage.tasks, stage.task_keys):
-                done[t] = results[key]
+            layouts.update(stage.layouts)
+            for t in stage.tasks:
+                done[t] = results[plans[t].slug]
     final = final_flow_state(flow, {t: done[t] for t in order})
     return _flow_transition(flow, state, final)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import signals
-from ..context import task_context
+from ..context import enter_task_context, exit_task_context
 from ..log import capture_stdout, get_logger
 from ..states import (Failed, Looped, Mapped, Pending, Retrying, Running, Skipped, State,
                       Success, TimedOut, TriggerFailed)
@@ -97,17 +97,26 @@ def pick(state: State, path: tuple[int, ...]) -> State:
 class _Run:
     """One task run in progress: knows its task and calls handlers on each transition."""
 
-    __slots__ = ("plan", "info", "map_index", "upstream", "name")
+    __slots__ = ("plan", "info", "map_index", "upstream", "name", "hooked")
 
     def __init__(self, plan: TaskPlan, info: RunInfo, map_index: int | None,
                  upstream: tuple[State, ...]) -> None:
         self.plan, self.info, self.map_index, self.upstream = plan, info, map_index, upstream
         self.name = plan.task.name if map_index is None else f"{plan.task.name}[{map_index}]"
+        self.hooked = bool(plan.task.state_handlers) or plan.task.on_failure is not None
 
     def set_state(self, old: State, new: State) -> State:
-        """Pass a transition through the task's handlers; a failing handler fails the task."""
+        """Stamp ``new`` with this run and pass the transition through the task's handlers.
+
+        A handler may return a replacement state; one that raises a signal ends the
+        run in the signal's state; one that raises anything else fails the task.
+        """
         task = self.plan.task
-        new = new.replace(task_name=task.name, map_index=self.map_index, attempts=max(new.attempts, old.attempts))
+        if new.task_name is None or new.attempts < old.attempts:
+            new = new.replace(task_name=task.name, map_index=self.map_index,
+                              attempts=max(new.attempts, old.attempts))
+        if not self.hooked:
+            return new
         try:
             for handler in task.state_handlers:
                 new = handler(task, old, new) or new
@@ -227,12 +236,14 @@ def run_function(run: _Run, state: State) -> State:
     while True:
         attempt += 1
         started = clock.now()
-        state = run.set_state(state, Running(attempts=attempt, started=started))
+        state = run.set_state(state, Running(attempts=attempt, started=started,
+                                             task_name=task.name, map_index=run.map_index))
         if state.is_finished():
             return state
         values = run.context_values(attempt, loop_count, loop_result)
-        new = _call(run, task, kwargs, values).replace(attempts=attempt, started=started,
-                                                       finished=clock.now())
+        new = _call(run, task, kwargs, values).replace(
+            attempts=attempt, started=started, finished=clock.now(), task_name=task.name,
+            map_index=run.map_index)
         if isinstance(new, Looped):
             new = new.replace(loop_count=loop_count)
         state = run.set_state(state, new)
@@ -258,15 +269,18 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict) -> State:
     """Call ``task.run(**kwargs)`` in the task context; turn the outcome into a State."""
 
     def body() -> Any:
-        with task_context(values):
+        token = enter_task_context(values)
+        try:
             if task.log_stdout:
                 with capture_stdout(get_logger()):
                     return task.run(**kwargs)
             return task.run(**kwargs)
+        finally:
+            exit_task_context(token)
 
     try:
         if task.timeout is None:
-            return Success(result=body())
+            return Success(result=body(), task_name=task.name, map_index=run.map_index)
         return _with_timeout(run, body, task.timeout)
     except signals.PrefectStateSignal as sig:
         return sig.state()

@@ -20,6 +20,8 @@ class LocalExecutor:
     The default: no threads, no processes, plain tracebacks and debuggers work.
     """
 
+    workers = 1
+
     def __enter__(self) -> "LocalExecutor":
         return self
 
@@ -58,6 +60,11 @@ class LocalDaskExecutor:
         self.num_workers = num_workers or os.cpu_count() or 1
         self.kwargs = kwargs
         self._pool: _PoolExecutor | None = None
+
+    @property
+    def workers(self) -> int:
+        """How many tasks run at once (the compiler sizes mapped batches from it)."""
+        return 1 if self.scheduler == "sync" else self.num_workers
 
     def __enter__(self) -> "LocalDaskExecutor":
         if self.scheduler == "threads":
