@@ -91,7 +91,7 @@ def pick(state: State, path: tuple[int, ...]) -> State:
     result = state.result
     for i in path:
         result = result[i]
-    return state.replace(result=result)
+    return state.with_result(result)
 
 
 class _Run:
@@ -241,14 +241,12 @@ def run_function(run: _Run, state: State) -> State:
         if state.is_finished():
             return state
         values = run.context_values(attempt, loop_count, loop_result)
-        new = _call(run, task, kwargs, values).replace(
-            attempts=attempt, started=started, finished=clock.now(), task_name=task.name,
-            map_index=run.map_index)
+        new = _call(run, task, kwargs, values, attempt, started)
         if isinstance(new, Looped):
             new = new.replace(loop_count=loop_count)
         state = run.set_state(state, new)
         if isinstance(state, Looped):
-            loop_count, loop_result = loop_count + 1, state.result
+            loop_count, loop_result, attempt = loop_count + 1, state.result, 0
             continue
         retry = isinstance(state, Retrying) or _should_retry(task, state, attempt)
         if retry and attempt <= task.max_retries:
@@ -265,7 +263,8 @@ def run_function(run: _Run, state: State) -> State:
         return state
 
 
-def _call(run: _Run, task: Any, kwargs: dict, values: dict) -> State:
+def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
+          started: float) -> State:
     """Call ``task.run(**kwargs)`` in the task context; turn the outcome into a State."""
 
     def body() -> Any:
@@ -278,14 +277,18 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict) -> State:
         finally:
             exit_task_context(token)
 
+    stamp = {"attempts": attempt, "started": started, "task_name": task.name,
+             "map_index": run.map_index}
     try:
         if task.timeout is None:
-            return Success(result=body(), task_name=task.name, map_index=run.map_index)
-        return _with_timeout(run, body, task.timeout)
+            value = body()
+            return Success(result=value, finished=run.info.clock.now(), **stamp)
+        new = _with_timeout(run, body, task.timeout)
     except signals.PrefectStateSignal as sig:
-        return sig.state()
+        new = sig.state()
     except Exception as exc:
-        return Failed(exc, result=exc)
+        new = Failed(exc, result=exc)
+    return new.replace(finished=run.info.clock.now(), **stamp)
 
 
 def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
