@@ -1,8 +1,8 @@
 """Executors: plugins that run compiled graphs.  Only this package imports ``distributed``.
 
-Built in: ``LocalExecutor`` (sync, the default) and ``LocalDaskExecutor``
-(threads or processes).  ``get_executor(name, **kwargs)`` resolves the names
-"local", "sync", "threads" and "processes".
+Built in: ``LocalExecutor`` (sync, the default), ``LocalDaskExecutor``
+(threads or processes) and ``DaskExecutor`` (a Dask cluster).  ``get_executor(name, **kwargs)`` resolves the names
+"local", "sync", "threads", "processes" and "dask".
 """
 
 from __future__ import annotations
@@ -11,15 +11,17 @@ from typing import Any
 
 from ..errors import ExecutorError
 from .base import Executor
+from .dask import DaskExecutor
 from .local import LocalDaskExecutor, LocalExecutor
 
-__all__ = ["Executor", "LocalExecutor", "LocalDaskExecutor", "get_executor", "resolve"]
+__all__ = ["Executor", "LocalExecutor", "LocalDaskExecutor", "DaskExecutor", "get_executor", "resolve"]
 
 BUILTIN = {
     "local": lambda **kw: LocalExecutor(**kw),
     "sync": lambda **kw: LocalDaskExecutor(scheduler="sync", **kw),
     "threads": lambda **kw: LocalDaskExecutor(scheduler="threads", **kw),
     "processes": lambda **kw: LocalDaskExecutor(scheduler="processes", **kw),
+    "dask": lambda **kw: DaskExecutor(**kw),
 }
 
 

@@ -57,6 +57,7 @@ class LocalDaskExecutor:
         if num_workers is not None and (not isinstance(num_workers, int) or num_workers < 1):
             raise ExecutorError(f"LocalDaskExecutor(num_workers={num_workers!r}) must be an int >= 1.")
         self.scheduler = scheduler
+        self.needs_pickle = scheduler == "processes"
         self.num_workers = num_workers or os.cpu_count() or 1
         self.kwargs = kwargs
         self._pool: _PoolExecutor | None = None

@@ -1,0 +1,138 @@
+"""DaskExecutor: run flows on a Dask cluster (``distributed`` is imported here only)."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import ExecutorError
+from .base import with_held
+
+__all__ = ["DaskExecutor"]
+
+logger = logging.getLogger("prefect_dask.executors")
+
+
+def _import_class(spec: Any) -> Any:
+    if not isinstance(spec, str):
+        return spec
+    module, _, name = spec.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ExecutorError(
+            f"DaskExecutor(cluster_class={spec!r}): cannot import it ({exc}). Give a class or "
+            "a 'package.module.ClassName' string of an installed package, e.g. "
+            "'dask_jobqueue.SLURMCluster'."
+        ) from None
+
+
+class DaskExecutor:
+    """Run on a Dask cluster: an existing one (``address``) or one it starts and stops.
+
+    - ``address="tcp://host:8786"``: connect to a running scheduler.
+    - otherwise ``cluster_class(**cluster_kwargs)`` (a class or an import string such as
+      ``"dask_jobqueue.SLURMCluster"``; default ``distributed.LocalCluster``), with
+      ``cluster.adapt(**adapt_kwargs)`` when given.
+    - ``client_kwargs`` go to ``distributed.Client`` (e.g. ``security=...`` for TLS).
+    """
+
+    needs_pickle = True
+
+    def __init__(self, address: str | None = None, cluster_class: Any = None,
+                 cluster_kwargs: dict | None = None, adapt_kwargs: dict | None = None,
+                 client_kwargs: dict | None = None, debug: bool = False,
+                 performance_report_path: str | None = None, connect_timeout: float = 10) -> None:
+        if address is not None and cluster_class is not None:
+            raise ExecutorError(
+                "DaskExecutor: give either address= (connect to a running scheduler) or "
+                "cluster_class= (start a cluster), not both."
+            )
+        self.address = address
+        self.cluster_class = cluster_class
+        self.cluster_kwargs = dict(cluster_kwargs or {})
+        self.adapt_kwargs = adapt_kwargs
+        self.client_kwargs = dict(client_kwargs or {})
+        self.debug = debug
+        self.performance_report_path = performance_report_path
+        self.connect_timeout = connect_timeout
+        self.client: Any = None
+        self._cluster: Any = None
+        self._report: Any = None
+
+    @property
+    def workers(self) -> int:
+        """Threads across the cluster's workers (at least 1)."""
+        if self.client is None:
+            return 1
+        info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) \
+            else self.client.scheduler_info()
+        return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+
+    def __enter__(self) -> "DaskExecutor":
+        from distributed import Client, LocalCluster
+
+        if self.address is not None:
+            try:
+                self.client = Client(self.address, timeout=self.connect_timeout,
+                                     **self.client_kwargs)
+            except (OSError, TimeoutError) as exc:
+                raise ExecutorError(
+                    f"DaskExecutor could not reach a Dask scheduler at {self.address!r} within "
+                    f"{self.connect_timeout:g} s ({exc}). Check the address and that "
+                    "`dask scheduler` is running there."
+                ) from None
+        else:
+            cls = _import_class(self.cluster_class) or LocalCluster
+            kwargs = dict(self.cluster_kwargs)
+            if cls is LocalCluster:
+                kwargs.setdefault("silence_logs", logging.ERROR if not self.debug else logging.INFO)
+                kwargs.setdefault("dashboard_address", None)
+            self._cluster = cls(**kwargs)
+            if self.adapt_kwargs is not None:
+                self._cluster.adapt(**self.adapt_kwargs)
+            self.client = Client(self._cluster, **self.client_kwargs)
+        link = getattr(self.client, "dashboard_link", None)
+        if link and (self.address is not None or self.cluster_kwargs.get("dashboard_address")):
+            logger.info("Dask dashboard: %s", link)
+        if self.performance_report_path:
+            from distributed import performance_report
+
+            self._report = performance_report(filename=self.performance_report_path)
+            self._report.__enter__()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        try:
+            if self._report is not None:
+                self._report.__exit__(*exc)
+                self._report = None
+        finally:
+            if self.client is not None:
+                self.client.close()
+                self.client = None
+            if self._cluster is not None:
+                self._cluster.close()
+                self._cluster = None
+
+    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any]) -> dict:
+        if self.client is None:
+            raise ExecutorError(
+                f"{self!r} was used outside `with executor:`; pass it to flow.run(executor=...), "
+                "which starts and stops it."
+            )
+        values = self.client.get(with_held(graph, held), keys)
+        return dict(zip(keys, values))
+
+    def __repr__(self) -> str:
+        where = self.address or getattr(self.cluster_class, "__name__", self.cluster_class) \
+            or "LocalCluster"
+        return f"DaskExecutor({where})"
+
+
+def _takes_n_workers(client: Any) -> bool:
+    import inspect
+
+    return "n_workers" in inspect.signature(client.scheduler_info).parameters
