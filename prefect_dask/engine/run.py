@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .. import executors
-from ..errors import ParameterError
+from ..errors import ExecutorError, ParameterError
 from ..states import Failed, Mapped, Pending, Running, State, Success
 from ..task import Constant, Parameter
 from .compile import Layout, build_plans, next_stage
@@ -63,6 +63,25 @@ def final_flow_state(flow: Any, states: Mapping[Any, State]) -> State:
     return Success("No reference tasks failed.", result=dict(states))
 
 
+def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any) -> None:
+    """For executors that ship tasks to other processes: fail now, naming what does not pickle."""
+    if not getattr(executor, "needs_pickle", False):
+        return
+    import cloudpickle
+
+    for t, plan in plans.items():
+        for what, obj in (("the task", t), *((f"input {k!r}", v) for k, v in plan.constants.items())):
+            try:
+                cloudpickle.dumps(obj)
+            except Exception as exc:
+                raise ExecutorError(
+                    f"Flow {flow.name!r}, task {t.name!r}: {what} cannot be pickled for "
+                    f"{executor!r} ({type(exc).__name__}: {exc}). Tasks and their inputs must "
+                    "pickle to run in other processes: avoid locks, open files and connections "
+                    "in them (create those inside the task), or use the 'threads' executor."
+                ) from None
+
+
 def _flow_transition(flow: Any, old: State, new: State) -> State:
     for handler in flow.state_handlers:
         new = handler(flow, old, new) or new
@@ -80,6 +99,7 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     executor = executors.resolve(executor)
     order = flow.sorted_tasks()
     plans = build_plans(flow)
+    check_picklable(flow, plans, executor)
     now = datetime.datetime.now(datetime.timezone.utc)
     info = RunInfo(flow.name, str(uuid.uuid4()), params, clock or SystemClock(),
                    _base_context(now, extra_context))
