@@ -4,7 +4,7 @@ Everything a user needs is importable from here; the executors live in
 ``prefect_dask.executors``.
 """
 
-from . import signals, states, triggers
+from . import cache_validators, signals, states, triggers
 from .context import context
 from .control_flow import FilterTask, case, filter_results, ifelse, merge, switch
 from .flow import Edge, Flow
@@ -16,6 +16,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "flatten", "signals", "states",
+    "cache_validators",
     "triggers", "context", "get_logger", "exponential_backoff", "apply_map", "case", "merge",
     "switch", "ifelse", "filter_results", "FilterTask", "__version__",
 ]

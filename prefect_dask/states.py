@@ -166,7 +166,16 @@ class Success(Finished):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Cached(Success):
-    """Finished by reading a cached or checkpointed result instead of running."""
+    """A result kept for reuse (``cache_for``), or read back instead of running.
+
+    ``hashed_inputs`` holds each input's ``dask.base.tokenize`` token,
+    ``cached_parameters`` the run's parameters and ``cached_result_expiration``
+    a UTC datetime after which validators treat the entry as stale.
+    """
+
+    hashed_inputs: dict | None = field(default=None, kw_only=True)
+    cached_parameters: dict | None = field(default=None, kw_only=True)
+    cached_result_expiration: Any = field(default=None, kw_only=True)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

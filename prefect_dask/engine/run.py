@@ -7,11 +7,13 @@ values it already holds.  Everything else runs in graphs on the executor.
 from __future__ import annotations
 
 import datetime
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from .. import executors
+from ..results import home
 from ..errors import ExecutorError, ParameterError
 from ..states import Failed, Mapped, Pending, Running, State, Success
 from ..task import Constant, Parameter
@@ -102,7 +104,8 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     check_picklable(flow, plans, executor)
     now = datetime.datetime.now(datetime.timezone.utc)
     info = RunInfo(flow.name, str(uuid.uuid4()), params, clock or SystemClock(),
-                   _base_context(now, extra_context))
+                   _base_context(now, extra_context), started=time.time(),
+                   cache_root=str(home() / "cache"))
 
     state: State = Pending("Flow run scheduled.")
     state = _flow_transition(flow, state, Running("Running flow."))

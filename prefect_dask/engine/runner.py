@@ -13,6 +13,8 @@ Every transition goes through the task's state handlers.
 from __future__ import annotations
 
 import contextvars
+import datetime
+import functools
 import random
 import threading
 import time
@@ -21,9 +23,11 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import signals
+from ..cache_validators import duration_only, hash_inputs
+from ..caching import CacheStore, cache_key
 from ..context import enter_task_context, exit_task_context
 from ..log import capture_stdout, get_logger
-from ..states import (Failed, Looped, Mapped, Pending, Retrying, Running, Skipped, State,
+from ..states import (Cached, Failed, Looped, Mapped, Pending, Retrying, Running, Skipped, State,
                       Success, TimedOut, TriggerFailed)
 
 __all__ = ["Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
@@ -61,6 +65,8 @@ class RunInfo:
     parameters: Mapping[str, Any]
     clock: Clock = field(default_factory=SystemClock)
     base_context: Mapping[str, Any] = field(default_factory=dict)
+    started: float = 0.0            # when the flow run started (a timestamp)
+    cache_root: str | None = None   # where the task cache lives
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +199,48 @@ def _mappable(value: Any, flattened: bool) -> bool:
             or not hasattr(value, "__len__"):
         return False
     return not flattened or all(_mappable(v, False) for v in value)
+
+
+def _cache(run: _Run) -> tuple[CacheStore, str]:
+    return _store(run.info.cache_root), cache_key(run.plan.task, run.info.flow_name)
+
+
+@functools.lru_cache(maxsize=8)
+def _store(root: str) -> CacheStore:
+    return CacheStore(root)
+
+
+def check_cache(run: _Run, state: State) -> State:
+    """A task with ``cache_for``: end Cached with the first valid entry from an earlier run."""
+    task = run.plan.task
+    if task.cache_for is None or run.info.cache_root is None:
+        return state
+    store, key = _cache(run)
+    validator = task.cache_validator or duration_only
+    inputs = run.inputs()
+    for entry in store.candidates(key, run.map_index, before=run.info.started):
+        if validator(entry, inputs, run.info.parameters):
+            return run.set_state(state, entry.replace(task_name=task.name,
+                                                      map_index=run.map_index, attempts=0))
+    return state
+
+
+def cache_result(run: _Run, state: State) -> State:
+    """A successful task with ``cache_for``: end Cached, and store the entry for later runs."""
+    task = run.plan.task
+    if task.cache_for is None or run.info.cache_root is None or not state.is_successful() \
+            or state.is_skipped() or state.is_cached():
+        return state
+    expires = datetime.datetime.now(datetime.timezone.utc) + task.cache_for
+    cached = Cached.from_state(state, state.message, state.result,
+                               hashed_inputs=hash_inputs(run.inputs()),
+                               cached_parameters=dict(run.info.parameters),
+                               cached_result_expiration=expires)
+    new = run.set_state(state, cached)
+    if new.is_cached():
+        store, key = _cache(run)
+        store.put(key, run.map_index, new)
+    return new
 
 
 def check_trigger(run: _Run, state: State) -> State:
@@ -331,11 +379,11 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
         return run_parent(plan, info, upstream, [])
     run = _Run(plan, info, map_index, upstream)
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
-    for step in (check_upstream_skipped, check_trigger, run_function):
+    for step in (check_upstream_skipped, check_cache, check_trigger):
         state = step(run, state)
         if state.is_finished():
-            break
-    return state
+            return state
+    return cache_result(run, run_function(run, state))
 
 
 def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],

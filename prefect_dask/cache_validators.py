@@ -1,0 +1,91 @@
+"""Cache validators: ``fn(cached_state, inputs, parameters) -> bool`` (Prefect 1's names).
+
+``cached_state`` is a ``Cached`` state from an earlier run, carrying
+``cached_result_expiration``, ``hashed_inputs`` (``dask.base.tokenize`` of each
+input) and ``cached_parameters``.  Every validator but ``never_use`` first
+requires the entry not to have expired.
+
+>>> import datetime
+>>> from prefect_dask.states import Cached
+>>> later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(hours=1)
+>>> s = Cached(result=3, cached_result_expiration=later, hashed_inputs={"x": tokenize(1)})
+>>> duration_only(s, {"x": 2}, {}), all_inputs(s, {"x": 1}, {}), all_inputs(s, {"x": 2}, {})
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from dask.base import tokenize
+
+from .states import State
+
+__all__ = ["never_use", "duration_only", "all_inputs", "all_parameters", "partial_inputs_only",
+           "partial_parameters_only", "hash_inputs"]
+
+Validator = Callable[[State, Mapping[str, Any], Mapping[str, Any]], bool]
+
+
+def hash_inputs(inputs: Mapping[str, Any]) -> dict[str, str]:
+    """Each input's ``dask.base.tokenize`` token."""
+    return {k: tokenize(v) for k, v in inputs.items()}
+
+
+def never_use(state: State, inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
+    """Never use a cached result."""
+    return False
+
+
+def duration_only(state: State, inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
+    """Valid until ``cache_for`` has passed (the default)."""
+    expires = getattr(state, "cached_result_expiration", None)
+    return expires is None or expires > datetime.datetime.now(datetime.timezone.utc)
+
+
+def all_inputs(state: State, inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
+    """Valid while not expired and every input is the same as when cached."""
+    return duration_only(state, inputs, parameters) and \
+        getattr(state, "hashed_inputs", None) == hash_inputs(inputs)
+
+
+def all_parameters(state: State, inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
+    """Valid while not expired and the flow's parameters are the same as when cached."""
+    return duration_only(state, inputs, parameters) and \
+        dict(getattr(state, "cached_parameters", None) or {}) == dict(parameters or {})
+
+
+def partial_inputs_only(validate_on: Iterable[str] | None = None) -> Validator:
+    """Valid while not expired and the inputs named in ``validate_on`` are unchanged."""
+    names = None if validate_on is None else set(validate_on)
+
+    def _partial_inputs_only(state: State, inputs: Mapping[str, Any],
+                             parameters: Mapping[str, Any]) -> bool:
+        if not duration_only(state, inputs, parameters):
+            return False
+        if names is None:
+            return True
+        cached = getattr(state, "hashed_inputs", None) or {}
+        return {k: v for k, v in hash_inputs(inputs or {}).items() if k in names} == \
+            {k: v for k, v in cached.items() if k in names}
+
+    return _partial_inputs_only
+
+
+def partial_parameters_only(validate_on: Iterable[str] | None = None) -> Validator:
+    """Valid while not expired and the parameters named in ``validate_on`` are unchanged."""
+    names = None if validate_on is None else set(validate_on)
+
+    def _partial_parameters_only(state: State, inputs: Mapping[str, Any],
+                                 parameters: Mapping[str, Any]) -> bool:
+        if not duration_only(state, inputs, parameters):
+            return False
+        if names is None:
+            return True
+        cached = getattr(state, "cached_parameters", None) or {}
+        return {k: v for k, v in (parameters or {}).items() if k in names} == \
+            {k: v for k, v in cached.items() if k in names}
+
+    return _partial_parameters_only
