@@ -1,0 +1,263 @@
+#!/usr/bin/env python
+"""Mapped workloads through prefect_dask and through raw Dask on the same graph.
+
+Each workload runs in a fresh subprocess (so its peak RSS is its own), and in
+it prefect_dask and a hand-built raw Dask graph of the same work (one node per
+element and stage) alternate ``--repeat`` times.  Prints one JSON document
+(and writes it to ``--out``): per workload the median wall times, their ratio,
+prefect_dask's overhead per task run in microseconds, the peak RSS, plus
+versions and the git revision.
+
+    python benchmarks/bench_map.py --executor threads --repeat 3 --out benchmarks/results/threads.json
+    python benchmarks/bench_map.py --executor local --workloads map-10k --n 10000
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+WORKLOADS = ("map-1k", "map-10k", "chain-3x1k", "sleep-64", "retry-200", "map-1m")
+SLEEP = 0.05
+
+
+# -- the work, as plain functions (raw Dask) -------------------------------------
+def inc(x):
+    return x + 1
+
+
+def total(*xs):
+    return sum(xs)
+
+
+def nap(x):
+    time.sleep(SLEEP)
+    return x
+
+
+def flaky_raw(x):
+    for attempt in (1, 2):  # the raw graph retries by hand, as the engine would
+        try:
+            if attempt == 1:
+                raise RuntimeError("first attempt fails")
+            return x
+        except RuntimeError:
+            continue
+
+
+def shape(workload, n_override):
+    """(element count, mapped stages, function, reduce?) of a workload."""
+    return {
+        "map-1k": (n_override or 1_000, 1, inc, True),
+        "map-10k": (n_override or 10_000, 1, inc, True),
+        "chain-3x1k": (n_override or 1_000, 3, inc, True),
+        "sleep-64": (64, 1, nap, False),
+        "retry-200": (200, 1, flaky_raw, False),
+        "map-1m": (n_override or 1_000_000, 1, inc, True),
+    }[workload]
+
+
+def raw_graph(n, stages, fn, reduce):
+    graph = {("s0", i): (fn, i) for i in range(n)}
+    for s in range(1, stages):
+        graph.update({(f"s{s}", i): (fn, (f"s{s - 1}", i)) for i in range(n)})
+    last = [(f"s{stages - 1}", i) for i in range(n)]
+    if reduce:
+        graph["out"] = (total, *last)
+        return graph, "out"
+    return graph, last
+
+
+def build_flow(workload, n, stages, reduce):
+    from prefect_dask import Flow, context, task
+
+    @task
+    def t_inc(x):
+        return x + 1
+
+    @task
+    def t_total(xs):
+        return sum(xs)
+
+    @task
+    def t_nap(x):
+        time.sleep(SLEEP)
+        return x
+
+    @task(max_retries=1, retry_delay=0)
+    def t_flaky(x):
+        if context.task_run_count == 1:
+            raise RuntimeError("first attempt fails")
+        return x
+
+    fn = {"sleep-64": t_nap, "retry-200": t_flaky}.get(workload, t_inc)
+    with Flow(workload) as flow:
+        out = fn.map(list(range(n)))
+        for _ in range(stages - 1):
+            out = fn.map(out)
+        if reduce:
+            out = t_total(out)
+    return flow
+
+
+def make_executor(name, workers):
+    from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
+
+    if name == "local":
+        return LocalExecutor()
+    if name in ("threads", "processes"):
+        return LocalDaskExecutor(scheduler=name, num_workers=workers)
+    if name == "dask":
+        return DaskExecutor(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
+                                            "processes": True})
+    raise SystemExit(f"unknown executor {name!r}; use local, threads, processes or dask")
+
+
+def run_child(args):
+    """Run one workload here; print its JSON record."""
+    import dask
+    import dask.threaded
+    from dask.local import get_sync
+
+    n, stages, fn, reduce = shape(args.workload, args.n)
+    workers = 8 if args.workload == "sleep-64" else args.workers
+    flow = build_flow(args.workload, n, stages, reduce)
+    graph, keys = raw_graph(n, stages, fn, reduce)
+    executor = make_executor(args.executor, workers)
+    setup = None
+    if args.executor == "dask":
+        t0 = time.perf_counter()
+        executor.__enter__()
+        setup = time.perf_counter() - t0
+        client = executor.client
+        raw_get = lambda: client.get(graph, keys)  # noqa: E731
+        run_ours = lambda: flow.run(executor=_Started(executor))  # noqa: E731
+    else:
+        raw_get = {
+            "local": lambda: get_sync(graph, keys),
+            "threads": lambda: dask.threaded.get(graph, keys, num_workers=workers),
+            "processes": lambda: dask.multiprocessing.get(graph, keys, num_workers=workers),
+        }[args.executor]
+        run_ours = lambda: flow.run(executor=make_executor(args.executor, workers))  # noqa: E731
+    ours, raw = [], []
+    ok = True
+    repeat = 1 if args.workload == "map-1m" else args.repeat
+    t0 = time.perf_counter()
+    ok = run_ours().is_successful()      # first run alone: its peak RSS is ours only
+    ours.append(time.perf_counter() - t0)
+    rss_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    t0 = time.perf_counter()
+    raw_get()
+    raw.append(time.perf_counter() - t0)
+    for _ in range(repeat - 1):
+        t0 = time.perf_counter()
+        state = run_ours()
+        ours.append(time.perf_counter() - t0)
+        ok = ok and state.is_successful()
+        t0 = time.perf_counter()
+        raw_get()
+        raw.append(time.perf_counter() - t0)
+    if args.executor == "dask":
+        executor.__exit__(None, None, None)
+    tasks = n * stages + (1 if reduce else 0)
+    med_ours, med_raw = statistics.median(ours), statistics.median(raw)
+    record = {
+        "workload": args.workload, "executor": args.executor, "workers": workers,
+        "elements": n, "stages": stages, "task_runs": tasks, "flow_succeeded": ok,
+        "prefect_dask_s": [round(t, 4) for t in ours], "raw_dask_s": [round(t, 4) for t in raw],
+        "median_prefect_dask_s": round(med_ours, 4), "median_raw_dask_s": round(med_raw, 4),
+        "ratio": round(med_ours / med_raw, 3),
+        "us_per_task_prefect_dask": round(med_ours / tasks * 1e6, 2),
+        "us_per_task_raw_dask": round(med_raw / tasks * 1e6, 2),
+        "peak_rss_mib_prefect_dask": rss_ours,
+        "peak_rss_mib_with_raw": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
+        "cluster_setup_s": None if setup is None else round(setup, 3),
+    }
+    if args.workload == "sleep-64":
+        record["ideal_s"] = round(64 * SLEEP / workers, 3)
+        record["ratio_to_ideal"] = round(med_ours / record["ideal_s"], 3)
+    print(json.dumps(record))
+
+
+class _Started:
+    """An already-started executor handed to several flow runs (cluster start-up timed apart)."""
+
+    def __init__(self, executor):
+        self.executor = executor
+        self.needs_pickle = True
+        self.workers = executor.workers
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return None
+
+    def compute(self, graph, keys, held):
+        return self.executor.compute(graph, keys, held)
+
+
+def versions():
+    import cloudpickle
+    import dask
+    import distributed
+
+    import prefect_dask
+
+    try:
+        rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                             text=True, cwd=os.path.dirname(os.path.abspath(__file__))).stdout.strip()
+    except OSError:
+        rev = None
+    return {"python": platform.python_version(), "prefect_dask": prefect_dask.__version__,
+            "dask": dask.__version__, "distributed": distributed.__version__,
+            "cloudpickle": cloudpickle.__version__, "git_rev": rev,
+            "machine": f"{platform.machine()}, {os.cpu_count()} CPUs"}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--executor", default="threads", help="local | threads | processes | dask")
+    ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
+    ap.add_argument("--workload", help=argparse.SUPPRESS)
+    ap.add_argument("--n", type=int, default=None, help="override the element count")
+    ap.add_argument("--stages", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--workers", type=int, default=2, help="workers (sleep-64 always uses 8)")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--out", help="write the JSON here too")
+    args = ap.parse_args(argv)
+    if args.workload:
+        return run_child(args)
+    records = []
+    for workload in args.workloads.split(","):
+        cmd = [sys.executable, os.path.abspath(__file__), "--workload", workload,
+               "--executor", args.executor, "--repeat", str(args.repeat),
+               "--workers", str(args.workers)]
+        if args.n:
+            cmd += ["--n", str(args.n)]
+        print(f"running {workload} on {args.executor} ...", file=sys.stderr, flush=True)
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            records.append({"workload": workload, "executor": args.executor,
+                            "error": proc.stderr.strip().splitlines()[-1:]})
+            continue
+        records.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    doc = {"benchmark": "bench_map", "versions": versions(), "records": records}
+    text = json.dumps(doc, indent=1)
+    print(text)
+    if args.out:
+        os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+        with open(args.out, "w") as fh:
+            fh.write(text + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
