@@ -24,10 +24,10 @@ from typing import Any
 from dask.task_spec import Task as Node
 from dask.task_spec import TaskRef
 
-from ..states import Mapped, State
+from ..states import Crashed, Mapped, State
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
-__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for"]
+__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states"]
 
 UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
@@ -64,7 +64,6 @@ class Stage:
 
     graph: dict[Any, Node]
     tasks: list[Any]
-    refs: set[Any]                # keys the graph reads that earlier stages computed
     layouts: dict[Any, Layout]    # batch layouts of the mapped tasks compiled here
 
 
@@ -136,11 +135,8 @@ class _Compiler:
         self.layouts: dict[Any, Layout] = dict(layouts)
         self.new_layouts: dict[Any, Layout] = {}
         self.graph: dict[Any, Node] = {}
-        self.refs: set[Any] = set()
 
     def ref(self, key: Any) -> TaskRef:
-        if key not in self.graph:
-            self.refs.add(key)
         return TaskRef(key)
 
     def width_of(self, plan: TaskPlan) -> int:
@@ -250,4 +246,20 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
         c.add(task)
         tasks.append(task)
         in_stage.add(task)
-    return Stage(c.graph, tasks, c.refs - set(c.graph), c.new_layouts)
+    return Stage(c.graph, tasks, c.new_layouts)
+
+
+def crashed_states(node: Node, err: Any) -> Any:
+    """What a node whose worker died holds instead of its result: Crashed state(s)."""
+    plan: TaskPlan = node.args[0]
+    where = f"Dask worker {err.worker}" if err.worker else "the worker"
+
+    def crashed(name: str, i: int | None) -> State:
+        return Crashed(
+            f"Task {name!r}: {where} running it died ({type(err.exc).__name__}: {err.exc}); "
+            "its outcome is unknown. Check the worker's log (often it ran out of memory), "
+            "then run the flow again.", result=err.exc, task_name=plan.task.name, map_index=i)
+
+    if node.func is _node_batch:
+        return tuple(crashed(f"{plan.task.name}[{i}]", i) for i in node.args[2])
+    return crashed(plan.task.name, None)

@@ -15,12 +15,13 @@ from typing import Any
 from .. import executors
 from ..results import home
 from ..errors import ExecutorError, ParameterError
-from ..states import Failed, Mapped, Pending, Running, State, Success
+from ..executors.base import NodeError
+from ..states import Cancelled, Failed, Mapped, Pending, Running, State, Success
 from ..task import Constant, Parameter
-from .compile import Layout, build_plans, next_stage
+from .compile import Layout, build_plans, crashed_states, next_stage
 from .runner import RunInfo, SystemClock, run_task
 
-__all__ = ["run_flow", "resolve_parameters", "final_flow_state"]
+__all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
 
 
 def resolve_parameters(flow: Any, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -120,20 +121,53 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     for t in order:
         if t not in done and isinstance(t, (Parameter, Constant)) and not plans[t].inputs:
             done[t] = held[plans[t].slug] = run_task(plans[t], info, None, ())
-    workers = getattr(executor, "workers", 1)
     with executor:
-        while len(done) < len(order):
-            stage = next_stage(plans, order, info, done, layouts, workers)
-            if not stage.tasks:
-                raise RuntimeError(
-                    f"Flow {flow.name!r}: no task could be scheduled although "
-                    f"{len(order) - len(done)} remain; this is a prefect_dask bug, please report it."
-                )
-            results = executor.compute(stage.graph, list(stage.graph),
-                                       {k: held[k] for k in stage.refs})
-            held.update(results)
-            layouts.update(stage.layouts)
-            for t in stage.tasks:
-                done[t] = results[plans[t].slug]
+        workers = getattr(executor, "workers", 1)
+        try:
+            while len(done) < len(order):
+                stage = next_stage(plans, order, info, done, layouts, workers)
+                if not stage.tasks:
+                    raise RuntimeError(
+                        f"Flow {flow.name!r}: no task could be scheduled although "
+                        f"{len(order) - len(done)} remain; this is a prefect_dask bug, "
+                        "please report it."
+                    )
+                run_stage(executor, stage.graph, held)
+                layouts.update(stage.layouts)
+                for t in stage.tasks:
+                    done[t] = held[plans[t].slug]
+        except KeyboardInterrupt as interrupt:
+            for t in order:
+                if t not in done:
+                    done[t] = Cancelled("The flow run was interrupted (Ctrl-C) before this task "
+                                        "finished.", task_name=t.name)
+            final = Cancelled("The flow run was interrupted (Ctrl-C).",
+                              result={t: done[t] for t in order})
+            interrupt.flow_state = _flow_transition(flow, state, final)  # type: ignore[attr-defined]
+            raise
     final = final_flow_state(flow, {t: done[t] for t in order})
     return _flow_transition(flow, state, final)
+
+
+def run_stage(executor: Any, graph: dict, held: dict) -> None:
+    """Compute ``graph`` into ``held``; a node whose worker died holds Crashed states.
+
+    Nodes that failed only because an upstream node crashed are computed again
+    against the Crashed states, so every task still ends in a definite state.
+    """
+    pending = graph
+    while pending:
+        deps = set().union(*(node.dependencies for node in pending.values())) - set(pending)
+        out = executor.compute(pending, list(pending), {k: held[k] for k in deps},
+                               on_result=held.__setitem__)
+        errors = {k: v for k, v in out.items() if isinstance(v, NodeError)}
+        held.update((k, v) for k, v in out.items() if k not in errors)
+        crashed = {e.crashed_key: e for e in errors.values() if e.crashed_key in pending}
+        if errors and not crashed:
+            first = next(iter(errors.values()))
+            raise RuntimeError(f"A graph node raised instead of returning a State: "
+                               f"{first.exc!r}. This is a prefect_dask bug, please report it."
+                               ) from first.exc
+        for key, err in crashed.items():
+            held[key] = crashed_states(pending[key], err)
+        pending = {k: pending[k] for k in errors if k not in crashed}

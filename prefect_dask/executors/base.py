@@ -9,12 +9,28 @@ for it earlier.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from dask.task_spec import DataNode
 
-__all__ = ["Executor", "with_held"]
+__all__ = ["Executor", "NodeError", "with_held", "OnResult"]
+
+OnResult = Callable[[Any, Any], None]
+
+
+@dataclass(frozen=True)
+class NodeError:
+    """A node that raised instead of returning its State.
+
+    ``crashed_key`` names the node whose worker died (a dependent of a crashed
+    node reports the crashed node's key), or is None for any other error.
+    """
+
+    exc: BaseException
+    crashed_key: Any = None
+    worker: str | None = None
 
 
 @runtime_checkable
@@ -25,8 +41,13 @@ class Executor(Protocol):
 
     def __exit__(self, *exc: Any) -> None: ...
 
-    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any]) -> dict:
-        """Run ``graph`` and return ``{key: value}`` for ``keys``."""
+    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
+                on_result: OnResult | None = None) -> dict:
+        """Run ``graph``; return ``{key: value or NodeError}`` for ``keys``.
+
+        ``on_result(key, value)`` is called as each node finishes.  On
+        KeyboardInterrupt the executor cancels what runs and re-raises.
+        """
         ...
 
 

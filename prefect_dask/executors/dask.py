@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from ..errors import ExecutorError
-from .base import with_held
+from .base import NodeError, OnResult, with_held
 
 __all__ = ["DaskExecutor"]
 
@@ -117,14 +117,38 @@ class DaskExecutor:
                 self._cluster.close()
                 self._cluster = None
 
-    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any]) -> dict:
+    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
+                on_result: OnResult | None = None) -> dict:
         if self.client is None:
             raise ExecutorError(
                 f"{self!r} was used outside `with executor:`; pass it to flow.run(executor=...), "
                 "which starts and stops it."
             )
-        values = self.client.get(with_held(graph, held), keys)
-        return dict(zip(keys, values))
+        from distributed import KilledWorker, as_completed
+
+        futures = self.client.get(with_held(graph, held), keys, sync=False)
+        by_future = dict(zip(futures, keys))
+        out: dict = {}
+        try:
+            for future in as_completed(futures):
+                key = by_future[future]
+                if future.status == "finished":
+                    out[key] = future.result()
+                    if on_result is not None:
+                        on_result(key, out[key])
+                    continue
+                exc = future.exception()
+                if isinstance(exc, KilledWorker):
+                    worker = getattr(exc.last_worker, "address", None)
+                    out[key] = NodeError(exc, crashed_key=exc.task, worker=worker)
+                else:
+                    out[key] = NodeError(exc)
+        except BaseException:
+            self.client.cancel(futures)
+            raise
+        finally:
+            del futures, by_future
+        return out
 
     def __repr__(self) -> str:
         where = self.address or getattr(self.cluster_class, "__name__", self.cluster_class) \

@@ -9,7 +9,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from ..errors import ExecutorError
-from .base import with_held
+from .base import OnResult, with_held
+
+
+def _callbacks(on_result: OnResult | None) -> tuple:
+    """Dask local-scheduler callbacks reporting each finished node to ``on_result``."""
+    if on_result is None:
+        return ()
+    def posttask(key: Any, result: Any, dsk: Any, state: Any, worker: Any) -> None:
+        on_result(key, result)
+
+    return ((None, None, None, posttask, None),)  # (start, start_state, pretask, posttask, finish)
 
 __all__ = ["LocalExecutor", "LocalDaskExecutor"]
 
@@ -28,10 +38,12 @@ class LocalExecutor:
     def __exit__(self, *exc: Any) -> None:
         return None
 
-    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any]) -> dict:
+    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
+                on_result: OnResult | None = None) -> dict:
         from dask.local import get_sync
 
-        return dict(zip(keys, get_sync(with_held(graph, held), keys)))
+        return dict(zip(keys, get_sync(with_held(graph, held), keys,
+                                       callbacks=_callbacks(on_result))))
 
     def __repr__(self) -> str:
         return "LocalExecutor()"
@@ -82,12 +94,14 @@ class LocalDaskExecutor:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
-    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any]) -> dict:
+    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
+                on_result: OnResult | None = None) -> dict:
         graph = with_held(graph, held)
+        callbacks = _callbacks(on_result)
         if self.scheduler == "sync":
             from dask.local import get_sync
 
-            return dict(zip(keys, get_sync(graph, keys, **self.kwargs)))
+            return dict(zip(keys, get_sync(graph, keys, callbacks=callbacks, **self.kwargs)))
         if self._pool is None:
             raise ExecutorError(
                 f"{self!r} was used outside `with executor:`; pass it to flow.run(executor=...), "
@@ -97,7 +111,8 @@ class LocalDaskExecutor:
             from dask.threaded import get
         else:
             from dask.multiprocessing import get
-        return dict(zip(keys, get(graph, keys, pool=self._pool, **self.kwargs)))
+        return dict(zip(keys, get(graph, keys, pool=self._pool, callbacks=callbacks,
+                                  **self.kwargs)))
 
     def __repr__(self) -> str:
         return f"LocalDaskExecutor(scheduler={self.scheduler!r}, num_workers={self.num_workers})"
