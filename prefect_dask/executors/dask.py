@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import uuid
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -126,8 +127,15 @@ class DaskExecutor:
             )
         from distributed import KilledWorker, as_completed
 
-        futures = self.client.get(with_held(graph, held), keys, sync=False)
+        # Keys are global on a scheduler: give this call's keys a fresh suffix so they never
+        # meet another flow run's, or an earlier erred attempt's, under the same name.
+        tag = uuid.uuid4().hex[:10]
+        subs = {k: _tagged(k, tag) for k in (*graph, *held)}
+        tagged = {subs[k]: node.substitute(subs, key=subs[k])
+                  for k, node in with_held(graph, held).items()}
+        futures = self.client.get(tagged, [subs[k] for k in keys], sync=False)
         by_future = dict(zip(futures, keys))
+        untag = {v: k for k, v in subs.items()}
         out: dict = {}
         try:
             for future in as_completed(futures):
@@ -140,7 +148,7 @@ class DaskExecutor:
                 exc = future.exception()
                 if isinstance(exc, KilledWorker):
                     worker = getattr(exc.last_worker, "address", None)
-                    out[key] = NodeError(exc, crashed_key=exc.task, worker=worker)
+                    out[key] = NodeError(exc, crashed_key=untag.get(exc.task), worker=worker)
                 else:
                     out[key] = NodeError(exc)
         except BaseException:
@@ -154,6 +162,12 @@ class DaskExecutor:
         where = self.address or getattr(self.cluster_class, "__name__", self.cluster_class) \
             or "LocalCluster"
         return f"DaskExecutor({where})"
+
+
+def _tagged(key: Any, tag: str) -> Any:
+    if isinstance(key, tuple):
+        return (f"{key[0]}-{tag}", *key[1:])
+    return f"{key}-{tag}"
 
 
 def _takes_n_workers(client: Any) -> bool:
