@@ -24,13 +24,16 @@ True
 from __future__ import annotations
 
 import dataclasses
+import math
+from array import array
+from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Sequence
+from typing import Any, overload
 
 __all__ = [
     "State", "Pending", "Scheduled", "Retrying", "Paused", "Running", "Finished",
     "Success", "Cached", "Mapped", "Skipped", "Failed", "TimedOut", "TriggerFailed",
-    "Crashed", "Looped", "Cancelled",
+    "Crashed", "Looped", "Cancelled", "MapStates",
 ]
 
 
@@ -218,3 +221,106 @@ class Looped(Finished):
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Cancelled(Finished):
     """Stopped before it finished (Ctrl-C, or the run was cancelled)."""
+
+
+_KINDS: tuple[type[State], ...] = (Success, Failed, Skipped, TriggerFailed, TimedOut, Crashed,
+                                   Cancelled, Looped, Pending, Running)
+_KIND_INDEX = {cls: i for i, cls in enumerate(_KINDS)}
+
+
+class MapStates(Sequence):
+    """The children of a mapped task, stored by column instead of one object per child.
+
+    Reads like a list of States (``len``, indexing, iteration); each State is
+    rebuilt on access.  Children with fields beyond the common ones (a Cached
+    entry, a Retrying time) are kept whole.
+
+    >>> ms = MapStates.from_states("inc", [Success(result=1, map_index=0), Failed("x", map_index=1)])
+    >>> len(ms), [type(s).__name__ for s in ms], ms[0].result, ms[1].map_index
+    (2, ['Success', 'Failed'], 1, 1)
+    """
+
+    __slots__ = ("task_name", "offset", "kinds", "results", "attempts", "started", "finished",
+                 "messages", "whole")
+
+    def __init__(self, task_name: str | None, offset: int = 0) -> None:
+        self.task_name, self.offset = task_name, offset
+        self.kinds = bytearray()
+        self.results: list[Any] = []
+        self.attempts = array("l")
+        self.started = array("d")
+        self.finished = array("d")
+        self.messages: dict[int, Any] = {}
+        self.whole: dict[int, State] = {}
+
+    @classmethod
+    def from_states(cls, task_name: str | None, states: Iterable[State],
+                    offset: int = 0) -> "MapStates":
+        """Children ``offset, offset + 1, ...`` from their States."""
+        out = cls(task_name, offset)
+        out.extend(states)
+        return out
+
+    @classmethod
+    def concat(cls, task_name: str | None, chunks: Iterable[Sequence[State]]) -> "MapStates":
+        """One MapStates from consecutive chunks (MapStates or plain sequences of States)."""
+        out = cls(task_name)
+        for chunk in chunks:
+            if not isinstance(chunk, MapStates):
+                out.extend(chunk)
+                continue
+            base = len(out.kinds)
+            out.kinds += chunk.kinds
+            out.results += chunk.results
+            out.attempts += chunk.attempts
+            out.started += chunk.started
+            out.finished += chunk.finished
+            out.messages.update((base + i, m) for i, m in chunk.messages.items())
+            out.whole.update((base + i, w) for i, w in chunk.whole.items())
+        return out
+
+    def extend(self, states: Iterable[State]) -> None:
+        nan = math.nan
+        for s in states:
+            i = len(self.kinds)
+            kind = _KIND_INDEX.get(type(s))
+            if kind is None or s.loop_count or s.map_index != self.offset + i \
+                    or s.task_name != self.task_name:
+                self.whole[i] = s
+                kind = 0
+            self.kinds.append(kind)
+            self.results.append(s.result)
+            self.attempts.append(s.attempts)
+            self.started.append(nan if s.started is None else s.started)
+            self.finished.append(nan if s.finished is None else s.finished)
+            if s.message is not None:
+                self.messages[i] = s.message
+
+    def __len__(self) -> int:
+        return len(self.kinds)
+
+    @overload
+    def __getitem__(self, i: int) -> State: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[State]: ...
+
+    def __getitem__(self, i: Any) -> Any:
+        if isinstance(i, slice):
+            return [self[j] for j in range(*i.indices(len(self)))]
+        if i < 0:
+            i += len(self)
+        if not 0 <= i < len(self):
+            raise IndexError(f"map index {i} out of range for {len(self)} children")
+        whole = self.whole.get(i)
+        if whole is not None:
+            return whole
+        started, finished = self.started[i], self.finished[i]
+        return _KINDS[self.kinds[i]](
+            self.messages.get(i), self.results[i], attempts=self.attempts[i],
+            started=None if started != started else started,
+            finished=None if finished != finished else finished,
+            task_name=self.task_name, map_index=self.offset + i)
+
+    def __repr__(self) -> str:
+        return f"<MapStates of {self.task_name!r}: {len(self)} children>"

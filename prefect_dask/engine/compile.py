@@ -24,7 +24,7 @@ from typing import Any
 from dask.task_spec import Task as Node
 from dask.task_spec import TaskRef
 
-from ..states import Crashed, Mapped, State
+from ..states import Crashed, Mapped, MapStates, State
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states"]
@@ -106,14 +106,15 @@ def _node_single(plan: TaskPlan, info: RunInfo, *upstream: State) -> State:
 
 
 def _node_batch(plan: TaskPlan, info: RunInfo, span: range, rules: tuple,
-                *deps: Any) -> tuple[State, ...]:
-    return tuple(run_task(plan, info, i, tuple(_locate(r, deps, i) for r in rules))
-                 for i in span)
+                *deps: Any) -> MapStates:
+    return MapStates.from_states(
+        plan.task.name,
+        (run_task(plan, info, i, tuple(_locate(r, deps, i) for r in rules)) for i in span),
+        offset=span.start)
 
 
 def _node_parent(plan: TaskPlan, info: RunInfo, n_up: int, *deps: Any) -> State:
-    children = [s for batch in deps[n_up:] for s in batch]
-    return run_parent(plan, info, deps[:n_up], children)
+    return run_parent(plan, info, deps[:n_up], MapStates.concat(plan.task.name, deps[n_up:]))
 
 
 def _lengths(state: State, flattened: bool) -> list[int] | None:

@@ -18,7 +18,7 @@ import functools
 import random
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -27,8 +27,8 @@ from ..cache_validators import duration_only, hash_inputs
 from ..caching import CacheStore, cache_key
 from ..context import enter_task_context, exit_task_context
 from ..log import capture_stdout, get_logger
-from ..states import (Cached, Failed, Looped, Mapped, Pending, Retrying, Running, Skipped, State,
-                      Success, TimedOut, TriggerFailed)
+from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
+                      Skipped, State, Success, TimedOut, TriggerFailed)
 
 __all__ = ["Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
            "pick"]
@@ -387,7 +387,7 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
 
 
 def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
-               children: list[State]) -> State:
+               children: Sequence[State]) -> State:
     """Final state of a mapped parent whose children ran: Mapped, or what its checks say."""
     run = _Run(plan, info, None, upstream)
     state: State = Pending(task_name=plan.task.name)
@@ -395,5 +395,7 @@ def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
         state = step(run, state)
         if state.is_finished():
             return state
+    results = list(children.results) if isinstance(children, MapStates) \
+        else [c.result for c in children]
     return run.set_state(state, Mapped(f"Mapped {len(children)} children.", map_states=children,
-                                       result=[c.result for c in children]))
+                                       result=results))
