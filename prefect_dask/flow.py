@@ -302,12 +302,16 @@ class Flow:
     # -- running -------------------------------------------------------------------
     def run(self, parameters: dict[str, Any] | None = None, executor: Any = None,
             *, task_states: dict[Task, State] | None = None, context: dict | None = None,
-            clock: Any = None, **kwargs: Any) -> State:
+            clock: Any = None, concurrency_limits: dict[str, int] | None = None,
+            **kwargs: Any) -> State:
         """Run the flow once and return its final State.
 
         ``state.result`` maps every task to its final State.  Parameters come from
         ``parameters={...}`` or, as in Prefect 1, from keyword arguments named
         after them.  ``executor`` is an Executor or a name ("local", "threads").
+        ``concurrency_limits={"db": 2}`` lets at most 2 runs of tasks tagged "db"
+        run at once.  ``task_states={task: State}`` starts from given states (those
+        tasks do not run); ``clock`` replaces the clock retries sleep on.
         """
         from .engine.run import run_flow
 
@@ -322,4 +326,5 @@ class Flow:
             )
         params.update(kwargs)
         return run_flow(self, params, executor=executor if executor is not None else self.executor,
-                        task_states=task_states, extra_context=context, clock=clock)
+                        task_states=task_states, extra_context=context, clock=clock,
+                        concurrency_limits=concurrency_limits)

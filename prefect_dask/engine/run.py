@@ -7,6 +7,7 @@ values it already holds.  Everything else runs in graphs on the executor.
 from __future__ import annotations
 
 import datetime
+import threading
 import time
 import uuid
 from collections.abc import Mapping
@@ -95,35 +96,28 @@ def _flow_transition(flow: Any, old: State, new: State) -> State:
 
 def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
              task_states: Mapping[Any, State] | None = None,
-             extra_context: Mapping[str, Any] | None = None, clock: Any = None) -> State:
+             extra_context: Mapping[str, Any] | None = None, clock: Any = None,
+             concurrency_limits: Mapping[str, int] | None = None) -> State:
     """Run ``flow`` once; see ``Flow.run``."""
     flow.validate()
     params = resolve_parameters(flow, parameters)
+    limits = _check_limits(flow, concurrency_limits or {})
     executor = executors.resolve(executor)
     order = flow.sorted_tasks()
     plans = build_plans(flow)
     check_picklable(flow, plans, executor)
-    now = datetime.datetime.now(datetime.timezone.utc)
-    info = RunInfo(flow.name, str(uuid.uuid4()), params, clock or SystemClock(),
-                   _base_context(now, extra_context), started=time.time(),
-                   cache_root=str(home() / "cache"))
-
-    state: State = Pending("Flow run scheduled.")
-    state = _flow_transition(flow, state, Running("Running flow."))
-    done: dict[Any, State] = dict(task_states or {})
-    held: dict[Any, Any] = {}
-    layouts: dict[Any, Layout] = {}
-    for t, s in done.items():
-        held[plans[t].slug] = s
-        if isinstance(s, Mapped):  # a given Mapped state: one batch holding its children
-            layouts[t] = Layout(len(s.map_states), max(1, len(s.map_states)))
-            held[(plans[t].slug, 0)] = tuple(s.map_states)
-    for t in order:
-        if t not in done and isinstance(t, (Parameter, Constant)) and not plans[t].inputs:
-            done[t] = held[plans[t].slug] = run_task(plans[t], info, None, ())
+    state = _flow_transition(flow, Pending("Flow run scheduled."), Running("Running flow."))
     with executor:
-        workers = getattr(executor, "workers", 1)
+        now = datetime.datetime.now(datetime.timezone.utc)
+        run_id = str(uuid.uuid4())
+        info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
+                       _base_context(now, extra_context), started=time.time(),
+                       cache_root=str(home() / "cache"),
+                       limits={tag: _semaphore(executor, f"{run_id}-{tag}", n)
+                               for tag, n in limits.items()})
+        done, held, layouts = _start(plans, order, info, task_states or {})
         try:
+            workers = getattr(executor, "workers", 1)
             while len(done) < len(order):
                 stage = next_stage(plans, order, info, done, layouts, workers)
                 if not stage.tasks:
@@ -145,8 +139,40 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
                               result={t: done[t] for t in order})
             interrupt.flow_state = _flow_transition(flow, state, final)  # type: ignore[attr-defined]
             raise
-    final = final_flow_state(flow, {t: done[t] for t in order})
-    return _flow_transition(flow, state, final)
+    return _flow_transition(flow, state, final_flow_state(flow, {t: done[t] for t in order}))
+
+
+def _start(plans: Mapping[Any, Any], order: tuple, info: RunInfo,
+           task_states: Mapping[Any, State]) -> tuple[dict, dict, dict]:
+    """The states known before any graph runs: given ones, Parameters and Constants."""
+    done: dict[Any, State] = dict(task_states)
+    held: dict[Any, Any] = {}
+    layouts: dict[Any, Layout] = {}
+    for t, s in done.items():
+        held[plans[t].slug] = s
+        if isinstance(s, Mapped):  # a given Mapped state: one batch holding its children
+            layouts[t] = Layout(len(s.map_states), max(1, len(s.map_states)))
+            held[(plans[t].slug, 0)] = tuple(s.map_states)
+    for t in order:
+        if t not in done and isinstance(t, (Parameter, Constant)) and not plans[t].inputs:
+            done[t] = held[plans[t].slug] = run_task(plans[t], info, None, ())
+    return done, held, layouts
+
+
+def _check_limits(flow: Any, limits: Mapping[str, int]) -> dict[str, int]:
+    for tag, n in limits.items():
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+            raise ParameterError(
+                f"Flow {flow.name!r}: concurrency_limits[{tag!r}]={n!r} must be an int >= 1 "
+                "(the most task runs with that tag that may run at once)."
+            )
+    return dict(limits)
+
+
+def _semaphore(executor: Any, name: str, n: int) -> Any:
+    """A semaphore every worker of ``executor`` shares (the executor's own, or a local one)."""
+    make = getattr(executor, "semaphore", None)
+    return make(name, n) if make is not None else threading.BoundedSemaphore(n)
 
 
 def run_stage(executor: Any, graph: dict, held: dict) -> None:

@@ -67,6 +67,7 @@ class RunInfo:
     base_context: Mapping[str, Any] = field(default_factory=dict)
     started: float = 0.0            # when the flow run started (a timestamp)
     cache_root: str | None = None   # where the task cache lives
+    limits: Mapping[str, Any] = field(default_factory=dict)   # tag -> shared semaphore
 
 
 @dataclass(frozen=True, slots=True)
@@ -315,14 +316,22 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
           started: float) -> State:
     """Call ``task.run(**kwargs)`` in the task context; turn the outcome into a State."""
 
+    limits = [run.info.limits[t] for t in sorted(task.tags) if t in run.info.limits]
+
     def body() -> Any:
         token = enter_task_context(values)
+        held = []
         try:
+            for sem in limits:  # in tag order, so two tasks never wait on each other
+                sem.acquire()
+                held.append(sem)
             if task.log_stdout:
                 with capture_stdout(get_logger()):
                     return task.run(**kwargs)
             return task.run(**kwargs)
         finally:
+            for sem in reversed(held):
+                sem.release()
             exit_task_context(token)
 
     stamp = {"attempts": attempt, "started": started, "task_name": task.name,

@@ -14,7 +14,8 @@ from .base import Executor
 from .dask import DaskExecutor
 from .local import LocalDaskExecutor, LocalExecutor
 
-__all__ = ["Executor", "LocalExecutor", "LocalDaskExecutor", "DaskExecutor", "get_executor", "resolve"]
+__all__ = ["Executor", "LocalExecutor", "LocalDaskExecutor", "DaskExecutor", "get_executor",
+           "known_executors", "resolve"]
 
 BUILTIN = {
     "local": lambda **kw: LocalExecutor(**kw),
@@ -25,15 +26,37 @@ BUILTIN = {
 }
 
 
+ENTRY_POINT_GROUP = "prefect_dask.executors"
+
+
+def _plugins() -> dict[str, Any]:
+    """Executors other packages register under the ``prefect_dask.executors`` entry point group."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
+
+
+def known_executors() -> list[str]:
+    """Every name ``get_executor`` accepts."""
+    return sorted({*BUILTIN, *_plugins()})
+
+
 def get_executor(name: str, **kwargs: Any) -> Executor:
-    """A new executor by name (see module docstring)."""
-    try:
-        factory = BUILTIN[name]
-    except KeyError:
+    """A new executor by name: a built-in one or a plugin's (see module docstring)."""
+    if name in BUILTIN:
+        return BUILTIN[name](**kwargs)
+    plugin = _plugins().get(name)
+    if plugin is None:
         raise ExecutorError(
-            f"Unknown executor {name!r}; known executors: {', '.join(sorted(BUILTIN))}. "
-            "Pass one of these names or an executor object."
-        ) from None
+            f"Unknown executor {name!r}; known executors: {', '.join(known_executors())}. "
+            "Pass one of these names or an executor object; a package can add names "
+            f"under the {ENTRY_POINT_GROUP!r} entry point group."
+        )
+    try:
+        factory = plugin.load()
+    except Exception as exc:
+        raise ExecutorError(f"Executor plugin {name!r} ({plugin.value}) failed to load: "
+                            f"{exc!r}") from exc
     return factory(**kwargs)
 
 

@@ -118,6 +118,12 @@ class DaskExecutor:
                 self._cluster.close()
                 self._cluster = None
 
+    def semaphore(self, name: str, n: int) -> Any:
+        """A cluster-wide semaphore (``distributed.Semaphore``) for tag concurrency limits."""
+        from distributed import Semaphore
+
+        return Semaphore(max_leases=n, name=f"prefect_dask-{name}", scheduler_rpc=None)
+
     def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
                 on_result: OnResult | None = None) -> dict:
         if self.client is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 from collections.abc import Mapping
 from concurrent.futures import Executor as _PoolExecutor
 from concurrent.futures import ThreadPoolExecutor
@@ -73,6 +75,7 @@ class LocalDaskExecutor:
         self.num_workers = num_workers or os.cpu_count() or 1
         self.kwargs = kwargs
         self._pool: _PoolExecutor | None = None
+        self._manager: Any = None
 
     @property
     def workers(self) -> int:
@@ -89,7 +92,18 @@ class LocalDaskExecutor:
             self._pool = ProcessPoolExecutor(self.num_workers, mp_context=get_context())
         return self
 
+    def semaphore(self, name: str, n: int) -> Any:
+        """A semaphore all workers share: a Manager's for processes, a local one otherwise."""
+        if self.scheduler != "processes":
+            return threading.BoundedSemaphore(n)
+        if self._manager is None:
+            self._manager = multiprocessing.get_context("spawn").Manager()
+        return self._manager.BoundedSemaphore(n)
+
     def __exit__(self, *exc: Any) -> None:
+        if self._manager is not None:
+            self._manager.shutdown()
+            self._manager = None
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
