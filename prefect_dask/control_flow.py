@@ -12,7 +12,7 @@ from typing import Any
 
 from . import signals, triggers
 from .context import current_flow
-from .errors import TaskBindError, TaskDefinitionError
+from .errors import NoFlowContextError, TaskBindError, TaskDefinitionError
 from .task import Task
 
 __all__ = ["case", "merge", "switch", "ifelse", "filter_results", "CompareValue", "Merge",
@@ -51,7 +51,7 @@ class case:
     def __enter__(self) -> "case":
         self._flow = current_flow()
         if self._flow is None:
-            raise TaskBindError("case(...) must be used inside `with Flow(...):`.")
+            raise NoFlowContextError("case(...) must be used inside `with Flow(...):`.")
         self._before = self._flow.tasks
         return self
 
@@ -94,7 +94,7 @@ def switch(condition: Task, cases: Mapping[Any, Task], flow: Any = None) -> None
     """Run ``cases[v]`` only where ``condition``'s result is ``v``; the others are skipped."""
     flow = flow if flow is not None else current_flow()
     if flow is None:
-        raise TaskBindError("switch(...) needs a flow: use it inside `with Flow(...):`.")
+        raise NoFlowContextError("switch(...) needs a flow: use it inside `with Flow(...):`.")
     for value, branch in cases.items():
         _check_value("switch(...)", value)
         gate = CompareValue(value)

@@ -14,6 +14,10 @@ __all__ = [
     "ParameterError",
     "TaskDefinitionError",
     "TaskBindError",
+    "NoFlowContextError",
+    "UnpackError",
+    "TaskOptionError",
+    "RunArgumentError",
     "ExecutorError",
 ]
 
@@ -40,6 +44,22 @@ class TaskDefinitionError(PrefectDaskError, ValueError):
 
 class TaskBindError(PrefectDaskError, TypeError):
     """A task was called with arguments its ``run`` does not accept, or outside a flow."""
+
+
+class NoFlowContextError(PrefectDaskError, ValueError):
+    """A task (or case, switch, apply_map...) was used outside ``with Flow(...)``."""
+
+
+class UnpackError(PrefectDaskError, ValueError):
+    """A task was unpacked into a different number of values than its ``nout``."""
+
+
+class TaskOptionError(PrefectDaskError, AttributeError):
+    """``task.copy(...)`` was given an option tasks do not have."""
+
+
+class RunArgumentError(PrefectDaskError, TypeError):
+    """``flow.run(...)`` got a keyword argument that is neither an option nor a parameter."""
 
 
 class ExecutorError(PrefectDaskError, RuntimeError):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .context import pop_flow, push_flow
-from .errors import CycleError, FlowValidationError, ParameterError, TaskDefinitionError
+from .errors import CycleError, FlowValidationError, RunArgumentError, TaskDefinitionError
 from .states import State
 from .task import Constant, Parameter, Task, as_task, flatten, unmapped
 
@@ -319,7 +319,7 @@ class Flow:
         params = dict(parameters or {})
         unknown_kw = sorted(k for k in kwargs if k not in names)
         if unknown_kw:
-            raise ParameterError(
+            raise RunArgumentError(
                 f"Flow {self.name!r}: run() got unexpected keyword argument(s) "
                 f"{', '.join(map(repr, unknown_kw))}; keyword arguments of run() must name "
                 f"the flow's parameters: {sorted(names) or 'none'}."

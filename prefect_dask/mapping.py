@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .context import current_flow
-from .errors import TaskBindError
+from .errors import NoFlowContextError, TaskBindError
 from .flow import Flow
 from .task import Task, flatten, unmapped
 
@@ -32,7 +32,7 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
     flow = flow if flow is not None else current_flow()
     name = getattr(func, "__name__", repr(func))
     if flow is None:
-        raise TaskBindError(f"apply_map({name}, ...) must be called inside `with Flow(...):`.")
+        raise NoFlowContextError(f"apply_map({name}, ...) must be called inside `with Flow(...):`.")
     sources: dict[Task, Any] = {}
     external: set[Task] = set(flow.tasks)
 

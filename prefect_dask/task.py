@@ -25,7 +25,8 @@ from typing import Any
 
 from . import triggers as _triggers
 from .context import context, current_flow
-from .errors import TaskBindError, TaskDefinitionError
+from .errors import (NoFlowContextError, TaskBindError, TaskDefinitionError, TaskOptionError,
+                     UnpackError)
 
 __all__ = [
     "Task", "FunctionTask", "task", "Parameter", "Constant", "GetItem", "Collection",
@@ -226,7 +227,8 @@ class Task:
         new.slug = None
         for key, value in task_args.items():
             if not hasattr(new, key):
-                raise TaskBindError(f"Task {self.name!r}: copy() got an unknown option {key!r}.")
+                raise TaskOptionError(f"Task {self.name!r}: copy() got an unknown option {key!r}; "
+                                      "pass options Task(...) accepts, e.g. copy(max_retries=2).")
             setattr(new, key, set(value) if key == "tags" else value)
         return new
 
@@ -265,7 +267,7 @@ class Task:
         """Add this task (not a copy) to ``flow`` with these inputs; returns self."""
         flow = flow if flow is not None else current_flow()
         if flow is None:
-            raise TaskBindError(
+            raise NoFlowContextError(
                 f"Task {self.name!r} was called outside a flow. Calling a task adds it to the "
                 f"flow of the enclosing `with Flow(...):` block; to run the function now, "
                 f"call `{self.name}.run(...)` instead."
@@ -300,7 +302,7 @@ class Task:
     def _flow_for(self, method: str, flow: Any) -> Any:
         flow = flow if flow is not None else current_flow()
         if flow is None:
-            raise TaskBindError(
+            raise NoFlowContextError(
                 f"Task {self.name!r}: {method}() needs a flow; call it inside "
                 f"`with Flow(...):` or pass flow=..."
             )
@@ -319,7 +321,7 @@ class Task:
             )
         wanted = _unpack_target_count(sys._getframe(1))
         if wanted is not None and wanted != self.nout:
-            raise TaskBindError(
+            raise UnpackError(
                 f"Task {self.name!r} declares nout={self.nout} but is unpacked into {wanted} "
                 f"values; set nout={wanted} (or a Tuple return annotation with {wanted} items) "
                 f"if it returns {wanted} values, or unpack it into {self.nout}."

@@ -17,7 +17,7 @@ from .. import executors
 from ..results import home
 from ..errors import ExecutorError, ParameterError
 from ..executors.base import NodeError
-from ..states import Cancelled, Failed, Mapped, Pending, Running, State, Success
+from ..states import Cancelled, Failed, Mapped, Running, Scheduled, State, Success
 from ..task import Constant, Parameter
 from .compile import Layout, build_plans, crashed_states, next_stage
 from .runner import RunInfo, SystemClock, run_task
@@ -55,11 +55,22 @@ def _base_context(now: datetime.datetime, extra: Mapping[str, Any] | None) -> di
 
 
 def final_flow_state(flow: Any, states: Mapping[Any, State]) -> State:
-    """Failed if any reference task (a mapped one counts as its children) failed, else Success."""
-    key_states: list[State] = []
-    for t in flow.reference_tasks():
-        s = states[t]
-        key_states.extend(s.map_states if isinstance(s, Mapped) else [s])
+    """Failed if any reference task (a mapped one counts as its children) failed, else Success.
+
+    Still Running if a terminal task did not finish (a ``manual_only`` task paused).
+    """
+
+    def expand(tasks: Any) -> list[State]:
+        out: list[State] = []
+        for t in tasks:
+            s = states[t]
+            out.extend(s.map_states if isinstance(s, Mapped) else [s])
+        return out
+
+    key_states = expand(flow.reference_tasks())
+    if not all(s.is_finished() for s in expand(flow.terminal_tasks())):
+        return Running("Some terminal tasks did not finish (paused or waiting).",
+                       result=dict(states))
     if any(s.is_failed() for s in key_states):
         return Failed("Some reference tasks failed.", result=dict(states))
     if all(s.is_successful() for s in key_states):
@@ -106,7 +117,7 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     order = flow.sorted_tasks()
     plans = build_plans(flow)
     check_picklable(flow, plans, executor)
-    state = _flow_transition(flow, Pending("Flow run scheduled."), Running("Running flow."))
+    state = _flow_transition(flow, Scheduled("Flow run scheduled."), Running("Running flow."))
     with executor:
         now = datetime.datetime.now(datetime.timezone.utc)
         run_id = str(uuid.uuid4())

@@ -171,6 +171,13 @@ class _Run:
 
 # -- the pipeline steps: each takes the run and a state, returns a state ----------
 
+def check_upstream_finished(run: _Run, state: State) -> State:
+    """Wait (stay Pending) while an upstream task is not finished, e.g. Paused."""
+    if all(s.is_finished() for s in run.upstream_states(expand_unmapped=True)):
+        return state
+    return state.replace(message="Not all upstream states are finished; this task did not run.")
+
+
 def check_upstream_skipped(run: _Run, state: State) -> State:
     if run.plan.task.skip_on_upstream_skip and any(
             s.is_skipped() for s in run.upstream_states(expand_unmapped=True)):
@@ -388,10 +395,10 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
         return run_parent(plan, info, upstream, [])
     run = _Run(plan, info, map_index, upstream)
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
-    for step in (check_upstream_skipped, check_cache, check_trigger):
-        state = step(run, state)
-        if state.is_finished():
-            return state
+    for step in (check_upstream_finished, check_upstream_skipped, check_cache, check_trigger):
+        new = step(run, state)
+        if new is not state:  # a check that does not pass ends the run in its state
+            return new
     return cache_result(run, run_function(run, state))
 
 
@@ -400,10 +407,10 @@ def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
     """Final state of a mapped parent whose children ran: Mapped, or what its checks say."""
     run = _Run(plan, info, None, upstream)
     state: State = Pending(task_name=plan.task.name)
-    for step in (check_upstream_skipped, check_can_map):
-        state = step(run, state)
-        if state.is_finished():
-            return state
+    for step in (check_upstream_finished, check_upstream_skipped, check_can_map):
+        new = step(run, state)
+        if new is not state:
+            return new
     results = list(children.results) if isinstance(children, MapStates) \
         else [c.result for c in children]
     return run.set_state(state, Mapped(f"Mapped {len(children)} children.", map_states=children,
