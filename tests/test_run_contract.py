@@ -601,8 +601,6 @@ def test_not_all_skipped_in_a_flow(executor, kinds, expected):
     assert type(run(flow, executor).result[t]) is expected
 
 
-@pytest.mark.xfail(reason="engine bug: manual_only raises PAUSE, but run_task only stops on a "
-                          "finished state, so the task runs anyway and ends Success", strict=True)
 def test_manual_only_pauses(executor, rec):
     @task(trigger=triggers.manual_only)
     def approve(x):
@@ -614,6 +612,7 @@ def test_manual_only_pauses(executor, rec):
     assert isinstance(state.result[a], Paused)
     assert not state.result[a].is_finished()
     assert rec.items == []
+    assert not state.is_failed()
 
 
 def test_custom_trigger_function(executor):
@@ -1013,13 +1012,11 @@ def test_flow_state_handlers(executor):
     state = run(flow, executor)
     assert [name for name, _, _ in log] == ["flow-handlers"] * 2
     (o1, n1), (o2, n2) = [(o, n) for _, o, n in log]
-    assert o1.is_pending() and isinstance(n1, Running)
+    assert o1.is_scheduled() and isinstance(n1, Running)
     assert isinstance(o2, Running) and type(n2) is Success
     assert n2 is state
 
 
-@pytest.mark.xfail(reason="engine bug: a flow run starts Pending, Prefect 1.4.1 starts it "
-                          "Scheduled (flow handlers see Scheduled -> Running)", strict=True)
 def test_flow_state_handlers_start_from_scheduled(executor):
     log = []
     with Flow("scheduled", state_handlers=[lambda f, o, n: log.append((o, n))]) as flow:
