@@ -18,7 +18,7 @@ from typing import Tuple
 import pytest
 
 from prefect_dask import Flow, Parameter, Task, context, get_logger, signals, states, task, triggers
-from prefect_dask.states import (Failed, Paused, Pending, Retrying, Running, Skipped, Success,
+from prefect_dask.states import (Failed, Paused, Retrying, Running, Skipped, Success,
                                  TimedOut, TriggerFailed)
 
 
@@ -208,6 +208,13 @@ def test_executor_by_name(executor):
         a = inc(1)
     for name in ("local", "threads"):
         assert flow.run(executor=name).result[a].result == 2
+
+
+def test_flow_executor_argument(executor):
+    with Flow("own-executor", executor=executor) as flow:
+        a = inc(1)
+    state = flow.run()
+    assert state.result[a].result == 2
 
 
 def test_same_flow_runs_twice_independently(executor):
@@ -958,6 +965,38 @@ def test_state_handler_can_fail_a_task(executor):
     assert state.is_failed()
 
 
+def test_failing_state_handler_fails_the_task(executor, rec):
+    # recorded from Prefect 1.4.1: an error in a handler fails the task before it runs;
+    # a signal raised by a handler ends the task in the signal's state
+    def broken(task, old, new):
+        if new.is_running():
+            raise RuntimeError("handler broke")
+
+    def skipper(task, old, new):
+        if new.is_running():
+            raise signals.SKIP("handler skip")
+
+    @task(state_handlers=[broken])
+    def first():
+        rec.add("first ran")
+
+    @task(state_handlers=[skipper])
+    def second():
+        rec.add("second ran")
+
+    with Flow("bad-handler") as flow:
+        f = first()
+        d = inc(f)
+        s = second()
+    state = run(flow, executor)
+    assert type(state.result[f]) is Failed
+    assert isinstance(state.result[f].result, RuntimeError)
+    assert "handler broke" in str(state.result[f].message)
+    assert type(state.result[d]) is TriggerFailed
+    assert type(state.result[s]) is Skipped and state.result[s].message == "handler skip"
+    assert rec.items == []
+
+
 def test_on_failure(executor, clock):
     calls = []
 
@@ -1070,6 +1109,7 @@ def test_get_logger_in_a_task(executor, caplog):
     rec = records[0]
     assert "logflow" in rec.name and "talk" in rec.name
     assert rec.levelno == logging.INFO
+    assert (rec.flow_name, rec.task_name, rec.map_index) == ("logflow", "talk", None)
 
 
 def test_get_logger_outside_a_run():
@@ -1104,6 +1144,29 @@ def test_log_stdout_captures_print(executor, caplog, capsys):
     out = capsys.readouterr().out
     assert "printed line one" not in out
     assert "plain print" in out
+
+
+def test_log_stdout_keeps_concurrent_tasks_apart(executor, caplog):
+    caplog.set_level(logging.INFO)
+
+    def make(label):
+        @task(name=label, log_stdout=True)
+        def speak():
+            for i in range(20):
+                print(f"{label} line {i}")
+        return speak
+
+    with Flow("stdout-many") as flow:
+        for label in ("alpha", "beta", "gamma"):
+            make(label)()
+    run(flow, executor)
+    lines = [r for r in caplog.records if " line " in r.getMessage()]
+    assert len(lines) == 60
+    for r in lines:
+        assert r.getMessage().split()[0] == r.task_name, (r.name, r.getMessage())
+    for label in ("alpha", "beta", "gamma"):
+        mine = [r.getMessage() for r in lines if r.task_name == label]
+        assert mine == [f"{label} line {i}" for i in range(20)]
 
 
 # -- context -----------------------------------------------------------------------
