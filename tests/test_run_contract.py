@@ -1201,6 +1201,46 @@ def test_context_item_access_and_extra_values(executor):
     assert got == ("look", 42, "dflt")
 
 
+def test_context_is_per_task(executor):
+    def make(label):
+        @task(name=label)
+        def who():
+            return context.task_name
+        return who
+
+    labels = [f"task{i}" for i in range(6)]
+    with Flow("ctx-many") as flow:
+        tasks = [make(label)() for label in labels]
+    state = run(flow, executor)
+    assert [state.result[t].result for t in tasks] == labels
+
+
+@pytest.mark.xfail(reason="engine bug: Task(task_run_name=...) is stored but never used; "
+                          "context.task_run_name is unset", strict=True)
+def test_task_run_name_in_context(executor):
+    # recorded from Prefect 1.4.1: a template is formatted with the task's inputs,
+    # parameters and context; a callable gets them as keyword arguments
+    @task(task_run_name="double-{x}-{p}")
+    def double(x):
+        return context.get("task_run_name")
+
+    @task(task_run_name=lambda **kw: f"fn-{kw['x']}")
+    def triple(x):
+        return context.get("task_run_name")
+
+    @task
+    def plain(x):
+        return context.get("task_run_name")
+
+    with Flow("run-names") as flow:
+        p = Parameter("p", default="P")
+        a = double(3, upstream_tasks=[p])
+        b = triple(4)
+        c = plain(5)
+    state = run(flow, executor)
+    assert [state.result[t].result for t in (a, b, c)] == ["double-3-P", "fn-4", None]
+
+
 def test_context_is_empty_outside_a_run(executor):
     with Flow("ctx-after") as flow:
         one()
