@@ -418,6 +418,48 @@ def test_endrun_signal_sets_exact_state(executor):
     assert state.result[c].result == 10
 
 
+def test_fail_signal_is_retried_skip_is_not(executor, clock):
+    # recorded from Prefect 1.4.1: FAIL is a failure like any other, SKIP is not
+    fails, skips = itertools.count(1), itertools.count(1)
+
+    @task(max_retries=2)
+    def failing():
+        next(fails)
+        raise signals.FAIL("f")
+
+    @task(max_retries=2)
+    def skipping():
+        next(skips)
+        raise signals.SKIP("s")
+
+    with Flow("signal-retries") as flow:
+        f = failing()
+        s = skipping()
+    state = run(flow, executor, clock=clock)
+    assert type(state.result[f]) is Failed and state.result[f].attempts == 3
+    assert type(state.result[s]) is Skipped
+    assert (next(fails), next(skips)) == (4, 2)
+
+
+@pytest.mark.xfail(reason="engine bug: ENDRUN(Failed(...)) in a task with max_retries is retried; "
+                          "ENDRUN must end the run in exactly its state", strict=True)
+def test_endrun_is_not_retried(executor, clock):
+    # recorded from Prefect 1.4.1: the task runs once and ends Failed
+    calls = itertools.count(1)
+
+    @task(max_retries=2)
+    def end():
+        next(calls)
+        raise signals.ENDRUN(Failed("stop here"))
+
+    with Flow("endrun-retries") as flow:
+        e = end()
+    state = run(flow, executor, clock=clock)
+    assert type(state.result[e]) is Failed and state.result[e].message == "stop here"
+    assert next(calls) == 2
+    assert clock.sleeps == []
+
+
 def test_retry_signal_retries_then_succeeds(executor, clock):
     calls = itertools.count(1)
 
