@@ -664,6 +664,23 @@ def test_manual_only_pauses(executor, rec):
     assert not state.is_failed()
 
 
+def test_trigger_raising_an_error_ends_triggerfailed(executor, rec):
+    # recorded from Prefect 1.4.1: TriggerFailed with the error as result; the task does not run
+    def broken(upstream_states):
+        raise KeyError("oops")
+
+    @task(trigger=broken)
+    def guarded():
+        rec.add("ran")
+
+    with Flow("broken-trigger") as flow:
+        g = guarded()
+    st = run(flow, executor).result[g]
+    assert type(st) is TriggerFailed
+    assert isinstance(st.result, KeyError)
+    assert rec.items == []
+
+
 def test_custom_trigger_function(executor):
     def only_if_two(upstream_states):
         return len(upstream_states) == 2
@@ -851,6 +868,29 @@ def test_timeout(executor, rec):
     assert type(state.result[d]) is TriggerFailed
     assert state.result[q].result == "quick"
     assert state.is_failed()
+
+
+def test_task_with_timeout_behaves_like_any_task(executor):
+    # recorded from Prefect 1.4.1: errors, signals and context work under a timeout
+    @task(timeout=30)
+    def fails():
+        raise ValueError("quick fail")
+
+    @task(timeout=30)
+    def skips():
+        raise signals.SKIP("skip in timeout")
+
+    @task(timeout=30, log_stdout=True)
+    def looks():
+        print("inside the timeout thread")
+        return context.task_name, context.task_run_count
+
+    with Flow("timeout-normal") as flow:
+        f, s, lk = fails(), skips(), looks()
+    state = run(flow, executor)
+    assert type(state.result[f]) is Failed and str(state.result[f].result) == "quick fail"
+    assert type(state.result[s]) is Skipped
+    assert state.result[lk].result == ("looks", 1)
 
 
 def test_timed_out_task_is_retried(executor, clock):
