@@ -395,3 +395,34 @@ def test_flow_is_unchanged_by_a_run():
     flow.run()
     flow.run()
     assert (flow.tasks, set(flow.edges)) == before
+
+
+def test_flow_context_is_left_on_error():
+    with pytest.raises(RuntimeError):
+        with Flow("broken"):
+            inc(1)
+            raise RuntimeError("while building")
+    with pytest.raises(ValueError, match="outside a flow"):
+        inc(1)
+
+
+def test_operators_on_tasks():
+    with Flow("ops") as flow:
+        a = one()
+        b = a + 10
+        c = 2 * b
+        d = c - a
+        e = d > 5
+    state = flow.run()
+    assert [state.result[t].result for t in (b, c, d, e)] == [11, 22, 21, True]
+
+
+def test_exponential_backoff_delays():
+    from datetime import timedelta
+
+    from prefect_dask import exponential_backoff
+
+    delay = exponential_backoff(timedelta(seconds=2))
+    assert [delay(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
+    capped = exponential_backoff(1, factor=3, max_delay=timedelta(seconds=10))
+    assert [capped(n) for n in (1, 2, 3, 4)] == [1.0, 3.0, 9.0, 10.0]

@@ -352,8 +352,8 @@ def test_flatten_in_a_non_mapped_call_passes_the_flat_list(executor):
 def test_flatten_keeps_failed_and_skipped_children_as_one_element(executor):
     with Flow("flatten-failed-child") as flow:
         lists = ident.map([[1, 2], 0, [3, 4], 5])
-        checked = fail_on.map(lists, bad=0)      # child 1 fails
-        skipped = skip_on.map(checked, skip=5)   # child 3 skipped
+        checked = fail_on.map(lists, bad=unmapped(0))      # child 1 fails
+        skipped = skip_on.map(checked, skip=unmapped(5))   # child 3 skipped
         flat = ident.map(flatten(skipped))
     state = flow.run(executor=executor)
     assert kinds(state.result[skipped]) == ["Success", "TriggerFailed", "Success", "Skipped"]
@@ -627,7 +627,7 @@ def test_reduce_trigger_sees_the_children(executor):
         return "ran"
 
     with Flow("reduce-trigger-sees-children") as flow:
-        checked = fail_on.map([0, 2, 4], bad=2)
+        checked = fail_on.map([0, 2, 4], bad=unmapped(2))
         ok = inc.map([0, 2, 4])
         a = custom(checked)
         b = on_any_failure(checked)
@@ -970,7 +970,7 @@ def test_on_failure_runs_for_each_failed_child(executor, rec):
         rec.add((task_.name, state.map_index, str(state.result)))
 
     with Flow("on-failure") as flow:
-        fail_on.copy(on_failure=on_failure).map([2, 0, 2, 1], bad=2)
+        fail_on.copy(on_failure=on_failure).map([2, 0, 2, 1])
     flow.run(executor=executor)
     assert sorted(rec.items) == [("fail_on", 0, "bad element 2"), ("fail_on", 2, "bad element 2")]
 
