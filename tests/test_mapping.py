@@ -19,7 +19,7 @@ import pytest
 
 from prefect_dask import (Flow, Parameter, apply_map, case, context, flatten, merge, signals,
                           task, triggers, unmapped)
-from prefect_dask.errors import TaskBindError
+from prefect_dask.errors import PrefectDaskError
 from prefect_dask.states import Failed, Mapped, Skipped, Success, TimedOut, TriggerFailed
 
 TRIGGER_FAILED = 'Trigger was "all_successful" but some of the upstream tasks failed.'
@@ -155,7 +155,8 @@ def test_map_states_is_a_list_like_of_states(executor):
     assert len(ms) == 3
     assert ms[0].result == 11 and ms[-1].result == 31
     assert [s.result for s in ms] == [11, 21, 31]
-    assert [s.result for s in list(ms)[1:]] == [21, 31]
+    assert [s.result for s in ms[1:]] == [21, 31]
+    assert [s.result for s in reversed(ms)] == [31, 21, 11]
     assert all(isinstance(s, Success) for s in ms)
 
 
@@ -500,18 +501,18 @@ def test_apply_map_children_see_their_map_index(executor):
 
 
 def test_apply_map_with_a_function_that_creates_no_tasks():
-    with Flow("apply-map-empty"):
-        with pytest.raises(TaskBindError, match=r"apply_map\(no_tasks, \.\.\.\): no_tasks created "
-                                                r"no tasks"):
-            def no_tasks(x):
-                return x
+    def no_tasks(x):
+        return x
 
+    with Flow("apply-map-empty"):
+        with pytest.raises(PrefectDaskError,
+                           match=r"apply_map\(no_tasks, \.\.\.\): no_tasks created no tasks"):
             apply_map(no_tasks, [1, 2])
 
 
 def test_apply_map_outside_a_flow():
-    with pytest.raises(TaskBindError, match=r"apply_map\(inc_then_double, \.\.\.\) must be called "
-                                            r"inside `with Flow"):
+    with pytest.raises(PrefectDaskError,
+                       match=r"apply_map\(inc_then_double, \.\.\.\) must be called inside"):
         apply_map(inc_then_double, [1, 2])
 
 
@@ -570,7 +571,7 @@ def test_map_over_a_failed_upstream_fails_the_parent(executor):
         assert state.result[t].message == "No upstream states can be mapped over."
 
 
-# -- reduce: a non-mapped downstream gets the list of child results ---------------------------------
+# -- reduce: a non-mapped downstream gets the list of child results ---------------------
 
 def test_reduce_receives_child_results_in_order(executor):
     @task(map_batch_size=1)
@@ -722,9 +723,13 @@ def test_map_over_an_empty_list_from_any_source(executor, source):
 UNMAPPABLE = [
     pytest.param(5, "int", id="int"),
     pytest.param(None, "NoneType", id="None"),
-    pytest.param("abc", "str", id="str"),         # Prefect 1 maps over characters; we refuse
     pytest.param({"a": 1, "b": 2}, "dict", id="dict"),  # Prefect 1 crashes with KeyError: 0
 ]
+
+STRING_REFUSED = pytest.mark.xfail(
+    reason="engine bug (spec conflict): the engine maps over a str's characters as Prefect 1 "
+           "does, but issue 3 lists 'mapping over ... a string' as bad input that must say what "
+           "was passed and for which task", strict=True)
 
 
 @pytest.mark.parametrize("value, type_name", UNMAPPABLE)
@@ -753,7 +758,37 @@ def test_map_over_an_unmappable_value_fails_the_parent(executor, value, type_nam
     assert state.is_failed()
 
 
+@pytest.mark.parametrize("value, type_name", UNMAPPABLE + [pytest.param({1, 2}, "set", id="set")])
+def test_map_over_an_unmappable_constant_raises_before_anything_runs(value, type_name):
+    # Prefect 1 raises TypeError in .map(); DESIGN.md: errors known before the run are raised
+    # before anything runs.
+    with pytest.raises(TypeError, match=rf"(?s)'inc'.*{type_name}"):
+        with Flow("unmappable-constant"):
+            inc.map(value)
+
+
+@STRING_REFUSED
+@pytest.mark.parametrize("source", ["parameter", "upstream"])
+def test_map_over_a_string_fails_the_parent(executor, source):
+    with Flow("string") as flow:
+        src = Parameter("text", default="abc") if source == "parameter" else ident("abc")
+        a = inc.map(src)
+    parent = flow.run(executor=executor).result[a]
+    assert type(parent) is Failed, parent
+    assert "'inc'" in parent.message and "str" in parent.message
+
+
+@STRING_REFUSED
+def test_map_over_a_constant_string_raises_before_anything_runs():
+    with pytest.raises(TypeError, match=r"(?s)'inc'.*str"):
+        with Flow("string-constant"):
+            inc.map("abc")
+
+
 def test_map_over_a_generator_fails_the_parent(executor):
+    if getattr(executor, "needs_pickle", False):
+        pytest.skip("a generator result cannot be sent between processes")
+
     @task
     def gen():
         return (i for i in range(3))
@@ -769,33 +804,12 @@ def test_map_over_a_generator_fails_the_parent(executor):
                           "TypeError ('set' object is not subscriptable) out of flow.run instead "
                           "of failing the parent (the compiler takes len() of the set as the "
                           "width; the runner's _mappable check refuses it later)", strict=True)
-def test_map_over_a_set_fails_the_parent(executor):
+def test_map_over_a_set_from_upstream_fails_the_parent(executor):
     with Flow("set") as flow:
         a = inc.map(ident({1, 2}))
     parent = flow.run(executor=executor).result[a]
     assert type(parent) is Failed
     assert "'inc'" in parent.message and "set" in parent.message
-
-
-@pytest.mark.xfail(reason="engine bug: mapping over a constant that cannot be mapped is known "
-                          "before the run (DESIGN.md: 'raised before anything runs where it can "
-                          "be known before: ... mapping over a non-iterable'; Prefect 1 raises "
-                          "TypeError in .map()), but the engine runs the flow and fails the "
-                          "parent", strict=True)
-@pytest.mark.parametrize("value, type_name", UNMAPPABLE)
-def test_map_over_an_unmappable_constant_raises_before_anything_runs(value, type_name):
-    ran = []
-
-    @task
-    def side_effect():
-        ran.append(1)
-
-    with pytest.raises(Exception, match=rf"(?s)'inc'.*{type_name}|{type_name}.*'inc'"):
-        with Flow("unmappable-constant") as flow:
-            side_effect()
-            inc.map(value)
-        flow.run()
-    assert ran == []
 
 
 @pytest.mark.xfail(reason="engine bug: flatten over a mapped upstream whose child returned a "
@@ -813,22 +827,25 @@ def test_flatten_of_a_mapped_child_that_is_not_a_list_names_the_child(executor):
     parent = flow.run(executor=executor).result[flat]
     assert type(parent) is Failed
     assert "'ident'" in parent.message and "int" in parent.message
-    assert any(s in parent.message for s in ("[2]", "index 2", "child 2", "element 2"))
+    assert any(s in parent.message for s in ("[2]", "index 2", "child 2", "item 2"))
 
 
-@pytest.mark.xfail(reason="engine bug: flatten of a list holding a non-list fails with the "
-                          "misleading message 'a list is not a list-like' and does not name "
-                          "the offending element's index or type", strict=True)
-@pytest.mark.parametrize("source", ["constant", "upstream"])
-def test_flatten_of_a_list_holding_a_non_list_names_the_element(executor, source):
-    value = [[1], 5, [2]]
+def test_flatten_of_a_constant_holding_a_non_list_raises_naming_the_item():
+    with pytest.raises(TypeError, match=r"(?s)'ident'.*item 1.*int"):
+        with Flow("flatten-bad-constant"):
+            ident.map(flatten([[1], 5, [2]]))
+
+
+@pytest.mark.xfail(reason="engine bug: flatten of an upstream result holding a non-list fails "
+                          "the parent without naming the offending item's index or type "
+                          "('a list is not a sequence of sequences')", strict=True)
+def test_flatten_of_an_upstream_result_holding_a_non_list_names_the_item(executor):
     with Flow("flatten-bad-element") as flow:
-        flat = ident.map(flatten(value if source == "constant" else ident(value)))
+        flat = ident.map(flatten(ident([[1], 5, [2]])))
     parent = flow.run(executor=executor).result[flat]
     assert type(parent) is Failed
     assert "'ident'" in parent.message and "int" in parent.message
     assert any(s in parent.message for s in ("[1]", "index 1", "element 1", "item 1"))
-    assert "a list is not a list-like" not in parent.message
 
 
 # -- every child runs the whole pipeline on its own -------------------------------------------
@@ -959,8 +976,23 @@ def test_state_handler_changes_only_its_own_child(executor):
         a = fail_on.copy(state_handlers=[rescue]).map([0, 1, 2, 3])
         b = ident.map(a)
     state = flow.run(executor=executor)
-    assert_mapped(state.result[a], [0, 1, "rescued 2", 3])
+    assert kinds(state.result[a]) == ["Success"] * 4
+    assert [c.result for c in state.result[a].map_states] == [0, 1, "rescued 2", 3]
     assert_mapped(state.result[b], [0, 1, "rescued 2", 3])
+
+
+@pytest.mark.xfail(reason="engine bug: a state returned by a state handler is not stamped with "
+                          "the child's task_name and map_index, so map_states[i].map_index is "
+                          "None for a child whose handler replaced its state", strict=True)
+def test_state_replaced_by_a_handler_keeps_the_child_identity(executor):
+    def rescue(task_, old, new):
+        return Success(result="rescued") if new.is_failed() else None
+
+    with Flow("handler-rescue-identity") as flow:
+        a = fail_on.copy(state_handlers=[rescue]).map([0, 1, 2, 3])
+    parent = flow.run(executor=executor).result[a]
+    assert [(c.task_name, c.map_index) for c in parent.map_states] == [
+        ("fail_on", 0), ("fail_on", 1), ("fail_on", 2), ("fail_on", 3)]
 
 
 def test_on_failure_runs_for_each_failed_child(executor, rec):
