@@ -474,26 +474,26 @@ def test_retry_signal_retries_then_succeeds(executor, clock):
         a = again()
     st = run(flow, executor, clock=clock).result[a]
     assert type(st) is Success and st.result == 3 and st.attempts == 3
-    assert clock.sleeps == [2.0, 2.0]
+    assert sum(clock.sleeps) == 0      # Prefect 1.4.1: RETRY retries at once, not after retry_delay
 
 
-def test_retry_signal_counts_against_max_retries(executor, clock):
-    # Prefect 1.4.1 retries a task raising RETRY forever (max_retries is ignored,
-    # checked with the oracle); prefect_dask documents RETRY as counting against
-    # max_retries, so the run ends.
+def test_retry_signal_ignores_max_retries(executor, clock):
+    # recorded from Prefect 1.4.1: RETRY always schedules another attempt, even
+    # with max_retries=0 (a task that always raises RETRY retries forever)
     calls = itertools.count(1)
 
-    @task(max_retries=1)
-    def always():
-        next(calls)
-        raise signals.RETRY("again")
+    @task
+    def again():
+        n = next(calls)
+        if n < 4:
+            raise signals.RETRY(f"try {n}")
+        return n
 
-    with Flow("retry-limit") as flow:
-        a = always()
-    state = run(flow, executor, clock=clock)
-    assert state.result[a].is_failed()
-    assert state.result[a].attempts == 2
-    assert next(calls) == 3
+    with Flow("retry-unbounded") as flow:
+        a = again()
+    st = run(flow, executor, clock=clock).result[a]
+    assert type(st) is Success and st.result == 4
+    assert st.attempts == 4
 
 
 def test_signals_are_not_generic_failures(executor):
