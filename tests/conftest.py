@@ -27,7 +27,9 @@ class FakeClock:
     """A clock for ``flow.run(clock=...)`` that never sleeps.
 
     ``now()`` returns a counter; ``sleep(s)`` records ``s`` and advances the
-    counter by it.  Safe to share between threads.
+    counter by it.  Safe to share between threads.  (An executor that runs tasks
+    in other processes gets a pickled copy, so ``sleeps`` would stay empty in the
+    test process; such executors will need a file- or manager-backed clock.)
     """
 
     def __init__(self, start: float = 1_000_000.0) -> None:

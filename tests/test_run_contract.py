@@ -83,7 +83,7 @@ def test_result_maps_every_task_to_its_final_state(executor):
     assert state.result[t].result == 6
 
 
-def test_diamond_and_fan_in(executor, rec):
+def test_diamond_runs_the_shared_upstream_once(executor, rec):
     @task
     def source():
         rec.add("source")
