@@ -18,6 +18,7 @@ __all__ = [
     "UnpackError",
     "TaskOptionError",
     "RunArgumentError",
+    "MapError",
     "ExecutorError",
 ]
 
@@ -60,6 +61,10 @@ class TaskOptionError(PrefectDaskError, AttributeError):
 
 class RunArgumentError(PrefectDaskError, TypeError):
     """``flow.run(...)`` got a keyword argument that is neither an option nor a parameter."""
+
+
+class MapError(PrefectDaskError, TypeError):
+    """A ``task.map`` input that cannot be mapped over."""
 
 
 class ExecutorError(PrefectDaskError, RuntimeError):

@@ -21,7 +21,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .context import pop_flow, push_flow
-from .errors import CycleError, FlowValidationError, RunArgumentError, TaskDefinitionError
+from .errors import (CycleError, FlowValidationError, MapError, RunArgumentError,
+                     TaskDefinitionError)
 from .states import State
 from .task import Constant, Parameter, Task, as_task, flatten, unmapped
 
@@ -41,6 +42,28 @@ class Edge:
     def __repr__(self) -> str:
         key = f" (key={self.key})" if self.key else ""
         return f"<Edge{' mapped' if self.mapped else ''}: {self.upstream_task.name} -> {self.downstream_task.name}{key}>"
+
+
+def _check_mappable(value: Any, flattened: bool, task: Task, key: str | None) -> None:
+    """A constant mapped over must be a sequence (of sequences, for flatten)."""
+    arg = f"argument {key!r}" if key else "an upstream_tasks entry"
+
+    def bad(v: Any) -> bool:
+        return isinstance(v, dict) or not hasattr(v, "__getitem__") or not hasattr(v, "__len__")
+
+    if bad(value):
+        raise MapError(
+            f"Task {task.name!r} cannot map over {arg} = {value!r:.60}: a "
+            f"{type(value).__name__} is not a sequence. Map over a list or tuple, or wrap it "
+            f"in unmapped(...) to pass it whole to every child."
+        )
+    if flattened:
+        for i, item in enumerate(value):
+            if bad(item):
+                raise MapError(
+                    f"Task {task.name!r}: flatten({arg}) needs a list of lists, but item {i} is "
+                    f"{item!r:.60} (a {type(item).__name__}). Make every item a list."
+                )
 
 
 class Flow:
@@ -139,6 +162,8 @@ class Flow:
                 "tasks; Parameters are the flow's inputs."
             )
         if not isinstance(upstream_task, Task):
+            if mapped:
+                _check_mappable(upstream_task, flattened, downstream_task, key)
             upstream_task = Constant(upstream_task)
         if key is not None and (downstream_task, key) in self._by_key:
             raise FlowValidationError(

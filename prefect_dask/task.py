@@ -454,7 +454,8 @@ class Constant(Task):
 
     def __init__(self, value: Any, name: str | None = None) -> None:
         self.value = value
-        super().__init__(name=name or f"Constant[{type(value).__name__}]")
+        short = repr(value)
+        super().__init__(name=name or (short if len(short) <= 8 else f"Constant[{type(value).__name__}]"))
 
     def run(self) -> Any:
         return self.value

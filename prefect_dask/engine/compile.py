@@ -122,7 +122,7 @@ def _lengths(state: State, flattened: bool) -> list[int] | None:
     try:
         if isinstance(state, Mapped):
             return [len(c.result) for c in state.map_states] if flattened else [len(state.map_states)]
-        if not state.is_successful() or isinstance(state.result, (str, bytes, dict)):
+        if not state.is_successful() or isinstance(state.result, dict):
             return None
         return [len(v) for v in state.result] if flattened else [len(state.result)]
     except TypeError:

@@ -98,10 +98,15 @@ def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any) -> None:
 
 
 def _flow_transition(flow: Any, old: State, new: State) -> State:
-    for handler in flow.state_handlers:
-        new = handler(flow, old, new) or new
-    if flow.on_failure is not None and new.is_failed():
-        flow.on_failure(flow, new)
+    """Pass a flow transition through the flow's handlers; a raising handler fails the run."""
+    try:
+        for handler in flow.state_handlers:
+            new = handler(flow, old, new) or new
+        if flow.on_failure is not None and new.is_failed():
+            flow.on_failure(flow, new)
+    except Exception as exc:
+        return Failed(f"Unexpected error while calling state handlers: {exc!r} (flow "
+                      f"{flow.name!r})", result=exc)
     return new
 
 

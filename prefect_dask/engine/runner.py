@@ -132,8 +132,8 @@ class _Run:
         except signals.PrefectStateSignal as sig:
             new = sig.state().replace(task_name=task.name, map_index=self.map_index)
         except Exception as exc:
-            new = Failed(f"Task {self.name!r}: unexpected error while calling state handlers: "
-                         f"{exc!r}", result=exc, task_name=task.name, map_index=self.map_index,
+            new = Failed(f"Unexpected error while calling state handlers: {exc!r} (task "
+                         f"{self.name!r})", result=exc, task_name=task.name, map_index=self.map_index,
                          attempts=old.attempts)
         return new
 
@@ -155,9 +155,10 @@ class _Run:
             "parameters": self.info.parameters, "task_name": task.name,
             "task_full_name": self.name, "task_slug": self.plan.slug,
             "task_tags": task.tags, "map_index": self.map_index,
-            "task_run_count": attempt, "task_loop_count": loop_count,
+            "task_run_count": attempt,
         }
         if loop_count > 1:
+            values["task_loop_count"] = loop_count
             values["task_loop_result"] = loop_result
         return values
 
@@ -196,14 +197,14 @@ def check_can_map(run: _Run, state: State) -> State:
             return run.set_state(state, Failed(
                 f"Task {run.name!r} cannot map over the result of "
                 f"{inp.edge.upstream_task.name!r} (argument {inp.key!r}): a {what} is not a "
-                f"list-like; map over a list or tuple, or wrap the value in unmapped(...) to "
-                "pass it whole to every child.",
+                f"sequence{' of sequences (flatten)' if inp.flattened else ''}; map over a list "
+                "or tuple, or wrap the value in unmapped(...) to pass it whole to every child.",
                 result=TypeError(f"cannot map over a {what}")))
     return state
 
 
 def _mappable(value: Any, flattened: bool) -> bool:
-    if isinstance(value, (str, bytes, dict)) or not hasattr(value, "__getitem__") \
+    if isinstance(value, dict) or not hasattr(value, "__getitem__") \
             or not hasattr(value, "__len__"):
         return False
     return not flattened or all(_mappable(v, False) for v in value)
@@ -260,11 +261,10 @@ def check_trigger(run: _Run, state: State) -> State:
         return run.set_state(state, sig.state())
     except Exception as exc:
         return run.set_state(state, TriggerFailed(
-            f"Task {run.name!r}: unexpected error while evaluating trigger "
-            f"{getattr(task.trigger, '__name__', task.trigger)!r}: {exc!r}", result=exc))
+            f"Unexpected error while checking task trigger: {exc!r} (task {run.name!r}, trigger "
+            f"{getattr(task.trigger, '__name__', task.trigger)!r})", result=exc))
     if not ok:
-        sig = signals.TRIGGERFAIL(f"Trigger {getattr(task.trigger, '__name__', 'trigger')!r} "
-                                  "returned False.")
+        sig = signals.TRIGGERFAIL("Trigger failed")
         return run.set_state(state, sig.state())
     return state
 
@@ -285,37 +285,45 @@ def _should_retry(task: Any, state: State, attempt: int) -> bool:
 
 
 def run_function(run: _Run, state: State) -> State:
-    """Run the task function until it finishes, retrying and looping as the task says."""
+    """Run the task function until it finishes, retrying and looping as the task says.
+
+    A failed attempt is retried while attempts remain (and ``retry_on`` /
+    ``retry_condition`` allow it).  ``signals.RETRY`` always retries, as in
+    Prefect 1.  ``signals.LOOP`` runs the function again with the loop result in
+    the context; each loop iteration starts again from Pending.
+    """
     task, clock = run.plan.task, run.info.clock
     kwargs = run.inputs()
     attempt, loop_count, loop_result = 0, 1, None
     while True:
         attempt += 1
         started = clock.now()
-        state = run.set_state(state, Running(attempts=attempt, started=started,
-                                             task_name=task.name, map_index=run.map_index))
+        state = run.set_state(state, Running("Starting task run.", attempts=attempt,
+                                             started=started, task_name=task.name,
+                                             map_index=run.map_index))
         if state.is_finished():
             return state
-        values = run.context_values(attempt, loop_count, loop_result)
-        new = _call(run, task, kwargs, values, attempt, started)
+        new = _call(run, task, kwargs, run.context_values(attempt, loop_count, loop_result),
+                    attempt, started)
         if isinstance(new, Looped):
-            new = new.replace(loop_count=loop_count)
+            new = new.replace(loop_count=loop_count, message=new.message
+                              if new.message is not None else f"Task is looping ({loop_count})")
         state = run.set_state(state, new)
         if isinstance(state, Looped):
             loop_count, loop_result, attempt = loop_count + 1, state.result, 0
+            state = Pending(f"Looping task (on loop index {loop_count})", task_name=task.name,
+                            map_index=run.map_index)
             continue
-        retry = isinstance(state, Retrying) or _should_retry(task, state, attempt)
-        if retry and attempt <= task.max_retries:
+        if isinstance(state, Retrying):  # signals.RETRY
+            clock.sleep(max(0.0, (state.start_time or 0.0) - clock.now()))
+            continue
+        if _should_retry(task, state, attempt):
             delay = _retry_delay(task, attempt)
             state = run.set_state(state, Retrying(
-                f"Retrying task {run.name!r} (after attempt {attempt} of {task.max_retries + 1})",
+                f"Retrying Task (after attempt {attempt} of {task.max_retries + 1})",
                 start_time=clock.now() + delay, attempts=attempt))
             clock.sleep(delay)
             continue
-        if isinstance(state, Retrying):  # RETRY signal with no retries left
-            state = run.set_state(state, Failed(
-                f"Task {run.name!r} raised RETRY but has no retries left (max_retries="
-                f"{task.max_retries}); raise the task's max_retries.", attempts=attempt))
         return state
 
 
@@ -346,12 +354,12 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
     try:
         if task.timeout is None:
             value = body()
-            return Success(result=value, finished=run.info.clock.now(), **stamp)
+            return Success("Task run succeeded.", value, finished=run.info.clock.now(), **stamp)
         new = _with_timeout(run, body, task.timeout)
     except signals.PrefectStateSignal as sig:
         new = sig.state()
     except Exception as exc:
-        new = Failed(exc, result=exc)
+        new = Failed(f"Error during execution of task: {exc!r}", result=exc)
     return new.replace(finished=run.info.clock.now(), **stamp)
 
 
@@ -375,10 +383,10 @@ def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
     thread.join(timeout)
     if thread.is_alive():
         err = TimeoutError(f"Task {run.name!r} timed out after {timeout:g} s (timeout={timeout:g}).")
-        return TimedOut(str(err), result=err)
+        return TimedOut("Task timed out during execution.", result=err)
     if "error" in box:
         raise box["error"]
-    return Success(result=box["value"])
+    return Success("Task run succeeded.", box["value"])
 
 
 # -- entry points called from graph nodes ---------------------------------------
@@ -413,5 +421,5 @@ def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
             return new
     results = list(children.results) if isinstance(children, MapStates) \
         else [c.result for c in children]
-    return run.set_state(state, Mapped(f"Mapped {len(children)} children.", map_states=children,
+    return run.set_state(state, Mapped("Ready to proceed with mapping.", map_states=children,
                                        result=results))
