@@ -24,7 +24,8 @@ from .context import pop_flow, push_flow
 from .errors import (CycleError, FlowValidationError, MapError, RunArgumentError,
                      TaskDefinitionError)
 from .states import State
-from .task import Constant, Parameter, Task, as_task, flatten, unmapped
+from .task import (Constant, Parameter, Task, as_task, first_non_sequence, flatten, is_sequence,
+                   unmapped)
 
 __all__ = ["Flow", "Edge"]
 
@@ -47,23 +48,18 @@ class Edge:
 def _check_mappable(value: Any, flattened: bool, task: Task, key: str | None) -> None:
     """A constant mapped over must be a sequence (of sequences, for flatten)."""
     arg = f"argument {key!r}" if key else "an upstream_tasks entry"
-
-    def bad(v: Any) -> bool:
-        return isinstance(v, dict) or not hasattr(v, "__getitem__") or not hasattr(v, "__len__")
-
-    if bad(value):
+    if not is_sequence(value):
         raise MapError(
             f"Task {task.name!r} cannot map over {arg} = {value!r:.60}: a "
             f"{type(value).__name__} is not a sequence. Map over a list or tuple, or wrap it "
             f"in unmapped(...) to pass it whole to every child."
         )
-    if flattened:
-        for i, item in enumerate(value):
-            if bad(item):
-                raise MapError(
-                    f"Task {task.name!r}: flatten({arg}) needs a list of lists, but item {i} is "
-                    f"{item!r:.60} (a {type(item).__name__}). Make every item a list."
-                )
+    bad = first_non_sequence(value) if flattened else None
+    if bad is not None:
+        raise MapError(
+            f"Task {task.name!r}: flatten({arg}) needs a list of lists, but item {bad} is "
+            f"{value[bad]!r:.60} (a {type(value[bad]).__name__}). Make every item a list."
+        )
 
 
 class Flow:
@@ -155,14 +151,14 @@ class Flow:
         if isinstance(upstream_task, unmapped):
             upstream_task, mapped = upstream_task.value, False
         if isinstance(upstream_task, flatten):
-            upstream_task, mapped, flattened = upstream_task.value, True, True
+            upstream_task, flattened = upstream_task.value, True
         if isinstance(downstream_task, Parameter):
             raise FlowValidationError(
                 f"Flow {self.name!r}: Parameter {downstream_task.name!r} cannot have upstream "
                 "tasks; Parameters are the flow's inputs."
             )
         if not isinstance(upstream_task, Task):
-            if mapped:
+            if mapped or flattened:
                 _check_mappable(upstream_task, flattened, downstream_task, key)
             upstream_task = Constant(upstream_task)
         if key is not None and (downstream_task, key) in self._by_key:

@@ -12,7 +12,7 @@ from typing import Any
 from .context import current_flow
 from .errors import NoFlowContextError, TaskBindError
 from .flow import Flow
-from .task import Task, flatten, unmapped
+from .task import Parameter, Task, flatten, unmapped
 
 __all__ = ["apply_map"]
 
@@ -54,6 +54,8 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
             f"{name} must call tasks on its arguments (e.g. return inc(x))."
         )
     for t in built:
+        if not isinstance(t, Parameter):
+            t.slug = None  # the scratch flow's slugs may clash with the real flow's
         flow.add_task(t)
         for key, value in scratch.constants.get(t, {}).items():
             flow.constants.setdefault(t, {})[key] = value
@@ -62,8 +64,7 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
         if up in sources:
             value = sources[up]
             is_flat = isinstance(value, flatten)
-            flow.add_edge(value.value if is_flat else value, e.downstream_task, key=e.key,
-                          mapped=True, flattened=is_flat)
+            flow.add_edge(value, e.downstream_task, key=e.key, mapped=True)
         else:
             flow.add_edge(up, e.downstream_task, key=e.key, mapped=up in built)
     return result

@@ -30,7 +30,8 @@ from .errors import (NoFlowContextError, TaskBindError, TaskDefinitionError, Tas
 
 __all__ = [
     "Task", "FunctionTask", "task", "Parameter", "Constant", "GetItem", "Collection",
-    "unmapped", "flatten", "exponential_backoff", "as_seconds", "NO_DEFAULT",
+    "unmapped", "flatten", "exponential_backoff", "as_seconds", "NO_DEFAULT", "is_sequence",
+    "first_non_sequence",
 ]
 
 
@@ -72,6 +73,21 @@ def exponential_backoff(base: float | timedelta = 1.0, factor: float = 2.0,
         return seconds if cap is None else min(seconds, cap)
 
     return delay
+
+
+def is_sequence(value: Any) -> bool:
+    """Whether ``task.map`` can map over ``value``: indexable and sized, and not a dict.
+
+    >>> is_sequence([1]), is_sequence("ab"), is_sequence({1: 2}), is_sequence({1}), is_sequence(5)
+    (True, True, False, False, False)
+    """
+    return not isinstance(value, dict) and hasattr(value, "__getitem__") \
+        and hasattr(value, "__len__")
+
+
+def first_non_sequence(values: Any) -> int | None:
+    """Index of the first item of ``values`` that is not a sequence, or None."""
+    return next((i for i, v in enumerate(values) if not is_sequence(v)), None)
 
 
 class unmapped:

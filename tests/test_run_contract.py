@@ -441,8 +441,6 @@ def test_fail_signal_is_retried_skip_is_not(executor, clock):
     assert (next(fails), next(skips)) == (4, 2)
 
 
-@pytest.mark.xfail(reason="engine bug: ENDRUN(Failed(...)) in a task with max_retries is retried; "
-                          "ENDRUN must end the run in exactly its state", strict=True)
 def test_endrun_is_not_retried(executor, clock):
     # recorded from Prefect 1.4.1: the task runs once and ends Failed
     calls = itertools.count(1)
@@ -1297,8 +1295,6 @@ def test_context_is_per_task(executor):
     assert [state.result[t].result for t in tasks] == labels
 
 
-@pytest.mark.xfail(reason="engine bug: Task(task_run_name=...) is stored but never used; "
-                          "context.task_run_name is unset", strict=True)
 def test_task_run_name_in_context(executor):
     # recorded from Prefect 1.4.1: a template is formatted with the task's inputs,
     # parameters and context; a callable gets them as keyword arguments

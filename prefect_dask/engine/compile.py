@@ -25,6 +25,7 @@ from dask.task_spec import Task as Node
 from dask.task_spec import TaskRef
 
 from ..states import Crashed, Mapped, MapStates, State
+from ..task import first_non_sequence, is_sequence
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states"]
@@ -117,16 +118,39 @@ def _node_parent(plan: TaskPlan, info: RunInfo, n_up: int, *deps: Any) -> State:
     return run_parent(plan, info, deps[:n_up], MapStates.concat(plan.task.name, deps[n_up:]))
 
 
-def _lengths(state: State, flattened: bool) -> list[int] | None:
-    """Sizes of the pieces a mapped input splits into, or None if it cannot be mapped."""
-    try:
-        if isinstance(state, Mapped):
-            return [len(c.result) for c in state.map_states] if flattened else [len(state.map_states)]
-        if not state.is_successful() or isinstance(state.result, dict):
-            return None
-        return [len(v) for v in state.result] if flattened else [len(state.result)]
-    except TypeError:
+WHOLE = -1   # a flatten piece passed on whole: a child that failed or was skipped
+
+
+def _flat_pieces(state: State) -> list[int] | None:
+    """For ``flatten``: how many elements each piece (mapped child, or list item) gives;
+    WHOLE for a failed or skipped child, which goes on as one element.  None if a
+    piece is not a sequence."""
+    if isinstance(state, Mapped):
+        out = []
+        for c in state.map_states:
+            if c.is_successful() and not c.is_skipped():
+                if not is_sequence(c.result):
+                    return None
+                out.append(len(c.result))
+            else:
+                out.append(WHOLE)
+        return out
+    if not state.is_successful() or not is_sequence(state.result) \
+            or first_non_sequence(state.result) is not None:
         return None
+    return [len(v) for v in state.result]
+
+
+def _width(state: State, flattened: bool) -> int | None:
+    """How many children mapping over ``state`` gives, or None if it cannot be mapped."""
+    if flattened:
+        pieces = _flat_pieces(state)
+        return None if pieces is None else sum(1 if n == WHOLE else n for n in pieces)
+    if isinstance(state, Mapped):
+        return len(state.map_states)
+    if state.is_successful() and not state.is_skipped() and is_sequence(state.result):
+        return len(state.result)
+    return None
 
 
 class _Compiler:
@@ -148,12 +172,12 @@ class _Compiler:
                 continue
             up = inp.edge.upstream_task
             if up in self.done:
-                lengths = _lengths(self.done[up], inp.flattened)
-                if lengths is None:
-                    if self.done[up].is_successful():
+                width = _width(self.done[up], inp.flattened)
+                if width is None:
+                    if self.done[up].is_successful() and not self.done[up].is_skipped():
                         return NO_WIDTH     # an unmappable result: the parent fails
                     continue
-                widths.append(sum(lengths))
+                widths.append(width)
             elif up in self.layouts and not inp.flattened:
                 widths.append(self.layouts[up].width)
             else:
@@ -181,20 +205,20 @@ class _Compiler:
             return ("paths", {i: (idx[i // layout.size - first], i % layout.size, ())
                               for i in span})
         locs = {}
-        pieces = _lengths(self.done[up], True) or []
+        pieces = _flat_pieces(self.done[up]) or []
         starts = [0]
         for n in pieces:
-            starts.append(starts[-1] + n)
+            starts.append(starts[-1] + (1 if n == WHOLE else n))
         j = 0
         for i in span:
             while starts[j + 1] <= i:
                 j += 1
-            k = i - starts[j]
+            path = () if pieces[j] == WHOLE else (i - starts[j],)
             if layout is None:
-                locs[i] = (dep(up.slug), None, (j, k))
+                locs[i] = (dep(up.slug), None, (j, *path))
             else:
                 b, o = divmod(j, layout.size)
-                locs[i] = (dep((up.slug, b)), o, (k,))
+                locs[i] = (dep((up.slug, b)), o, path)
         return ("paths", locs)
 
     def add(self, task: Any) -> None:

@@ -27,6 +27,7 @@ from ..cache_validators import duration_only, hash_inputs
 from ..caching import CacheStore, cache_key
 from ..context import enter_task_context, exit_task_context
 from ..log import capture_stdout, get_logger
+from ..task import first_non_sequence, is_sequence
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
                       Skipped, State, Success, TimedOut, TriggerFailed)
 
@@ -115,26 +116,34 @@ class _Run:
     def set_state(self, old: State, new: State) -> State:
         """Stamp ``new`` with this run and pass the transition through the task's handlers.
 
-        A handler may return a replacement state; one that raises a signal ends the
-        run in the signal's state; one that raises anything else fails the task.
+        Handlers run in the task's context (``context.map_index`` etc.).  A handler
+        may return a replacement state; one that raises a signal ends the run in the
+        signal's state; one that raises anything else fails the task.
         """
-        task = self.plan.task
-        if new.task_name is None or new.attempts < old.attempts:
-            new = new.replace(task_name=task.name, map_index=self.map_index,
-                              attempts=max(new.attempts, old.attempts))
+        new = self.stamp(old, new)
         if not self.hooked:
             return new
+        task = self.plan.task
+        token = enter_task_context(self.context_values(max(1, old.attempts), 1, None))
         try:
             for handler in task.state_handlers:
                 new = handler(task, old, new) or new
             if task.on_failure is not None and new.is_failed():
                 task.on_failure(task, new)
         except signals.PrefectStateSignal as sig:
-            new = sig.state().replace(task_name=task.name, map_index=self.map_index)
+            new = sig.state()
         except Exception as exc:
             new = Failed(f"Unexpected error while calling state handlers: {exc!r} (task "
-                         f"{self.name!r})", result=exc, task_name=task.name, map_index=self.map_index,
-                         attempts=old.attempts)
+                         f"{self.name!r})", result=exc)
+        finally:
+            exit_task_context(token)
+        return self.stamp(old, new)
+
+    def stamp(self, old: State, new: State) -> State:
+        """``new`` naming this task run, with at least ``old``'s attempt count."""
+        if new.task_name is None or new.map_index != self.map_index or new.attempts < old.attempts:
+            new = new.replace(task_name=self.plan.task.name, map_index=self.map_index,
+                              attempts=max(new.attempts, old.attempts))
         return new
 
     def upstream_states(self, expand_unmapped: bool) -> list[State]:
@@ -166,7 +175,8 @@ class _Run:
         kwargs = dict(self.plan.constants)
         for inp, state in zip(self.plan.inputs, self.upstream):
             if inp.key is not None:
-                kwargs[inp.key] = state.result
+                flat = inp.flattened and not inp.mapped and state.is_successful()
+                kwargs[inp.key] = flattened_value(state) if flat else state.result
         return kwargs
 
 
@@ -192,22 +202,43 @@ def check_can_map(run: _Run, state: State) -> State:
     if run.upstream and not any(s.is_successful() for _, s in mapped):
         return run.set_state(state, Failed("No upstream states can be mapped over."))
     for inp, s in mapped:
-        if s.is_successful() and not s.is_mapped() and not _mappable(s.result, inp.flattened):
-            what = type(s.result).__name__
+        problem = _unmappable(s, inp.flattened)
+        if problem:
+            source = f"{inp.edge.upstream_task.name!r}" + (f" (argument {inp.key!r})" if inp.key
+                                                           else " (an upstream_tasks entry)")
             return run.set_state(state, Failed(
-                f"Task {run.name!r} cannot map over the result of "
-                f"{inp.edge.upstream_task.name!r} (argument {inp.key!r}): a {what} is not a "
-                f"sequence{' of sequences (flatten)' if inp.flattened else ''}; map over a list "
-                "or tuple, or wrap the value in unmapped(...) to pass it whole to every child.",
-                result=TypeError(f"cannot map over a {what}")))
+                f"Task {run.name!r} cannot map over the result of {source}: {problem}. Map "
+                "over a list or tuple, or wrap the value in unmapped(...) to pass it whole "
+                "to every child.", result=TypeError(problem)))
     return state
 
 
-def _mappable(value: Any, flattened: bool) -> bool:
-    if isinstance(value, dict) or not hasattr(value, "__getitem__") \
-            or not hasattr(value, "__len__"):
-        return False
-    return not flattened or all(_mappable(v, False) for v in value)
+def _unmappable(state: State, flattened: bool) -> str | None:
+    """Why a successful upstream state cannot be mapped over, or None if it can."""
+    if not state.is_successful() or state.is_skipped():
+        return None
+    if isinstance(state, Mapped):
+        if not flattened:
+            return None
+        bad = next((c for c in state.map_states if c.is_successful() and not c.is_skipped()
+                    and not is_sequence(c.result)), None)
+        return None if bad is None else (
+            f"flatten needs every child to return a list, but child {bad.map_index} returned "
+            f"{bad.result!r:.60} (a {type(bad.result).__name__})")
+    if not is_sequence(state.result):
+        return f"a {type(state.result).__name__} is not a sequence"
+    bad_i = first_non_sequence(state.result) if flattened else None
+    return None if bad_i is None else (
+        f"flatten needs a list of lists, but item {bad_i} is {state.result[bad_i]!r:.60} "
+        f"(a {type(state.result[bad_i]).__name__})")
+
+
+def flattened_value(state: State) -> list:
+    """The one flat list ``flatten(...)`` passes to a non-mapped task."""
+    if isinstance(state, Mapped):
+        return [x for c in state.map_states
+                for x in (c.result if is_sequence(c.result) else [c.result])]
+    return [x for part in state.result for x in part]
 
 
 def _cache(run: _Run) -> tuple[CacheStore, str]:
@@ -294,6 +325,7 @@ def run_function(run: _Run, state: State) -> State:
     """
     task, clock = run.plan.task, run.info.clock
     kwargs = run.inputs()
+    extra = {"task_run_name": _task_run_name(run, kwargs)} if task.task_run_name else {}
     attempt, loop_count, loop_result = 0, 1, None
     while True:
         attempt += 1
@@ -303,12 +335,14 @@ def run_function(run: _Run, state: State) -> State:
                                              map_index=run.map_index))
         if state.is_finished():
             return state
-        new = _call(run, task, kwargs, run.context_values(attempt, loop_count, loop_result),
-                    attempt, started)
+        values = {**run.context_values(attempt, loop_count, loop_result), **extra}
+        new, final = _call(run, task, kwargs, values, attempt, started)
         if isinstance(new, Looped):
             new = new.replace(loop_count=loop_count, message=new.message
                               if new.message is not None else f"Task is looping ({loop_count})")
         state = run.set_state(state, new)
+        if final:  # signals.ENDRUN: exactly this state, no retry, no loop
+            return state
         if isinstance(state, Looped):
             loop_count, loop_result, attempt = loop_count + 1, state.result, 0
             state = Pending(f"Looping task (on loop index {loop_count})", task_name=task.name,
@@ -327,9 +361,21 @@ def run_function(run: _Run, state: State) -> State:
         return state
 
 
+def _task_run_name(run: _Run, inputs: dict) -> str:
+    """``task_run_name`` filled from the inputs, the parameters and the run context."""
+    task = run.plan.task
+    fields = {**run.context_values(1, 1, None), **run.info.parameters, **inputs}
+    if callable(task.task_run_name):
+        return task.task_run_name(**fields)
+    return task.task_run_name.format(**fields)
+
+
 def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
-          started: float) -> State:
-    """Call ``task.run(**kwargs)`` in the task context; turn the outcome into a State."""
+          started: float) -> tuple[State, bool]:
+    """Call ``task.run(**kwargs)`` in the task context; turn the outcome into a State.
+
+    The flag is True when the task raised ENDRUN: its state is final.
+    """
 
     limits = [run.info.limits[t] for t in sorted(task.tags) if t in run.info.limits]
 
@@ -354,13 +400,16 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
     try:
         if task.timeout is None:
             value = body()
-            return Success("Task run succeeded.", value, finished=run.info.clock.now(), **stamp)
+            return Success("Task run succeeded.", value, finished=run.info.clock.now(),
+                           **stamp), False
         new = _with_timeout(run, body, task.timeout)
+    except signals.ENDRUN as sig:
+        return sig.state().replace(finished=run.info.clock.now(), **stamp), True
     except signals.PrefectStateSignal as sig:
         new = sig.state()
     except Exception as exc:
         new = Failed(f"Error during execution of task: {exc!r}", result=exc)
-    return new.replace(finished=run.info.clock.now(), **stamp)
+    return new.replace(finished=run.info.clock.now(), **stamp), False
 
 
 def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
