@@ -19,6 +19,8 @@ __all__ = [
     "TaskOptionError",
     "RunArgumentError",
     "MapError",
+    "TargetError",
+    "RunRecordError",
     "ExecutorError",
 ]
 
@@ -65,6 +67,14 @@ class RunArgumentError(PrefectDaskError, TypeError):
 
 class MapError(PrefectDaskError, TypeError):
     """A ``task.map`` input that cannot be mapped over."""
+
+
+class TargetError(PrefectDaskError, ValueError):
+    """A ``target`` template that cannot be filled."""
+
+
+class RunRecordError(PrefectDaskError, ValueError):
+    """A run record that does not exist, does not fit the flow, or cannot be read."""
 
 
 class ExecutorError(PrefectDaskError, RuntimeError):

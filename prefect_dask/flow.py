@@ -324,7 +324,7 @@ class Flow:
     def run(self, parameters: dict[str, Any] | None = None, executor: Any = None,
             *, task_states: dict[Task, State] | None = None, context: dict | None = None,
             clock: Any = None, concurrency_limits: dict[str, int] | None = None,
-            **kwargs: Any) -> State:
+            resume: str | None = None, **kwargs: Any) -> State:
         """Run the flow once and return its final State.
 
         ``state.result`` maps every task to its final State.  Parameters come from
@@ -332,7 +332,9 @@ class Flow:
         after them.  ``executor`` is an Executor or a name ("local", "threads").
         ``concurrency_limits={"db": 2}`` lets at most 2 runs of tasks tagged "db"
         run at once.  ``task_states={task: State}`` starts from given states (those
-        tasks do not run); ``clock`` replaces the clock retries sleep on.
+        tasks do not run); ``resume=run_id`` (or "last") re-runs only what did not
+        succeed in that recorded run, loading its checkpointed results; ``clock``
+        replaces the clock retries sleep on.
         """
         from .engine.run import run_flow
 
@@ -348,4 +350,4 @@ class Flow:
         params.update(kwargs)
         return run_flow(self, params, executor=executor if executor is not None else self.executor,
                         task_states=task_states, extra_context=context, clock=clock,
-                        concurrency_limits=concurrency_limits)
+                        concurrency_limits=concurrency_limits, resume=resume)

@@ -1,12 +1,12 @@
-"""Safe, atomic files of pickled values: the one mechanism under caches and checkpoints.
+"""Where task results are kept: serializers, Result stores, and the safe file format under them.
 
-A stored value is ``MAGIC + digest + payload`` where ``payload`` is the
-cloudpickled value and ``digest`` its SHA-256, or its HMAC-SHA256 when a key is
-set (``PREFECT_DASK_RESULT_KEY``).  Reading checks the digest *before*
-unpickling, so a truncated, corrupted or tampered file is refused and never
-unpickled.  Writes go to a temporary file in the same directory, then
-``os.replace`` it into place, so a reader sees the old file or the new one,
-never half of one.  Files and directories are created owner-only.
+A stored value is ``MAGIC + digest + serializer tag + payload``.  The digest is
+the SHA-256 of the rest, or its HMAC-SHA256 when a key is set
+(``PREFECT_DASK_RESULT_KEY`` or ``LocalResult(key=...)``).  Reading checks the
+digest *before* deserializing, so a truncated, corrupted or tampered file is
+refused and never unpickled.  Writes go to a temporary file in the same
+directory, then ``os.replace`` it into place: a reader sees the old file or
+the new one, never half of one.  Files and directories are created owner-only.
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "x.pkl")
@@ -19,39 +19,99 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import cloudpickle
+import msgpack
 
 from .errors import PrefectDaskError
 
-__all__ = ["home", "write_value", "read_value", "CorruptResultError", "atomic_write"]
+__all__ = ["home", "write_value", "read_value", "CorruptResultError", "ResultWriteError",
+           "atomic_write", "Serializer", "PickleSerializer", "JSONSerializer",
+           "MsgPackSerializer", "Result", "LocalResult", "MemoryResult", "FSSpecResult",
+           "load_location"]
 
-MAGIC_PLAIN = b"PDR1"
-MAGIC_HMAC = b"PDH1"
+MAGIC_PLAIN = b"PDR2"
+MAGIC_HMAC = b"PDH2"
 
 
 class CorruptResultError(PrefectDaskError, ValueError):
     """A stored result failed its integrity check and was not loaded."""
 
 
+class ResultWriteError(PrefectDaskError, OSError):
+    """A result could not be serialized or written."""
+
+
 def home() -> Path:
-    """``PREFECT_DASK_HOME`` (default ``~/.prefect_dask``): where caches and records live."""
+    """``PREFECT_DASK_HOME`` (default ``~/.prefect_dask``): where caches, results and records live."""
     return Path(os.environ.get("PREFECT_DASK_HOME") or Path.home() / ".prefect_dask")
 
 
-def _key() -> bytes | None:
+# -- serializers -------------------------------------------------------------------
+class Serializer(Protocol):
+    """Turns values into bytes and back; ``tag`` (4 bytes) names it inside stored files."""
+
+    tag: bytes
+
+    def dumps(self, value: Any) -> bytes: ...
+
+    def loads(self, data: bytes) -> Any: ...
+
+
+class PickleSerializer:
+    """cloudpickle (the default): any Python value."""
+
+    tag = b"pckl"
+
+    def dumps(self, value: Any) -> bytes:
+        return cloudpickle.dumps(value)
+
+    def loads(self, data: bytes) -> Any:
+        return cloudpickle.loads(data)
+
+
+class JSONSerializer:
+    """JSON: plain data only, readable by anything."""
+
+    tag = b"json"
+
+    def dumps(self, value: Any) -> bytes:
+        return json.dumps(value).encode()
+
+    def loads(self, data: bytes) -> Any:
+        return json.loads(data)
+
+
+class MsgPackSerializer:
+    """msgpack: plain data only, compact and fast."""
+
+    tag = b"mpck"
+
+    def dumps(self, value: Any) -> bytes:
+        return msgpack.packb(value, use_bin_type=True)
+
+    def loads(self, data: bytes) -> Any:
+        return msgpack.unpackb(data, raw=False, strict_map_key=False)
+
+
+SERIALIZERS = {s.tag: s for s in (PickleSerializer(), JSONSerializer(), MsgPackSerializer())}
+
+
+# -- the safe file format -------------------------------------------------------------
+def _env_key() -> bytes | None:
     key = os.environ.get("PREFECT_DASK_RESULT_KEY")
     return key.encode() if key else None
 
 
-def _digest(payload: bytes, key: bytes | None) -> bytes:
+def _digest(body: bytes, key: bytes | None) -> bytes:
     if key is None:
-        return hashlib.sha256(payload).digest()
-    return hmac.new(key, payload, hashlib.sha256).digest()
+        return hashlib.sha256(body).digest()
+    return hmac.new(key, body, hashlib.sha256).digest()
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
@@ -64,38 +124,180 @@ def atomic_write(path: str | os.PathLike, data: bytes) -> None:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        Path(tmp).unlink(missing_ok=True)
         raise
 
 
-def write_value(path: str | os.PathLike, value: Any) -> None:
-    """Pickle ``value`` with its digest into ``path`` (atomically)."""
-    payload = cloudpickle.dumps(value)
-    key = _key()
-    atomic_write(path, (MAGIC_HMAC if key else MAGIC_PLAIN) + _digest(payload, key) + payload)
+def encode(value: Any, serializer: Serializer | None = None, key: bytes | None = None) -> bytes:
+    """The bytes of a stored value (see module docstring)."""
+    serializer = serializer or PickleSerializer()
+    key = key if key is not None else _env_key()
+    body = serializer.tag + serializer.dumps(value)
+    return (MAGIC_HMAC if key else MAGIC_PLAIN) + _digest(body, key) + body
 
 
-def read_value(path: str | os.PathLike) -> Any:
-    """Load a value written by ``write_value``; refuse it if its digest does not match."""
-    data = Path(path).read_bytes()
-    magic, digest, payload = data[:4], data[4:36], data[36:]
-    key = _key()
-    if magic not in (MAGIC_PLAIN, MAGIC_HMAC) or len(digest) != 32:
-        raise CorruptResultError(f"{path} is not a prefect_dask result file (bad header); "
-                                 "it was not loaded. Delete it to recompute.")
+def decode(data: bytes, where: str, key: bytes | None = None) -> Any:
+    """The value in ``data`` (read from ``where``), checked before it is deserialized."""
+    key = key if key is not None else _env_key()
+    magic, digest, body = data[:4], data[4:36], data[36:]
+    if magic not in (MAGIC_PLAIN, MAGIC_HMAC) or len(body) < 4:
+        raise CorruptResultError(f"{where} is not a prefect_dask result (bad header); it was "
+                                 "not loaded. Delete it to recompute.")
     if magic == MAGIC_HMAC and key is None:
-        raise CorruptResultError(f"{path} is signed (HMAC) but PREFECT_DASK_RESULT_KEY is not "
-                                 "set; set the key it was written with to load it.")
+        raise CorruptResultError(f"{where} is signed (HMAC) but no key is set; set "
+                                 "PREFECT_DASK_RESULT_KEY to the key it was written with.")
     if magic == MAGIC_PLAIN and key is not None:
-        raise CorruptResultError(f"{path} is not signed but PREFECT_DASK_RESULT_KEY is set; "
-                                 "refusing to load an unsigned result. Delete it to recompute.")
-    if not hmac.compare_digest(digest, _digest(payload, key if magic == MAGIC_HMAC else None)):
-        raise CorruptResultError(f"{path} failed its integrity check (truncated, corrupted or "
+        raise CorruptResultError(f"{where} is not signed but a result key is set; refusing to "
+                                 "load an unsigned result. Delete it to recompute.")
+    if not hmac.compare_digest(digest, _digest(body, key)):
+        raise CorruptResultError(f"{where} failed its integrity check (truncated, corrupted or "
                                  "tampered with); it was not loaded. Delete it to recompute.")
-    return cloudpickle.loads(payload)
+    serializer = SERIALIZERS.get(body[:4])
+    if serializer is None:
+        raise CorruptResultError(f"{where} was written with an unknown serializer {body[:4]!r}.")
+    return serializer.loads(body[4:])
+
+
+def write_value(path: str | os.PathLike, value: Any, serializer: Serializer | None = None,
+                key: bytes | None = None) -> None:
+    """Store ``value`` in ``path`` (atomically, with its digest)."""
+    atomic_write(path, encode(value, serializer, key))
+
+
+def read_value(path: str | os.PathLike, key: bytes | None = None) -> Any:
+    """Load a value written by ``write_value``; refuse it if its digest does not match."""
+    return decode(Path(path).read_bytes(), str(path), key)
+
+
+# -- Result stores ------------------------------------------------------------------
+class Result:
+    """Where a task's checkpointed results go.  ``Result("s3://bucket/dir")`` picks a store.
+
+    A store turns a location (a relative path, from ``target`` or the default
+    layout) into stored bytes and back.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any) -> "Result":
+        if cls is Result:
+            url = args[0] if args else kwargs.get("url")
+            if url is None:
+                return super().__new__(MemoryResult)
+            if isinstance(url, str) and "://" in url and not url.startswith("file://"):
+                return super().__new__(FSSpecResult)
+            return super().__new__(LocalResult)
+        return super().__new__(cls)
+
+    def exists(self, location: str) -> bool:
+        raise NotImplementedError
+
+    def read(self, location: str) -> Any:
+        raise NotImplementedError
+
+    def write(self, value: Any, location: str) -> str:
+        raise NotImplementedError
+
+
+class MemoryResult(Result):
+    """No persistence (the default): results live in the run's States only."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def exists(self, location: str) -> bool:
+        return False
+
+    def write(self, value: Any, location: str) -> str:
+        return ""
+
+    def __repr__(self) -> str:
+        return "MemoryResult()"
+
+
+class LocalResult(Result):
+    """Results as files under ``dir`` (default ``$PREFECT_DASK_HOME/results``)."""
+
+    def __init__(self, dir: str | os.PathLike | None = None, serializer: Serializer | None = None,
+                 key: str | bytes | None = None, location: str | None = None) -> None:
+        if isinstance(dir, str) and dir.startswith("file://"):
+            dir = dir[len("file://"):]
+        self.dir = Path(dir) if dir is not None else None
+        self.serializer = serializer or PickleSerializer()
+        self.key = key.encode() if isinstance(key, str) else key
+        self.location = location
+
+    def path(self, location: str) -> Path:
+        return (self.dir if self.dir is not None else home() / "results") / location
+
+    def exists(self, location: str) -> bool:
+        return self.path(location).is_file()
+
+    def read(self, location: str) -> Any:
+        return read_value(self.path(location), self.key)
+
+    def write(self, value: Any, location: str) -> str:
+        path = self.path(location)
+        try:
+            data = encode(value, self.serializer, self.key)
+        except Exception as exc:
+            raise ResultWriteError(
+                f"cannot serialize a {type(value).__name__} with "
+                f"{type(self.serializer).__name__} ({exc}); pick another serializer or return "
+                "plain data.") from exc
+        try:
+            atomic_write(path, data)
+        except OSError as exc:
+            raise ResultWriteError(f"cannot write the result to {path}: {exc}") from exc
+        return str(path)
+
+    def __repr__(self) -> str:
+        return f"LocalResult(dir={str(self.dir) if self.dir else None!r})"
+
+
+class FSSpecResult(Result):
+    """Results under any fsspec URL (``s3://``, ``memory://``...); needs ``fsspec`` installed."""
+
+    def __init__(self, url: str, serializer: Serializer | None = None,
+                 key: str | bytes | None = None) -> None:
+        try:
+            import fsspec
+        except ImportError:
+            raise ResultWriteError(
+                f"Result({url!r}) needs fsspec: pip install 'prefect_dask[fsspec]' (and the "
+                "filesystem's own package, e.g. s3fs).") from None
+        self.url = url.rstrip("/")
+        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        self.serializer = serializer or PickleSerializer()
+        self.key = key.encode() if isinstance(key, str) else key
+
+    def _path(self, location: str) -> str:
+        return f"{self.root}/{location}"
+
+    def exists(self, location: str) -> bool:
+        return self.fs.exists(self._path(location))
+
+    def read(self, location: str) -> Any:
+        with self.fs.open(self._path(location), "rb") as fh:
+            return decode(fh.read(), f"{self.url}/{location}", self.key)
+
+    def write(self, value: Any, location: str) -> str:
+        path = self._path(location)
+        data = encode(value, self.serializer, self.key)
+        tmp = f"{path}.tmp-{os.getpid()}-{id(data)}"
+        self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
+        with self.fs.open(tmp, "wb") as fh:
+            fh.write(data)
+        self.fs.mv(tmp, path)
+        return f"{self.url}/{location}"
+
+    def __repr__(self) -> str:
+        return f"Result({self.url!r})"
+
+
+def load_location(location: str) -> Any:
+    """Read a stored result back from the full location a Result's ``write`` returned."""
+    if "://" in location and not location.startswith("file://"):
+        url, _, name = location.rpartition("/")
+        return FSSpecResult(url).read(name)
+    return read_value(location[len("file://"):] if location.startswith("file://") else location)

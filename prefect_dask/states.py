@@ -57,6 +57,7 @@ class State:
     task_name: str | None = None
     map_index: int | None = None
     loop_count: int = 0
+    location: str | None = None
 
     def replace(self, **changes: Any) -> "State":
         """Return a copy of this state with ``changes`` applied."""
@@ -69,7 +70,7 @@ class State:
             return dataclasses.replace(self, result=result)
         return cls(self.message, result, attempts=self.attempts, started=self.started,
                    finished=self.finished, task_name=self.task_name, map_index=self.map_index,
-                   loop_count=self.loop_count)
+                   loop_count=self.loop_count, location=self.location)
 
     @classmethod
     def from_state(cls, old: "State", message: Any = None, result: Any = None, **changes: Any) -> "State":
@@ -241,7 +242,7 @@ class MapStates(Sequence):
     """
 
     __slots__ = ("task_name", "offset", "kinds", "results", "attempts", "started", "finished",
-                 "messages", "whole")
+                 "messages", "locations", "whole")
 
     def __init__(self, task_name: str | None, offset: int = 0) -> None:
         self.task_name, self.offset = task_name, offset
@@ -251,6 +252,7 @@ class MapStates(Sequence):
         self.started = array("d")
         self.finished = array("d")
         self.messages: dict[int, Any] = {}
+        self.locations: dict[int, str] = {}
         self.whole: dict[int, State] = {}
 
     @classmethod
@@ -276,6 +278,7 @@ class MapStates(Sequence):
             out.started += chunk.started
             out.finished += chunk.finished
             out.messages.update((base + i, m) for i, m in chunk.messages.items())
+            out.locations.update((base + i, loc) for i, loc in chunk.locations.items())
             out.whole.update((base + i, w) for i, w in chunk.whole.items())
         return out
 
@@ -295,6 +298,8 @@ class MapStates(Sequence):
             self.finished.append(nan if s.finished is None else s.finished)
             if s.message is not None:
                 self.messages[i] = s.message
+            if s.location is not None:
+                self.locations[i] = s.location
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -320,7 +325,7 @@ class MapStates(Sequence):
             self.messages.get(i), self.results[i], attempts=self.attempts[i],
             started=None if started != started else started,
             finished=None if finished != finished else finished,
-            task_name=self.task_name, map_index=self.offset + i)
+            task_name=self.task_name, map_index=self.offset + i, location=self.locations.get(i))
 
     def __repr__(self) -> str:
         return f"<MapStates of {self.task_name!r}: {len(self)} children>"

@@ -6,21 +6,25 @@ values it already holds.  Everything else runs in graphs on the executor.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .. import executors
 from ..results import home
 from ..errors import ExecutorError, ParameterError
 from ..executors.base import NodeError
-from ..states import Cancelled, Failed, Mapped, Running, Scheduled, State, Success
+from ..records import RunRecorder, find_run
+from ..results import load_location
+from ..states import Cached, Cancelled, Failed, Mapped, Running, Scheduled, State, Success
+from ..targets import check_template
 from ..task import Constant, Parameter
 from .compile import Layout, build_plans, crashed_states, next_stage
-from .runner import RunInfo, SystemClock, run_task
+from .runner import RunInfo, SystemClock, TaskPlan, run_task
 
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
 
@@ -113,25 +117,35 @@ def _flow_transition(flow: Any, old: State, new: State) -> State:
 def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
              task_states: Mapping[Any, State] | None = None,
              extra_context: Mapping[str, Any] | None = None, clock: Any = None,
-             concurrency_limits: Mapping[str, int] | None = None) -> State:
+             concurrency_limits: Mapping[str, int] | None = None,
+             resume: str | None = None) -> State:
     """Run ``flow`` once; see ``Flow.run``."""
     flow.validate()
+    plans = build_plans(flow)
+    given: dict[Any, State] = dict(task_states or {})
+    if resume is not None:
+        record = find_run(resume, flow.name)
+        parameters = {**(record.get("parameters") or {}), **parameters}
+        plans = _resume(flow, plans, record, given)
     params = resolve_parameters(flow, parameters)
     limits = _check_limits(flow, concurrency_limits or {})
+    _check_targets(flow, plans, params)
     executor = executors.resolve(executor)
     order = flow.sorted_tasks()
-    plans = build_plans(flow)
     check_picklable(flow, plans, executor)
     state = _flow_transition(flow, Scheduled("Flow run scheduled."), Running("Running flow."))
     with executor:
         now = datetime.datetime.now(datetime.timezone.utc)
         run_id = str(uuid.uuid4())
+        recorder = RunRecorder(run_id, flow.name, params, repr(executor))
         info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
                        _base_context(now, extra_context), started=time.time(),
-                       cache_root=str(home() / "cache"),
+                       cache_root=str(home() / "cache"), flow_result=flow.result,
                        limits={tag: _semaphore(executor, f"{run_id}-{tag}", n)
                                for tag, n in limits.items()})
-        done, held, layouts = _start(plans, order, info, task_states or {})
+        done, held, layouts = _start(plans, order, info, given)
+        for t, s in done.items():
+            recorder.node(plans[t].slug, s)
         try:
             workers = getattr(executor, "workers", 1)
             while len(done) < len(order):
@@ -142,7 +156,7 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
                         f"{len(order) - len(done)} remain; this is a prefect_dask bug, "
                         "please report it."
                     )
-                run_stage(executor, stage.graph, held)
+                run_stage(executor, stage.graph, held, recorder.node)
                 layouts.update(stage.layouts)
                 for t in stage.tasks:
                     done[t] = held[plans[t].slug]
@@ -154,8 +168,40 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
             final = Cancelled("The flow run was interrupted (Ctrl-C).",
                               result={t: done[t] for t in order})
             interrupt.flow_state = _flow_transition(flow, state, final)  # type: ignore[attr-defined]
+            recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
             raise
-    return _flow_transition(flow, state, final_flow_state(flow, {t: done[t] for t in order}))
+    final = _flow_transition(flow, state, final_flow_state(flow, {t: done[t] for t in order}))
+    recorder.end(final)
+    return final
+
+
+def _resume(flow: Any, plans: dict[Any, TaskPlan], record: dict,
+            given: dict[Any, State]) -> dict[Any, TaskPlan]:
+    """Fill ``given`` (and the plans' given children) with what ``record``'s run checkpointed."""
+    by_slug = {t.slug: t for t in flow.tasks}
+    note = f"Loaded from the checkpoint of run {record['run_id']}."
+    out = dict(plans)
+    for slug, entry in record["tasks"].items():
+        task = by_slug.get(slug)
+        if task is None or task in given or isinstance(task, (Parameter, Constant)):
+            continue
+        if entry.get("state") in ("Success", "Cached") and entry.get("location"):
+            given[task] = Cached(note, load_location(entry["location"]), task_name=task.name,
+                                 location=entry["location"])
+        elif entry.get("children"):
+            children = {i: Cached(note, load_location(c["location"]), task_name=task.name,
+                                  map_index=i, location=c["location"])
+                        for i, c in entry["children"].items()
+                        if c.get("state") in ("Success", "Cached") and c.get("location")}
+            out[task] = dataclasses.replace(plans[task], given=children)
+    return out
+
+
+def _check_targets(flow: Any, plans: Mapping[Any, TaskPlan], params: Mapping[str, Any]) -> None:
+    for t, plan in plans.items():
+        if isinstance(t.target, str):
+            names = {*params, *plan.constants, *(i.key for i in plan.inputs if i.key)}
+            check_template(t.target, f"Flow {flow.name!r}, task {t.name!r}", names)
 
 
 def _start(plans: Mapping[Any, Any], order: tuple, info: RunInfo,
@@ -191,7 +237,8 @@ def _semaphore(executor: Any, name: str, n: int) -> Any:
     return make(name, n) if make is not None else threading.BoundedSemaphore(n)
 
 
-def run_stage(executor: Any, graph: dict, held: dict) -> None:
+def run_stage(executor: Any, graph: dict, held: dict,
+              on_node: Callable[[Any, Any], None] | None = None) -> None:
     """Compute ``graph`` into ``held``; a node whose worker died holds Crashed states.
 
     Nodes that failed only because an upstream node crashed are computed again
@@ -200,8 +247,15 @@ def run_stage(executor: Any, graph: dict, held: dict) -> None:
     pending = graph
     while pending:
         deps = set().union(*(node.dependencies for node in pending.values())) - set(pending)
+
+        def finished(key: Any, value: Any, pending: dict = pending) -> None:
+            if key in pending and not isinstance(value, NodeError):
+                held[key] = value
+                if on_node is not None:
+                    on_node(key, value)
+
         out = executor.compute(pending, list(pending), {k: held[k] for k in deps},
-                               on_result=held.__setitem__)
+                               on_result=finished)
         errors = {k: v for k, v in out.items() if isinstance(v, NodeError)}
         held.update((k, v) for k, v in out.items() if k not in errors)
         crashed = {e.crashed_key: e for e in errors.values() if e.crashed_key in pending}
@@ -212,4 +266,6 @@ def run_stage(executor: Any, graph: dict, held: dict) -> None:
                                ) from first.exc
         for key, err in crashed.items():
             held[key] = crashed_states(pending[key], err)
+            if on_node is not None:
+                on_node(key, held[key])
         pending = {k: pending[k] for k in errors if k not in crashed}

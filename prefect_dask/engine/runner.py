@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextvars
 import datetime
 import functools
+import logging
 import random
 import threading
 import time
@@ -27,12 +28,16 @@ from ..cache_validators import duration_only, hash_inputs
 from ..caching import CacheStore, cache_key
 from ..context import enter_task_context, exit_task_context
 from ..log import capture_stdout, get_logger
-from ..task import first_non_sequence, is_sequence
+from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
                       Skipped, State, Success, TimedOut, TriggerFailed)
+from ..targets import default_location, render
+from ..task import first_non_sequence, is_sequence
 
 __all__ = ["Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
            "pick"]
+
+logger = logging.getLogger("prefect_dask.runner")
 
 UPSTREAM_SKIPPED = ("Upstream task was skipped; if this was not the intended behavior, "
                     "consider changing `skip_on_upstream_skip=False` for this task.")
@@ -69,6 +74,7 @@ class RunInfo:
     started: float = 0.0            # when the flow run started (a timestamp)
     cache_root: str | None = None   # where the task cache lives
     limits: Mapping[str, Any] = field(default_factory=dict)   # tag -> shared semaphore
+    flow_result: Any = None         # the flow's Result (checkpoint store) if it set one
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,13 +89,17 @@ class Input:
 
 @dataclass(frozen=True, slots=True)
 class TaskPlan:
-    """Everything static about one task of a flow run; shared by all its children."""
+    """Everything static about one task of a flow run; shared by all its children.
+
+    ``given`` holds final states of children that need not run again (resume).
+    """
 
     task: Any
     slug: str
     inputs: tuple[Input, ...]
     constants: Mapping[str, Any]
     is_mapped: bool
+    given: Mapping[int, State] = field(default_factory=dict)
 
 
 def pick(state: State, path: tuple[int, ...]) -> State:
@@ -171,6 +181,10 @@ class _Run:
             values["task_loop_result"] = loop_result
         return values
 
+    def fields(self) -> dict[str, Any]:
+        """What ``target`` and ``task_run_name`` templates may use."""
+        return {**self.context_values(1, 1, None), **self.info.parameters, **self.inputs()}
+
     def inputs(self) -> dict[str, Any]:
         kwargs = dict(self.plan.constants)
         for inp, state in zip(self.plan.inputs, self.upstream):
@@ -241,12 +255,64 @@ def flattened_value(state: State) -> list:
     return [x for part in state.result for x in part]
 
 
+def _result_store(run: _Run) -> Any:
+    return run.plan.task.result or run.info.flow_result or LocalResult()
+
+
+def _checkpointing(run: _Run) -> bool:
+    task = run.plan.task
+    if task.checkpoint is not None:
+        return bool(task.checkpoint)
+    return task.result is not None or task.target is not None or run.info.flow_result is not None
+
+
+def _location(run: _Run) -> str:
+    task = run.plan.task
+    if task.target:
+        return render(task.target, run.fields())
+    return default_location(run.info.flow_name, run.plan.slug, run.map_index,
+                            run.info.flow_run_id)
+
+
+def check_target(run: _Run, state: State) -> State:
+    """A task with a ``target`` whose result already exists ends Cached with it."""
+    if not run.plan.task.target:
+        return state
+    store = _result_store(run)
+    try:
+        location = _location(run)
+        if not store.exists(location):
+            return state
+        value = store.read(location)
+    except CorruptResultError as exc:
+        logger.warning("Task %r: not using its target: %s The task runs again.", run.name, exc)
+        return state
+    except Exception as exc:
+        return run.set_state(state, Failed(
+            f"Task {run.name!r}: cannot read its target ({exc!r}).", result=exc))
+    return run.set_state(state, Cached("Result found at task target.", value,
+                                       location=location))
+
+
+def checkpoint(run: _Run, state: State) -> State:
+    """Write a successful result to the task's Result store (``checkpoint`` / ``target``)."""
+    if not state.is_successful() or state.is_skipped() or state.is_mapped() \
+            or not _checkpointing(run):
+        return state
+    try:
+        where = _result_store(run).write(state.result, _location(run))
+    except Exception as exc:
+        return run.set_state(state, Failed(
+            f"Task {run.name!r}: its result could not be checkpointed: {exc}", result=exc))
+    return state.replace(location=where or None)
+
+
 def _cache(run: _Run) -> tuple[CacheStore, str]:
-    return _store(run.info.cache_root), cache_key(run.plan.task, run.info.flow_name)
+    return _cache_store(run.info.cache_root), cache_key(run.plan.task, run.info.flow_name)
 
 
 @functools.lru_cache(maxsize=8)
-def _store(root: str) -> CacheStore:
+def _cache_store(root: str) -> CacheStore:
     return CacheStore(root)
 
 
@@ -325,7 +391,8 @@ def run_function(run: _Run, state: State) -> State:
     """
     task, clock = run.plan.task, run.info.clock
     kwargs = run.inputs()
-    extra = {"task_run_name": _task_run_name(run, kwargs)} if task.task_run_name else {}
+    extra = {"task_run_name": render(task.task_run_name, run.fields())} \
+        if task.task_run_name else {}
     attempt, loop_count, loop_result = 0, 1, None
     while True:
         attempt += 1
@@ -359,15 +426,6 @@ def run_function(run: _Run, state: State) -> State:
             clock.sleep(delay)
             continue
         return state
-
-
-def _task_run_name(run: _Run, inputs: dict) -> str:
-    """``task_run_name`` filled from the inputs, the parameters and the run context."""
-    task = run.plan.task
-    fields = {**run.context_values(1, 1, None), **run.info.parameters, **inputs}
-    if callable(task.task_run_name):
-        return task.task_run_name(**fields)
-    return task.task_run_name.format(**fields)
 
 
 def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
@@ -450,13 +508,16 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
     """
     if plan.is_mapped and map_index is None:
         return run_parent(plan, info, upstream, [])
+    if map_index in plan.given:
+        return plan.given[map_index]
     run = _Run(plan, info, map_index, upstream)
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
-    for step in (check_upstream_finished, check_upstream_skipped, check_cache, check_trigger):
+    for step in (check_upstream_finished, check_upstream_skipped, check_target, check_cache,
+                 check_trigger):
         new = step(run, state)
         if new is not state:  # a check that does not pass ends the run in its state
             return new
-    return cache_result(run, run_function(run, state))
+    return cache_result(run, checkpoint(run, run_function(run, state)))
 
 
 def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],

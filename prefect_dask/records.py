@@ -1,0 +1,181 @@
+"""Run records: what each flow run did, as msgpack under ``$PREFECT_DASK_HOME/runs/``.
+
+A record is a stream of msgpack maps appended as the run goes: a ``start``
+entry (run id, flow, parameters, executor, time), one ``task`` or ``children``
+entry per finished graph node (state type, message, attempts, timings, result
+location), and an ``end`` entry.  Appending as nodes finish means a driver
+killed mid-run leaves a readable record of what finished; a torn last entry
+is ignored on reading.  Records are never pickled: reading one cannot run code.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+
+from .errors import RunRecordError
+from .results import home
+from .states import MapStates, State
+
+__all__ = ["RunRecorder", "read_record", "list_runs", "find_run", "records_dir"]
+
+
+def records_dir() -> Path:
+    return home() / "runs"
+
+
+def _plain(value: Any) -> Any:
+    """What msgpack cannot hold, as its repr."""
+    return repr(value)
+
+
+def _message(state: State) -> str | None:
+    return None if state.message is None else str(state.message)
+
+
+def _state_entry(slug: str, state: State) -> dict:
+    return {"kind": "task", "slug": slug, "name": state.task_name, "map_index": state.map_index,
+            "state": type(state).__name__, "message": _message(state),
+            "attempts": state.attempts, "started": state.started, "finished": state.finished,
+            "location": state.location}
+
+
+def _children_entry(slug: str, chunk: MapStates) -> dict:
+    return {"kind": "children", "slug": slug, "name": chunk.task_name, "offset": chunk.offset,
+            "states": [type(chunk[i]).__name__ for i in range(len(chunk))]
+            if chunk.whole else [_KIND_NAMES[k] for k in chunk.kinds],
+            "messages": {i: str(m) for i, m in chunk.messages.items()},
+            "attempts": list(chunk.attempts), "started": list(chunk.started),
+            "finished": list(chunk.finished), "locations": dict(chunk.locations)}
+
+
+def _kind_names() -> list[str]:
+    from .states import _KINDS
+
+    return [k.__name__ for k in _KINDS]
+
+
+_KIND_NAMES = _kind_names()
+
+
+class RunRecorder:
+    """Appends one flow run's record as it goes (one open file, flushed per entry)."""
+
+    def __init__(self, run_id: str, flow_name: str, parameters: dict, executor: str) -> None:
+        folder = records_dir()
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        self.path = folder / f"{run_id}.msgpack"
+        self._fh = open(self.path, "ab")
+        os.chmod(self.path, 0o600)
+        self._write({"kind": "start", "run_id": run_id, "flow": flow_name,
+                     "parameters": parameters, "executor": executor, "started": time.time()})
+
+    def _write(self, entry: dict) -> None:
+        self._fh.write(msgpack.packb(entry, default=_plain, use_bin_type=True))
+        self._fh.flush()
+
+    def node(self, key: Any, value: Any) -> None:
+        """Record a finished graph node: a task's State or a batch of mapped children."""
+        slug = key[0] if isinstance(key, tuple) else key
+        if isinstance(value, MapStates):
+            self._write(_children_entry(slug, value))
+        elif isinstance(value, State):
+            if isinstance(key, tuple):  # a crashed batch comes back as a tuple of States
+                return
+            self._write(_state_entry(slug, value))
+        elif isinstance(value, tuple):
+            self._write(_children_entry(slug, MapStates.from_states(
+                value[0].task_name if value else None, value,
+                offset=value[0].map_index if value else 0)))
+
+    def end(self, state: State) -> None:
+        self._write({"kind": "end", "state": type(state).__name__, "message": _message(state),
+                     "finished": time.time()})
+        self._fh.close()
+
+
+def _entries(path: Path) -> Iterator[dict]:
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    with open(path, "rb") as fh:
+        unpacker.feed(fh.read())
+    try:
+        for entry in unpacker:
+            if isinstance(entry, dict):
+                yield entry
+    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError):
+        return  # a torn last entry (the driver died while writing it)
+
+
+def read_record(path: str | os.PathLike) -> dict:
+    """A run record as a dict: ``run_id, flow, parameters, executor, started, finished,
+    state, message`` and ``tasks``: ``{slug: {"name", "state", ..., "children": {i: {...}}}}``."""
+    path = Path(path)
+    record: dict[str, Any] = {"tasks": {}, "state": None, "finished": None, "path": str(path)}
+    for entry in _entries(path):
+        kind = entry.get("kind")
+        if kind == "start":
+            record.update({k: entry.get(k) for k in
+                           ("run_id", "flow", "parameters", "executor", "started")})
+        elif kind == "task":
+            task = record["tasks"].setdefault(entry["slug"], {"children": {}})
+            task.update({k: entry.get(k) for k in ("name", "state", "message", "attempts",
+                                                    "started", "finished", "location")})
+        elif kind == "children":
+            task = record["tasks"].setdefault(entry["slug"], {"children": {}})
+            task.setdefault("name", entry.get("name"))
+            offset = entry.get("offset", 0)
+            for i, state in enumerate(entry.get("states", [])):
+                started, finished = entry["started"][i], entry["finished"][i]
+                task["children"][offset + i] = {
+                    "state": state, "message": entry["messages"].get(i),
+                    "attempts": entry["attempts"][i],
+                    "started": None if started != started else started,
+                    "finished": None if finished != finished else finished,
+                    "location": entry["locations"].get(i)}
+        elif kind == "end":
+            record.update(state=entry.get("state"), message=entry.get("message"),
+                          finished=entry.get("finished"))
+    if "run_id" not in record:
+        raise RunRecordError(f"{path} is not a prefect_dask run record (no start entry).")
+    return record
+
+
+def list_runs(limit: int | None = None) -> list[dict]:
+    """Recent run records, newest first."""
+    folder = records_dir()
+    if not folder.exists():
+        return []
+    paths = sorted(folder.glob("*.msgpack"), key=lambda p: p.stat().st_mtime, reverse=True)
+    out = []
+    for p in paths[:limit]:
+        try:
+            out.append(read_record(p))
+        except (RunRecordError, OSError):
+            continue
+    return out
+
+
+def find_run(run_id: str, flow_name: str | None = None) -> dict:
+    """The record of ``run_id`` ("last" = the newest, of ``flow_name`` if given)."""
+    if run_id == "last":
+        runs = [r for r in list_runs() if flow_name is None or r["flow"] == flow_name]
+        if not runs:
+            raise RunRecordError(
+                f"No earlier run{f' of flow {flow_name!r}' if flow_name else ''} is recorded "
+                f"in {records_dir()}; run the flow once first.")
+        return runs[0]
+    path = records_dir() / f"{run_id}.msgpack"
+    if not path.exists():
+        recent = ", ".join(f"{r['run_id']} ({r['flow']})" for r in list_runs(5)) or "none"
+        raise RunRecordError(f"No run {run_id!r} is recorded in {records_dir()}. Recent runs: "
+                             f"{recent}.")
+    record = read_record(path)
+    if flow_name is not None and record["flow"] != flow_name:
+        raise RunRecordError(f"Run {run_id!r} is a run of flow {record['flow']!r}, not of "
+                             f"{flow_name!r}; resume it with that flow.")
+    return record

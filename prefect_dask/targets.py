@@ -1,0 +1,56 @@
+"""Result locations: ``target`` templates and the default checkpoint layout.
+
+A ``target`` is a ``str.format`` template (or a callable taking the same fields
+as keyword arguments) over the task's inputs, the flow's parameters (also as
+``parameters[name]``) and the run context (``flow_name``, ``task_name``,
+``map_index``, ``flow_run_id``, ``today``, ``date``...).
+
+>>> render("{task_name}/{map_index}-{parameters[day]}.pkl",
+...        {"task_name": "load", "map_index": 3, "parameters": {"day": "mon"}})
+'load/3-mon.pkl'
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from .errors import TargetError
+
+__all__ = ["CONTEXT_FIELDS", "render", "check_template", "default_location"]
+
+CONTEXT_FIELDS = (
+    "flow_name", "flow_run_id", "task_name", "task_full_name", "task_slug", "task_tags",
+    "map_index", "task_run_count", "parameters", "date", "today", "yesterday", "tomorrow",
+    "today_nodash", "yesterday_nodash", "tomorrow_nodash", "scheduled_start_time",
+)
+
+
+def render(target: str | Callable[..., str], fields: Mapping[str, Any]) -> str:
+    """The location ``target`` names for these fields."""
+    return target(**fields) if callable(target) else target.format(**fields)
+
+
+def check_template(template: Any, owner: str, names: Iterable[str]) -> None:
+    """Raise TargetError if a ``target`` template uses a field that will not exist."""
+    if not isinstance(template, str):
+        return
+    known = set(CONTEXT_FIELDS) | set(names)
+    try:
+        used = {f.split(".")[0].split("[")[0]
+                for _, f, _, _ in string.Formatter().parse(template) if f}
+    except ValueError as exc:
+        raise TargetError(f"{owner}: target {template!r} is not a valid template ({exc}).") from None
+    unknown = sorted(used - known)
+    if unknown:
+        raise TargetError(
+            f"{owner}: target {template!r} uses unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"available fields: {', '.join(sorted(known))}."
+        )
+
+
+def default_location(flow_name: str, slug: str, map_index: int | None, run_id: str) -> str:
+    """Where a checkpointed result goes when the task has no ``target``."""
+    child = "task" if map_index is None else str(map_index)
+    return f"{flow_name}/{slug}/{run_id}/{child}.pkl"
