@@ -324,7 +324,8 @@ class Flow:
     def run(self, parameters: dict[str, Any] | None = None, executor: Any = None,
             *, task_states: dict[Task, State] | None = None, context: dict | None = None,
             clock: Any = None, concurrency_limits: dict[str, int] | None = None,
-            resume: str | None = None, **kwargs: Any) -> State:
+            resume: str | None = None, progress: bool | None = None,
+            log_level: str | int | None = None, **kwargs: Any) -> State:
         """Run the flow once and return its final State.
 
         ``state.result`` maps every task to its final State.  Parameters come from
@@ -334,7 +335,9 @@ class Flow:
         run at once.  ``task_states={task: State}`` starts from given states (those
         tasks do not run); ``resume=run_id`` (or "last") re-runs only what did not
         succeed in that recorded run, loading its checkpointed results; ``clock``
-        replaces the clock retries sleep on.
+        replaces the clock retries sleep on.  ``progress`` shows a progress bar
+        (default: when stderr is a terminal); ``log_level`` sets the level of the
+        ``prefect_dask`` logger (default ``PREFECT_DASK_LOGGING_LEVEL`` or INFO).
         """
         from .engine.run import run_flow
 
@@ -350,4 +353,5 @@ class Flow:
         params.update(kwargs)
         return run_flow(self, params, executor=executor if executor is not None else self.executor,
                         task_states=task_states, extra_context=context, clock=clock,
-                        concurrency_limits=concurrency_limits, resume=resume)
+                        concurrency_limits=concurrency_limits, resume=resume,
+                        progress=progress, log_level=log_level)

@@ -42,25 +42,16 @@ def _state_entry(slug: str, state: State) -> dict:
     return {"kind": "task", "slug": slug, "name": state.task_name, "map_index": state.map_index,
             "state": type(state).__name__, "message": _message(state),
             "attempts": state.attempts, "started": state.started, "finished": state.finished,
-            "location": state.location}
+            "location": state.location, "logs": list(state.logs)}
 
 
 def _children_entry(slug: str, chunk: MapStates) -> dict:
     return {"kind": "children", "slug": slug, "name": chunk.task_name, "offset": chunk.offset,
-            "states": [type(chunk[i]).__name__ for i in range(len(chunk))]
-            if chunk.whole else [_KIND_NAMES[k] for k in chunk.kinds],
+            "states": chunk.type_names(),
             "messages": {i: str(m) for i, m in chunk.messages.items()},
             "attempts": list(chunk.attempts), "started": list(chunk.started),
-            "finished": list(chunk.finished), "locations": dict(chunk.locations)}
-
-
-def _kind_names() -> list[str]:
-    from .states import _KINDS
-
-    return [k.__name__ for k in _KINDS]
-
-
-_KIND_NAMES = _kind_names()
+            "finished": list(chunk.finished), "locations": dict(chunk.locations),
+            "logs": {i: list(logs) for i, logs in chunk.logs.items()}}
 
 
 class RunRecorder:
@@ -124,7 +115,7 @@ def read_record(path: str | os.PathLike) -> dict:
         elif kind == "task":
             task = record["tasks"].setdefault(entry["slug"], {"children": {}})
             task.update({k: entry.get(k) for k in ("name", "state", "message", "attempts",
-                                                    "started", "finished", "location")})
+                                                    "started", "finished", "location", "logs")})
         elif kind == "children":
             task = record["tasks"].setdefault(entry["slug"], {"children": {}})
             task.setdefault("name", entry.get("name"))
@@ -136,7 +127,8 @@ def read_record(path: str | os.PathLike) -> dict:
                     "attempts": entry["attempts"][i],
                     "started": None if started != started else started,
                     "finished": None if finished != finished else finished,
-                    "location": entry["locations"].get(i)}
+                    "location": entry["locations"].get(i),
+                    "logs": entry.get("logs", {}).get(i, [])}
         elif kind == "end":
             record.update(state=entry.get("state"), message=entry.get("message"),
                           finished=entry.get("finished"))

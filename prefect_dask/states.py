@@ -58,6 +58,7 @@ class State:
     map_index: int | None = None
     loop_count: int = 0
     location: str | None = None
+    logs: tuple = ()
 
     def replace(self, **changes: Any) -> "State":
         """Return a copy of this state with ``changes`` applied."""
@@ -70,7 +71,7 @@ class State:
             return dataclasses.replace(self, result=result)
         return cls(self.message, result, attempts=self.attempts, started=self.started,
                    finished=self.finished, task_name=self.task_name, map_index=self.map_index,
-                   loop_count=self.loop_count, location=self.location)
+                   loop_count=self.loop_count, location=self.location, logs=self.logs)
 
     @classmethod
     def from_state(cls, old: "State", message: Any = None, result: Any = None, **changes: Any) -> "State":
@@ -242,7 +243,7 @@ class MapStates(Sequence):
     """
 
     __slots__ = ("task_name", "offset", "kinds", "results", "attempts", "started", "finished",
-                 "messages", "locations", "whole")
+                 "messages", "locations", "logs", "whole")
 
     def __init__(self, task_name: str | None, offset: int = 0) -> None:
         self.task_name, self.offset = task_name, offset
@@ -253,6 +254,7 @@ class MapStates(Sequence):
         self.finished = array("d")
         self.messages: dict[int, Any] = {}
         self.locations: dict[int, str] = {}
+        self.logs: dict[int, tuple] = {}
         self.whole: dict[int, State] = {}
 
     @classmethod
@@ -279,6 +281,7 @@ class MapStates(Sequence):
             out.finished += chunk.finished
             out.messages.update((base + i, m) for i, m in chunk.messages.items())
             out.locations.update((base + i, loc) for i, loc in chunk.locations.items())
+            out.logs.update((base + i, logs) for i, logs in chunk.logs.items())
             out.whole.update((base + i, w) for i, w in chunk.whole.items())
         return out
 
@@ -300,6 +303,8 @@ class MapStates(Sequence):
                 self.messages[i] = s.message
             if s.location is not None:
                 self.locations[i] = s.location
+            if s.logs:
+                self.logs[i] = s.logs
 
     def __len__(self) -> int:
         return len(self.kinds)
@@ -325,7 +330,15 @@ class MapStates(Sequence):
             self.messages.get(i), self.results[i], attempts=self.attempts[i],
             started=None if started != started else started,
             finished=None if finished != finished else finished,
-            task_name=self.task_name, map_index=self.offset + i, location=self.locations.get(i))
+            task_name=self.task_name, map_index=self.offset + i, location=self.locations.get(i),
+            logs=self.logs.get(i, ()))
+
+    def type_names(self) -> list[str]:
+        """The state class name of each child, without building the States."""
+        names = [_KINDS[k].__name__ for k in self.kinds]
+        for i, state in self.whole.items():
+            names[i] = type(state).__name__
+        return names
 
     def __repr__(self) -> str:
         return f"<MapStates of {self.task_name!r}: {len(self)} children>"

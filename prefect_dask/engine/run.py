@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import logging
 import threading
 import time
 import uuid
@@ -18,15 +19,20 @@ from .. import executors
 from ..results import home
 from ..errors import ExecutorError, ParameterError
 from ..executors.base import NodeError
+from ..log import configure_logging, emit
 from ..records import RunRecorder, find_run
+from ..report import Progress, summary
 from ..results import load_location
-from ..states import Cached, Cancelled, Failed, Mapped, Running, Scheduled, State, Success
+from ..states import (Cached, Cancelled, Failed, Mapped, MapStates, Running, Scheduled, State,
+                      Success)
 from ..targets import check_template
 from ..task import Constant, Parameter
 from .compile import Layout, build_plans, crashed_states, next_stage
 from .runner import RunInfo, SystemClock, TaskPlan, run_task
 
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
+
+logger = logging.getLogger("prefect_dask")
 
 
 def resolve_parameters(flow: Any, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -118,8 +124,10 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
              task_states: Mapping[Any, State] | None = None,
              extra_context: Mapping[str, Any] | None = None, clock: Any = None,
              concurrency_limits: Mapping[str, int] | None = None,
-             resume: str | None = None) -> State:
+             resume: str | None = None, progress: bool | None = None,
+             log_level: str | int | None = None) -> State:
     """Run ``flow`` once; see ``Flow.run``."""
+    level = configure_logging(log_level)
     flow.validate()
     plans = build_plans(flow)
     given: dict[Any, State] = dict(task_states or {})
@@ -138,14 +146,22 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
         now = datetime.datetime.now(datetime.timezone.utc)
         run_id = str(uuid.uuid4())
         recorder = RunRecorder(run_id, flow.name, params, repr(executor))
+        bar = Progress(flow.name, progress)
+
+        def on_node(key: Any, value: Any) -> None:
+            recorder.node(key, value)
+            bar.node(key, value)
+            emit_logs(value)
+
         info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
                        _base_context(now, extra_context), started=time.time(),
-                       cache_root=str(home() / "cache"), flow_result=flow.result,
+                       cache_root=str(home() / "cache"), flow_result=flow.result, log_level=level,
                        limits={tag: _semaphore(executor, f"{run_id}-{tag}", n)
                                for tag, n in limits.items()})
         done, held, layouts = _start(plans, order, info, given)
+        bar.expect(len(done))
         for t, s in done.items():
-            recorder.node(plans[t].slug, s)
+            on_node(plans[t].slug, s)
         try:
             workers = getattr(executor, "workers", 1)
             while len(done) < len(order):
@@ -156,7 +172,8 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
                         f"{len(order) - len(done)} remain; this is a prefect_dask bug, "
                         "please report it."
                     )
-                run_stage(executor, stage.graph, held, recorder.node)
+                bar.expect(len(stage.tasks) + sum(lay.width for lay in stage.layouts.values()))
+                run_stage(executor, stage.graph, held, on_node)
                 layouts.update(stage.layouts)
                 for t in stage.tasks:
                     done[t] = held[plans[t].slug]
@@ -169,10 +186,22 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
                               result={t: done[t] for t in order})
             interrupt.flow_state = _flow_transition(flow, state, final)  # type: ignore[attr-defined]
             recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
+            bar.close()
             raise
     final = _flow_transition(flow, state, final_flow_state(flow, {t: done[t] for t in order}))
     recorder.end(final)
+    bar.close()
+    logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))
     return final
+
+
+def emit_logs(value: Any) -> None:
+    """Re-emit on the driver the log records a finished node's task runs kept."""
+    if isinstance(value, MapStates):
+        for i in sorted(value.logs):
+            emit(value.logs[i])
+    elif isinstance(value, State) and value.logs:
+        emit(value.logs)
 
 
 def _resume(flow: Any, plans: dict[Any, TaskPlan], record: dict,

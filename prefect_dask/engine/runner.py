@@ -27,7 +27,7 @@ from .. import signals
 from ..cache_validators import duration_only, hash_inputs
 from ..caching import CacheStore, cache_key
 from ..context import enter_task_context, exit_task_context
-from ..log import capture_stdout, get_logger
+from ..log import capture_logs, capture_stdout, get_logger
 from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
                       Skipped, State, Success, TimedOut, TriggerFailed)
@@ -75,6 +75,7 @@ class RunInfo:
     cache_root: str | None = None   # where the task cache lives
     limits: Mapping[str, Any] = field(default_factory=dict)   # tag -> shared semaphore
     flow_result: Any = None         # the flow's Result (checkpoint store) if it set one
+    log_level: int = 20             # task log records below this level are dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -512,12 +513,16 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
         return plan.given[map_index]
     run = _Run(plan, info, map_index, upstream)
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
-    for step in (check_upstream_finished, check_upstream_skipped, check_target, check_cache,
-                 check_trigger):
-        new = step(run, state)
-        if new is not state:  # a check that does not pass ends the run in its state
-            return new
-    return cache_result(run, checkpoint(run, run_function(run, state)))
+    with capture_logs(info.log_level) as logs:
+        for step in (check_upstream_finished, check_upstream_skipped, check_target, check_cache,
+                     check_trigger):
+            new = step(run, state)
+            if new is not state:  # a check that does not pass ends the run in its state
+                state = new
+                break
+        else:
+            state = cache_result(run, checkpoint(run, run_function(run, state)))
+    return state.replace(logs=tuple(logs.records)) if logs.records else state
 
 
 def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
