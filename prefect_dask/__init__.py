@@ -10,6 +10,8 @@ from .control_flow import FilterTask, case, filter_results, ifelse, merge, switc
 from .flow import Edge, Flow
 from .log import get_logger
 from .mapping import apply_map
+from .notify import slack_notifier, webhook_notifier
+from .results import LocalResult, Result
 from .task import Parameter, Task, exponential_backoff, flatten, task, unmapped
 
 __version__ = "0.1.0"
@@ -18,5 +20,6 @@ __all__ = [
     "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "flatten", "signals", "states",
     "cache_validators",
     "triggers", "context", "get_logger", "exponential_backoff", "apply_map", "case", "merge",
-    "switch", "ifelse", "filter_results", "FilterTask", "__version__",
+    "switch", "ifelse", "filter_results", "FilterTask", "webhook_notifier", "slack_notifier",
+    "Result", "LocalResult", "__version__",
 ]

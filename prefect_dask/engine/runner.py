@@ -12,7 +12,9 @@ Every transition goes through the task's state handlers.
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
+import inspect
 import datetime
 import functools
 import logging
@@ -447,8 +449,8 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
                 held.append(sem)
             if task.log_stdout:
                 with capture_stdout(get_logger()):
-                    return task.run(**kwargs)
-            return task.run(**kwargs)
+                    return _awaited(task.run(**kwargs))
+            return _awaited(task.run(**kwargs))
         finally:
             for sem in reversed(held):
                 sem.release()
@@ -469,6 +471,30 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
     except Exception as exc:
         new = Failed(f"Error during execution of task: {exc!r}", result=exc)
     return new.replace(finished=run.info.clock.now(), **stamp), False
+
+
+def _awaited(value: Any) -> Any:
+    """The result of an ``async def`` task: run its coroutine to completion here."""
+    if not inspect.iscoroutine(value):
+        return value
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(value)
+    box: dict[str, Any] = {}  # this thread already runs a loop: use a fresh thread
+
+    def target() -> None:
+        try:
+            box["value"] = asyncio.run(value)
+        except BaseException as exc:  # re-raised in the task's thread below
+            box["error"] = exc
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
 
 
 def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
