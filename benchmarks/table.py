@@ -1,0 +1,34 @@
+#!/usr/bin/env python
+"""Print a Markdown table from bench_map.py JSON files (the README's table).
+
+    python benchmarks/table.py benchmarks/results/*.json
+"""
+
+import json
+import sys
+
+
+def main(paths):
+    rows = ["| workload | executor | prefect_dask (s) | raw Dask (s) | ratio | µs per task run | peak RSS (MiB) |",
+            "| --- | --- | --- | --- | --- | --- | --- |"]
+    machine = None
+    for path in paths:
+        with open(path) as fh:
+            doc = json.load(fh)
+        machine = machine or doc["versions"]
+        for r in doc["records"]:
+            if "error" in r:
+                rows.append(f"| {r['workload']} | {r['executor']} | error: {r['error']} | | | | |")
+                continue
+            extra = f" (ideal {r['ideal_s']} s)" if "ideal_s" in r else ""
+            rows.append(f"| {r['workload']} | {r['executor']} | {r['median_prefect_dask_s']}{extra} "
+                        f"| {r['median_raw_dask_s']} | {r['ratio']} | {r['us_per_task_prefect_dask']} "
+                        f"| {r['peak_rss_mib_prefect_dask']} |")
+    print("\n".join(rows))
+    if machine:
+        print(f"\nMachine: {machine['machine']}; Python {machine['python']}, dask "
+              f"{machine['dask']}, distributed {machine['distributed']}; git {machine['git_rev']}.")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
