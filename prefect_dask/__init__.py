@@ -11,6 +11,7 @@ from .flow import Edge, Flow
 from .log import get_logger
 from .mapping import apply_map
 from .notify import slack_notifier, webhook_notifier
+from .resource_manager import resource_manager
 from .results import LocalResult, Result
 from .task import Parameter, Task, exponential_backoff, flatten, task, unmapped
 
@@ -21,5 +22,5 @@ __all__ = [
     "cache_validators",
     "triggers", "context", "get_logger", "exponential_backoff", "apply_map", "case", "merge",
     "switch", "ifelse", "filter_results", "FilterTask", "webhook_notifier", "slack_notifier",
-    "Result", "LocalResult", "__version__",
+    "Result", "LocalResult", "resource_manager", "__version__",
 ]
