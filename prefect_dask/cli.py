@@ -4,6 +4,7 @@
     prefect-dask runs list
     prefect-dask runs show RUN_ID
     prefect-dask resume RUN_ID [--file path/to/file.py:flow_name]
+    prefect-dask report RUN_ID [-o report.html]
 
 The exit status is 0 when the flow run succeeded, 1 when it failed, 2 on a usage error.
 """
@@ -131,6 +132,17 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from .report import html_report
+
+    record = find_run(args.run_id)
+    out = args.output or f"report-{record['run_id']}.html"
+    with open(out, "w") as fh:
+        fh.write(html_report(record))
+    print(f"Wrote {out}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="prefect-dask", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -154,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     show = runs_sub.add_parser("show", help="one run's tasks, states, timings and errors")
     show.add_argument("run_id", help='a run id, or "last"')
     show.set_defaults(func=cmd_runs_show)
+    report = sub.add_parser("report", help="a self-contained HTML report of a recorded run")
+    report.add_argument("run_id", help='a run id, or "last"')
+    report.add_argument("-o", "--output", help="the HTML file to write")
+    report.set_defaults(func=cmd_report)
     args = ap.parse_args(argv)
     try:
         return args.func(args)

@@ -320,6 +320,13 @@ class Flow:
         new.constants = {t: dict(c) for t, c in self.constants.items()}
         return new
 
+    def visualize(self, flow_state: State | None = None, filename: str | None = None,
+                  format: str = "svg") -> str:
+        """The flow as a Graphviz graph, coloured by ``flow_state`` if given (see visualize.py)."""
+        from .visualize import visualize
+
+        return visualize(self, flow_state, filename, format)
+
     # -- running -------------------------------------------------------------------
     def run(self, parameters: dict[str, Any] | None = None, executor: Any = None,
             *, task_states: dict[Task, State] | None = None, context: dict | None = None,

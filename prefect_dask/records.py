@@ -42,7 +42,7 @@ def _state_entry(slug: str, state: State) -> dict:
     return {"kind": "task", "slug": slug, "name": state.task_name, "map_index": state.map_index,
             "state": type(state).__name__, "message": _message(state),
             "attempts": state.attempts, "started": state.started, "finished": state.finished,
-            "location": state.location, "logs": list(state.logs)}
+            "location": state.location, "logs": list(state.logs), "worker": state.worker}
 
 
 def _children_entry(slug: str, chunk: MapStates) -> dict:
@@ -51,7 +51,8 @@ def _children_entry(slug: str, chunk: MapStates) -> dict:
             "messages": {i: str(m) for i, m in chunk.messages.items()},
             "attempts": list(chunk.attempts), "started": list(chunk.started),
             "finished": list(chunk.finished), "locations": dict(chunk.locations),
-            "logs": {i: list(logs) for i, logs in chunk.logs.items()}}
+            "logs": {i: list(logs) for i, logs in chunk.logs.items()},
+            "workers": list(chunk.workers)}
 
 
 class RunRecorder:
@@ -115,7 +116,8 @@ def read_record(path: str | os.PathLike) -> dict:
         elif kind == "task":
             task = record["tasks"].setdefault(entry["slug"], {"children": {}})
             task.update({k: entry.get(k) for k in ("name", "state", "message", "attempts",
-                                                    "started", "finished", "location", "logs")})
+                                                    "started", "finished", "location", "logs",
+                                                    "worker")})
         elif kind == "children":
             task = record["tasks"].setdefault(entry["slug"], {"children": {}})
             task.setdefault("name", entry.get("name"))
@@ -128,7 +130,8 @@ def read_record(path: str | os.PathLike) -> dict:
                     "started": None if started != started else started,
                     "finished": None if finished != finished else finished,
                     "location": entry["locations"].get(i),
-                    "logs": entry.get("logs", {}).get(i, [])}
+                    "logs": entry.get("logs", {}).get(i, []),
+                    "worker": (entry.get("workers") or [None] * (i + 1))[i]}
         elif kind == "end":
             record.update(state=entry.get("state"), message=entry.get("message"),
                           finished=entry.get("finished"))

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 
 from .states import Mapped, MapStates, State
 
-__all__ = ["Progress", "summary"]
+__all__ = ["Progress", "summary", "html_report"]
 
 logger = logging.getLogger("prefect_dask")
 BAR = 30
@@ -103,3 +103,78 @@ def summary(flow_name: str, final: State, states: Mapping[Any, State], seconds: 
         lines.append("Failures:")
         lines.extend(failures)
     return "\n".join(lines)
+
+
+def html_report(record: Mapping[str, Any]) -> str:
+    """One self-contained HTML page for a run record: a timeline of every task run and mapped
+    child, one lane per worker/thread, coloured by state, with durations, failures and the
+    parameters.  No scripts, no network: it opens offline."""
+    from html import escape
+
+    from .visualize import STATE_COLOURS
+
+    runs: list[dict] = []
+    for slug, task in record["tasks"].items():
+        items = [(None, task)] + sorted(task.get("children", {}).items())
+        for i, r in items:
+            if r.get("started") is None or r.get("finished") is None:
+                continue
+            name = task.get("name") or slug
+            runs.append({"name": name if i is None else f"{name}[{i}]", "state": r.get("state"),
+                         "start": r["started"], "end": r["finished"],
+                         "worker": r.get("worker") or "driver", "message": r.get("message")})
+    t0 = min((r["start"] for r in runs), default=record.get("started") or 0.0)
+    t1 = max((r["end"] for r in runs), default=t0)
+    span = max(t1 - t0, 1e-6)
+    lanes = sorted({r["worker"] for r in runs})
+    rows = []
+    for lane in lanes:
+        bars = []
+        for r in (r for r in runs if r["worker"] == lane):
+            left = 100 * (r["start"] - t0) / span
+            width = max(100 * (r["end"] - r["start"]) / span, 0.15)
+            colour = STATE_COLOURS.get(r["state"], "#999")
+            tip = f"{r['name']}: {r['state']}, {r['end'] - r['start']:.4f} s"
+            if r["message"] and r["state"] not in ("Success", "Cached"):
+                tip += f" - {r['message']}"
+            bars.append(f'<div class="bar" style="left:{left:.3f}%;width:{width:.3f}%;'
+                        f'background:{colour}" title="{escape(tip)}"></div>')
+        rows.append(f'<div class="lane"><div class="who">{escape(lane)}</div>'
+                    f'<div class="track">{"".join(bars)}</div></div>')
+    failures = [r for r in runs if r["state"] in ("Failed", "TriggerFailed", "TimedOut",
+                                                    "Crashed", "Cancelled")]
+    fail_rows = "".join(f"<tr><td>{escape(r['name'])}</td><td>{escape(str(r['state']))}</td>"
+                        f"<td>{escape(str(r['message']))}</td></tr>" for r in failures[:200])
+    counts = Counter(r["state"] for r in runs)
+    legend = "".join(f'<span class="key" style="background:{STATE_COLOURS.get(s, "#999")}">'
+                     f"{escape(str(s))}: {n}</span>" for s, n in sorted(counts.items()))
+    slow = sorted(runs, key=lambda r: r["end"] - r["start"], reverse=True)[:10]
+    slow_rows = "".join(f"<tr><td>{escape(r['name'])}</td><td>{r['end'] - r['start']:.4f} s"
+                        f"</td><td>{escape(r['worker'])}</td></tr>" for r in slow)
+    title = f"Run {record.get('run_id')} of flow {record.get('flow')!r}"
+    return f"""<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>{escape(title)}</title>
+<style>
+body {{ font-family: sans-serif; margin: 2em; color: #222; }}
+.lane {{ display: flex; align-items: center; margin: 2px 0; }}
+.who {{ width: 22em; font-size: 12px; overflow: hidden; white-space: nowrap; }}
+.track {{ position: relative; flex: 1; height: 18px; background: #f1f3f5; }}
+.bar {{ position: absolute; top: 1px; height: 16px; border-radius: 2px; }}
+.key {{ display: inline-block; padding: 2px 8px; margin: 2px; color: #fff; border-radius: 3px; }}
+table {{ border-collapse: collapse; margin-top: 1em; }}
+td, th {{ border: 1px solid #ddd; padding: 4px 8px; font-size: 13px; text-align: left; }}
+</style></head><body>
+<h1>{escape(title)}</h1>
+<p>Final state: <b>{escape(str(record.get('state') or 'unfinished'))}</b>
+{escape(str(record.get('message') or ''))}. Executor: {escape(str(record.get('executor')))}.
+Duration: {span:.3f} s over {len(runs)} task runs.</p>
+<p>Parameters: <code>{escape(repr(record.get('parameters')))}</code></p>
+<div>{legend}</div>
+<h2>Timeline</h2>
+{"".join(rows)}
+<h2>Slowest task runs</h2>
+<table><tr><th>task run</th><th>duration</th><th>worker</th></tr>{slow_rows}</table>
+<h2>Failures ({len(failures)})</h2>
+<table><tr><th>task run</th><th>state</th><th>message</th></tr>{fail_rows}</table>
+</body></html>
+"""

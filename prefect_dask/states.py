@@ -59,6 +59,7 @@ class State:
     loop_count: int = 0
     location: str | None = None
     logs: tuple = ()
+    worker: str | None = None
 
     def replace(self, **changes: Any) -> "State":
         """Return a copy of this state with ``changes`` applied."""
@@ -71,7 +72,8 @@ class State:
             return dataclasses.replace(self, result=result)
         return cls(self.message, result, attempts=self.attempts, started=self.started,
                    finished=self.finished, task_name=self.task_name, map_index=self.map_index,
-                   loop_count=self.loop_count, location=self.location, logs=self.logs)
+                   loop_count=self.loop_count, location=self.location, logs=self.logs,
+                   worker=self.worker)
 
     @classmethod
     def from_state(cls, old: "State", message: Any = None, result: Any = None, **changes: Any) -> "State":
@@ -243,7 +245,7 @@ class MapStates(Sequence):
     """
 
     __slots__ = ("task_name", "offset", "kinds", "results", "attempts", "started", "finished",
-                 "messages", "locations", "logs", "whole")
+                 "messages", "locations", "logs", "workers", "whole")
 
     def __init__(self, task_name: str | None, offset: int = 0) -> None:
         self.task_name, self.offset = task_name, offset
@@ -255,6 +257,7 @@ class MapStates(Sequence):
         self.messages: dict[int, Any] = {}
         self.locations: dict[int, str] = {}
         self.logs: dict[int, tuple] = {}
+        self.workers: list[str | None] = []
         self.whole: dict[int, State] = {}
 
     @classmethod
@@ -276,6 +279,7 @@ class MapStates(Sequence):
             base = len(out.kinds)
             out.kinds += chunk.kinds
             out.results += chunk.results
+            out.workers += chunk.workers
             out.attempts += chunk.attempts
             out.started += chunk.started
             out.finished += chunk.finished
@@ -296,6 +300,7 @@ class MapStates(Sequence):
                 kind = 0
             self.kinds.append(kind)
             self.results.append(s.result)
+            self.workers.append(s.worker)
             self.attempts.append(s.attempts)
             self.started.append(nan if s.started is None else s.started)
             self.finished.append(nan if s.finished is None else s.finished)
@@ -331,7 +336,7 @@ class MapStates(Sequence):
             started=None if started != started else started,
             finished=None if finished != finished else finished,
             task_name=self.task_name, map_index=self.offset + i, location=self.locations.get(i),
-            logs=self.logs.get(i, ()))
+            logs=self.logs.get(i, ()), worker=self.workers[i])
 
     def type_names(self) -> list[str]:
         """The state class name of each child, without building the States."""

@@ -18,7 +18,9 @@ import inspect
 import datetime
 import functools
 import logging
+import os
 import random
+import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -457,7 +459,7 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
             exit_task_context(token)
 
     stamp = {"attempts": attempt, "started": started, "task_name": task.name,
-             "map_index": run.map_index}
+             "map_index": run.map_index, "worker": worker_id()}
     try:
         if task.timeout is None:
             value = body()
@@ -471,6 +473,17 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
     except Exception as exc:
         new = Failed(f"Error during execution of task: {exc!r}", result=exc)
     return new.replace(finished=run.info.clock.now(), **stamp), False
+
+
+def worker_id() -> str:
+    """Where this task run runs: the Dask worker's address, or process id and thread name."""
+    dist = sys.modules.get("distributed")
+    if dist is not None:
+        try:
+            return dist.get_worker().address
+        except ValueError:  # not inside a Dask worker
+            pass
+    return f"pid {os.getpid()} {threading.current_thread().name}"
 
 
 def _awaited(value: Any) -> Any:
