@@ -13,6 +13,7 @@ from .mapping import apply_map
 from .notify import slack_notifier, webhook_notifier
 from .resource_manager import resource_manager
 from .results import LocalResult, Result
+from .schedules import CronSchedule, IntervalSchedule
 from .task import Parameter, Task, exponential_backoff, flatten, task, unmapped
 
 __version__ = "0.1.0"
@@ -22,5 +23,6 @@ __all__ = [
     "cache_validators",
     "triggers", "context", "get_logger", "exponential_backoff", "apply_map", "case", "merge",
     "switch", "ifelse", "filter_results", "FilterTask", "webhook_notifier", "slack_notifier",
-    "Result", "LocalResult", "resource_manager", "__version__",
+    "Result", "LocalResult", "resource_manager", "IntervalSchedule", "CronSchedule",
+    "__version__",
 ]

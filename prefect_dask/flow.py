@@ -27,7 +27,7 @@ from .states import State
 from .task import (Constant, Parameter, Task, as_task, first_non_sequence, flatten, is_sequence,
                    unmapped)
 
-__all__ = ["Flow", "Edge"]
+__all__ = ["Flow", "Edge", "FlowTask"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +73,7 @@ class Flow:
                  edges: Iterable[Edge] | None = None, reference_tasks: Iterable[Task] | None = None,
                  state_handlers: Iterable[Callable] | None = None,
                  on_failure: Callable | None = None, result: Any = None,
-                 executor: Any = None, validate: bool = False) -> None:
+                 executor: Any = None, validate: bool = False, schedule: Any = None) -> None:
         if not isinstance(name, str) or not name:
             raise FlowValidationError(f"Flow name must be a non-empty string, got {name!r}.")
         self.name = name
@@ -94,6 +94,7 @@ class Flow:
         self.on_failure = on_failure
         self.result = result
         self.executor = executor
+        self.schedule = schedule
         self._token: list[contextvars.Token] = []
         for t in tasks or ():
             self.add_task(t)
@@ -332,7 +333,8 @@ class Flow:
             *, task_states: dict[Task, State] | None = None, context: dict | None = None,
             clock: Any = None, concurrency_limits: dict[str, int] | None = None,
             resume: str | None = None, progress: bool | None = None,
-            log_level: str | int | None = None, **kwargs: Any) -> State:
+            log_level: str | int | None = None, run_on_schedule: bool | None = None,
+            max_runs: int | None = None, **kwargs: Any) -> State:
         """Run the flow once and return its final State.
 
         ``state.result`` maps every task to its final State.  Parameters come from
@@ -345,6 +347,9 @@ class Flow:
         replaces the clock retries sleep on.  ``progress`` shows a progress bar
         (default: when stderr is a terminal); ``log_level`` sets the level of the
         ``prefect_dask`` logger (default ``PREFECT_DASK_LOGGING_LEVEL`` or INFO).
+        With a ``schedule`` on the flow, the flow runs at each scheduled time (as in
+        Prefect 1, unless ``run_on_schedule=False``), at most ``max_runs`` times; the
+        last run's state is returned.
         """
         from .engine.run import run_flow
 
@@ -358,7 +363,52 @@ class Flow:
                 f"the flow's parameters: {sorted(names) or 'none'}."
             )
         params.update(kwargs)
-        return run_flow(self, params, executor=executor if executor is not None else self.executor,
-                        task_states=task_states, extra_context=context, clock=clock,
-                        concurrency_limits=concurrency_limits, resume=resume,
-                        progress=progress, log_level=log_level)
+
+        def once() -> State:
+            return run_flow(self, params, executor=executor if executor is not None
+                            else self.executor, task_states=task_states, extra_context=context,
+                            clock=clock, concurrency_limits=concurrency_limits, resume=resume,
+                            progress=progress, log_level=log_level)
+
+        if self.schedule is not None and run_on_schedule is not False:
+            from .engine.runner import SystemClock
+            from .schedules import run_on_schedule as scheduled
+
+            return scheduled(self, self.schedule, max_runs, clock or SystemClock(), once)
+        return once()
+
+    def __call__(self, task_args: dict | None = None, **parameters: Any) -> Task:
+        """Use this flow as a task of the flow being built: ``result = child(n=3)``.
+
+        The task runs the flow (on the local executor, inside the parent's worker) with
+        these parameters (values or tasks); its result is the child flow's final State,
+        so ``state.result[task].result[child_task]`` reaches the child's task states.  It
+        fails if the child flow fails.
+        """
+        known = {p.name for p in self.parameters()}
+        unknown = sorted(set(parameters) - known)
+        if unknown:
+            raise RunArgumentError(
+                f"Flow {self.name!r} used as a task got unknown parameter(s) "
+                f"{', '.join(map(repr, unknown))}; its parameters are: {sorted(known) or 'none'}."
+            )
+        return FlowTask(self, **(task_args or {})).bind(**parameters)
+
+
+class FlowTask(Task):
+    """A task that runs a whole flow (a subflow); see ``Flow.__call__``."""
+
+    def __init__(self, flow: Flow, executor: Any = None, **kwargs: Any) -> None:
+        self.flow, self.executor = flow, executor
+        kwargs.setdefault("name", flow.name)
+        super().__init__(**kwargs)
+
+    def run(self, **parameters: Any) -> State:  # type: ignore[override]
+        from . import signals
+
+        state = self.flow.run(parameters=parameters, executor=self.executor or "local",
+                              progress=False)
+        if state.is_failed():
+            raise signals.FAIL(f"Subflow {self.flow.name!r} failed: {state.message}",
+                               result=state)
+        return state
