@@ -28,7 +28,8 @@ from ..states import Crashed, Mapped, MapStates, State
 from ..task import first_non_sequence, is_sequence
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
-__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states"]
+__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states",
+           "task_resources"]
 
 UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
@@ -66,6 +67,28 @@ class Stage:
     graph: dict[Any, Node]
     tasks: list[Any]
     layouts: dict[Any, Layout]    # batch layouts of the mapped tasks compiled here
+    annotations: dict[Any, dict]  # Dask annotations of nodes that need them (resources)
+
+
+def task_resources(task: Any) -> dict[str, float]:
+    """Dask worker resources a task needs: ``resources=`` plus Prefect 1's
+    ``tags=["dask-resource:GPU=1"]``.
+
+    >>> from prefect_dask import Task
+    >>> task_resources(Task(tags=["dask-resource:GPU=1"], resources={"MEM": 2}))
+    {'GPU': 1.0, 'MEM': 2}
+    """
+    out: dict[str, float] = {}
+    for tag in sorted(task.tags):
+        if tag.startswith("dask-resource:"):
+            name, _, amount = tag[len("dask-resource:"):].partition("=")
+            try:
+                out[name] = float(amount)
+            except ValueError:
+                raise ValueError(f"Task {task.name!r}: tag {tag!r} must look like "
+                                 "'dask-resource:NAME=AMOUNT', e.g. 'dask-resource:GPU=1'.") from None
+    out.update(task.resources)
+    return out
 
 
 def build_plans(flow: Any) -> dict[Any, TaskPlan]:
@@ -160,6 +183,7 @@ class _Compiler:
         self.layouts: dict[Any, Layout] = dict(layouts)
         self.new_layouts: dict[Any, Layout] = {}
         self.graph: dict[Any, Node] = {}
+        self.annotations: dict[Any, dict] = {}
 
     def ref(self, key: Any) -> TaskRef:
         return TaskRef(key)
@@ -221,12 +245,18 @@ class _Compiler:
                 locs[i] = (dep((up.slug, b)), o, path)
         return ("paths", locs)
 
+    def annotate(self, plan: TaskPlan, key: Any) -> None:
+        resources = task_resources(plan.task)
+        if resources:
+            self.annotations[key] = {"resources": resources}
+
     def add(self, task: Any) -> None:
         plan = self.plans[task]
         whole = [self.ref(i.edge.upstream_task.slug) for i in plan.inputs]
         width = self.width_of(plan) if plan.is_mapped else NO_WIDTH
         if width == NO_WIDTH:
             self.graph[plan.slug] = Node(plan.slug, _node_single, plan, self.info, *whole)
+            self.annotate(plan, plan.slug)
             return
         layout = Layout(width, batch_size_for(task, width, self.workers))
         self.layouts[task] = self.new_layouts[task] = layout
@@ -247,6 +277,7 @@ class _Compiler:
                     rules.append(("whole", dep_index[key]))
             key = (plan.slug, j)
             self.graph[key] = Node(key, _node_batch, plan, self.info, span, tuple(rules), *deps)
+            self.annotate(plan, key)
             batches.append(TaskRef(key))
         self.graph[plan.slug] = Node(plan.slug, _node_parent, plan, self.info, len(whole),
                                      *whole, *batches)
@@ -271,7 +302,7 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
         c.add(task)
         tasks.append(task)
         in_stage.add(task)
-    return Stage(c.graph, tasks, c.new_layouts)
+    return Stage(c.graph, tasks, c.new_layouts, c.annotations)
 
 
 def crashed_states(node: Node, err: Any) -> Any:

@@ -173,7 +173,7 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
                         "please report it."
                     )
                 bar.expect(len(stage.tasks) + sum(lay.width for lay in stage.layouts.values()))
-                run_stage(executor, stage.graph, held, on_node)
+                run_stage(executor, stage.graph, held, on_node, stage.annotations)
                 layouts.update(stage.layouts)
                 for t in stage.tasks:
                     done[t] = held[plans[t].slug]
@@ -267,7 +267,8 @@ def _semaphore(executor: Any, name: str, n: int) -> Any:
 
 
 def run_stage(executor: Any, graph: dict, held: dict,
-              on_node: Callable[[Any, Any], None] | None = None) -> None:
+              on_node: Callable[[Any, Any], None] | None = None,
+              annotations: Mapping[Any, dict] | None = None) -> None:
     """Compute ``graph`` into ``held``; a node whose worker died holds Crashed states.
 
     Nodes that failed only because an upstream node crashed are computed again
@@ -283,8 +284,10 @@ def run_stage(executor: Any, graph: dict, held: dict,
                 if on_node is not None:
                     on_node(key, value)
 
+        extra = {"annotations": {k: a for k, a in annotations.items() if k in pending}} \
+            if annotations else {}
         out = executor.compute(pending, list(pending), {k: held[k] for k in deps},
-                               on_result=finished)
+                               on_result=finished, **extra)
         errors = {k: v for k, v in out.items() if isinstance(v, NodeError)}
         held.update((k, v) for k, v in out.items() if k not in errors)
         crashed = {e.crashed_key: e for e in errors.values() if e.crashed_key in pending}

@@ -46,7 +46,10 @@ class Executor(Protocol):
         """Run ``graph``; return ``{key: value or NodeError}`` for ``keys``.
 
         ``on_result(key, value)`` is called as each node finishes.  On
-        KeyboardInterrupt the executor cancels what runs and re-raises.
+        KeyboardInterrupt the executor cancels what runs and re-raises.  When some
+        nodes need Dask annotations (worker resources) they come as a keyword
+        argument ``annotations={key: {...}}``; executors without workers to choose
+        from need not accept it.
         """
         ...
 

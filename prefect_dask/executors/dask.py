@@ -125,7 +125,8 @@ class DaskExecutor:
         return Semaphore(max_leases=n, name=f"prefect_dask-{name}", scheduler_rpc=None)
 
     def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
-                on_result: OnResult | None = None) -> dict:
+                on_result: OnResult | None = None,
+                annotations: Mapping[Any, dict] | None = None) -> dict:
         if self.client is None:
             raise ExecutorError(
                 f"{self!r} was used outside `with executor:`; pass it to flow.run(executor=...), "
@@ -139,6 +140,8 @@ class DaskExecutor:
         subs = {k: _tagged(k, tag) for k in (*graph, *held)}
         tagged = {subs[k]: node.substitute(subs, key=subs[k])
                   for k, node in with_held(graph, held).items()}
+        if annotations:
+            tagged = _annotated(tagged, {subs[k]: a for k, a in annotations.items()})
         futures = self.client.get(tagged, [subs[k] for k in keys], sync=False)
         by_future = dict(zip(futures, keys))
         untag = {v: k for k, v in subs.items()}
@@ -168,6 +171,21 @@ class DaskExecutor:
         where = self.address or getattr(self.cluster_class, "__name__", self.cluster_class) \
             or "LocalCluster"
         return f"DaskExecutor({where})"
+
+
+def _annotated(graph: dict, annotations: Mapping[Any, dict]) -> Any:
+    """``graph`` as a HighLevelGraph: one layer per distinct annotation (worker resources)."""
+    from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
+
+    groups: dict[str, tuple[dict, dict]] = {}
+    for key, node in graph.items():
+        ann = annotations.get(key)
+        name = repr(sorted((k, sorted(v.items()) if isinstance(v, dict) else v)
+                           for k, v in ann.items())) if ann else "plain"
+        groups.setdefault(name, ({}, ann or {}))[0][key] = node
+    layers = {name: MaterializedLayer(nodes, annotations=ann or None)
+              for name, (nodes, ann) in groups.items()}
+    return HighLevelGraph(layers, {name: set() for name in layers})
 
 
 def _tagged(key: Any, tag: str) -> Any:
