@@ -21,7 +21,11 @@ from typing import Any
 from .errors import PrefectDaskError
 from .records import find_run, list_runs
 
-__all__ = ["main", "load_flow"]
+__all__ = ["main", "load_flow", "UsageError"]
+
+
+class UsageError(Exception):
+    """A mistake in the command line (exit status 2)."""
 
 
 def load_flow(spec: str) -> Any:
@@ -32,15 +36,15 @@ def load_flow(spec: str) -> Any:
     try:
         namespace = runpy.run_path(path, run_name="__prefect_dask_cli__")
     except FileNotFoundError:
-        raise SystemExit(f"prefect-dask: no such file {path!r}") from None
+        raise UsageError(f"prefect-dask: no such file {path!r}") from None
     flows = {k: v for k, v in namespace.items() if isinstance(v, Flow)}
     if name:
         if name not in flows:
-            raise SystemExit(f"prefect-dask: {path} has no Flow named {name!r}; it has: "
+            raise UsageError(f"prefect-dask: {path} has no Flow named {name!r}; it has: "
                              f"{', '.join(sorted(flows)) or 'none'}")
         return flows[name]
     if len(flows) != 1:
-        raise SystemExit(f"prefect-dask: {path} has {len(flows)} flows "
+        raise UsageError(f"prefect-dask: {path} has {len(flows)} flows "
                          f"({', '.join(sorted(flows)) or 'none'}); name one: {path}:NAME")
     return next(iter(flows.values()))
 
@@ -50,7 +54,7 @@ def _params(pairs: list[str]) -> dict[str, Any]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep:
-            raise SystemExit(f"prefect-dask: --param {pair!r} must look like name=value")
+            raise UsageError(f"prefect-dask: --param {pair!r} must look like name=value")
         try:
             out[key] = json.loads(raw)
         except ValueError:
@@ -87,7 +91,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_resume(args: argparse.Namespace) -> int:
     record = find_run(args.run_id)
     if not args.file:
-        raise SystemExit(f"prefect-dask: give the flow's file: prefect-dask resume {args.run_id} "
+        raise UsageError(f"prefect-dask: give the flow's file: prefect-dask resume {args.run_id} "
                          f"--file path/to/file.py:{record['flow']}")
     flow = load_flow(args.file)
     state = flow.run(resume=record["run_id"], executor=_executor(args.executor, args.address))
@@ -173,6 +177,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         return args.func(args)
+    except UsageError as exc:
+        print(str(exc), file=sys.stderr)
+        return 2
     except PrefectDaskError as exc:
         print(f"prefect-dask: {exc}", file=sys.stderr)
         return 2

@@ -19,7 +19,7 @@ from typing import Any
 import msgpack
 
 from .errors import RunRecordError
-from .results import home
+from .results import home, private_dir
 from .states import MapStates, State
 
 __all__ = ["RunRecorder", "read_record", "list_runs", "find_run", "records_dir"]
@@ -60,7 +60,7 @@ class RunRecorder:
 
     def __init__(self, run_id: str, flow_name: str, parameters: dict, executor: str) -> None:
         folder = records_dir()
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        private_dir(folder)
         self.path = folder / f"{run_id}.msgpack"
         self._fh = open(self.path, "ab")
         os.chmod(self.path, 0o600)

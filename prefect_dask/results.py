@@ -32,8 +32,7 @@ from .errors import PrefectDaskError
 
 __all__ = ["home", "write_value", "read_value", "CorruptResultError", "ResultWriteError",
            "atomic_write", "Serializer", "PickleSerializer", "JSONSerializer",
-           "MsgPackSerializer", "Result", "LocalResult", "MemoryResult", "FSSpecResult",
-           "load_location"]
+           "MsgPackSerializer", "Result", "LocalResult", "MemoryResult", "FSSpecResult", "private_dir"]
 
 MAGIC_PLAIN = b"PDR2"
 MAGIC_HMAC = b"PDH2"
@@ -114,10 +113,26 @@ def _digest(body: bytes, key: bytes | None) -> bytes:
     return hmac.new(key, body, hashlib.sha256).digest()
 
 
+def private_dir(path: str | os.PathLike) -> Path:
+    """Create ``path`` and any missing parents, each owner-only (0o700); return it."""
+    path = Path(path)
+    missing = []
+    while not path.exists():
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)  # mkdir's mode is filtered by the umask
+    return Path(missing[0]) if missing else path
+
+
 def atomic_write(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, creating owner-only parent directories."""
     path = Path(path)
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -190,12 +205,23 @@ class Result:
         return super().__new__(cls)
 
     def exists(self, location: str) -> bool:
+        """Whether a result is stored at ``location`` (relative to this store)."""
         raise NotImplementedError
 
     def read(self, location: str) -> Any:
-        raise NotImplementedError
+        """The value stored at ``location`` (relative to this store)."""
+        return self.load(self.where(location))
 
     def write(self, value: Any, location: str) -> str:
+        """Store ``value`` at ``location``; returns ``where(location)``."""
+        raise NotImplementedError
+
+    def where(self, location: str) -> str:
+        """The full path or URL of ``location``: what run records keep."""
+        raise NotImplementedError
+
+    def load(self, where: str) -> Any:
+        """The value stored at a full path or URL that ``where`` gave."""
         raise NotImplementedError
 
 
@@ -209,6 +235,9 @@ class MemoryResult(Result):
         return False
 
     def write(self, value: Any, location: str) -> str:
+        return ""
+
+    def where(self, location: str) -> str:
         return ""
 
     def __repr__(self) -> str:
@@ -233,8 +262,12 @@ class LocalResult(Result):
     def exists(self, location: str) -> bool:
         return self.path(location).is_file()
 
-    def read(self, location: str) -> Any:
-        return read_value(self.path(location), self.key)
+    def where(self, location: str) -> str:
+        return str(self.path(location))
+
+    def load(self, where: str) -> Any:
+        return read_value(where[len("file://"):] if where.startswith("file://") else where,
+                          self.key)
 
     def write(self, value: Any, location: str) -> str:
         path = self.path(location)
@@ -277,9 +310,14 @@ class FSSpecResult(Result):
     def exists(self, location: str) -> bool:
         return self.fs.exists(self._path(location))
 
-    def read(self, location: str) -> Any:
-        with self.fs.open(self._path(location), "rb") as fh:
-            return decode(fh.read(), f"{self.url}/{location}", self.key)
+    def where(self, location: str) -> str:
+        return f"{self.url}/{location}"
+
+    def load(self, where: str) -> Any:
+        import fsspec
+
+        with fsspec.open(where, "rb") as fh:
+            return decode(fh.read(), where, self.key)
 
     def write(self, value: Any, location: str) -> str:
         path = self._path(location)
@@ -294,10 +332,3 @@ class FSSpecResult(Result):
     def __repr__(self) -> str:
         return f"Result({self.url!r})"
 
-
-def load_location(location: str) -> Any:
-    """Read a stored result back from the full location a Result's ``write`` returned."""
-    if "://" in location and not location.startswith("file://"):
-        url, _, name = location.rpartition("/")
-        return FSSpecResult(url).read(name)
-    return read_value(location[len("file://"):] if location.startswith("file://") else location)

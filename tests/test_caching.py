@@ -364,9 +364,6 @@ def test_cache_files_are_owner_only(executor, rec, home):
         assert p.stat().st_mode & 0o077 == 0, p
 
 
-@pytest.mark.xfail(reason="engine bug: atomic_write uses Path.mkdir(mode=0o700, parents=True), "
-                   "which creates missing parents with the default mode (0o755 under umask 022); "
-                   "only the leaf directory is owner-only", strict=True)
 def test_cache_directories_are_owner_only(executor, rec, home):
     flow, _ = counting_flow(rec, cache_for=HOUR)
     flow.run(executor=executor)

@@ -139,9 +139,6 @@ def test_run_errors_name_the_fix(env, project):
     assert proc.returncode != 0 and "name=value" in proc.stderr
 
 
-@pytest.mark.xfail(reason="engine bug: cli.load_flow and _params raise SystemExit(message), "
-                   "which exits with status 1 (the 'flow failed' status) although the CLI "
-                   "docstring promises 2 for a usage error", strict=True)
 @pytest.mark.parametrize("args", [["flows.py"], ["flows.py:nope"], ["missing.py:etl"],
                                   ["flows.py:etl", "--param", "novalue"]],
                          ids=["two-flows", "unknown-flow", "missing-file", "bad-param"])

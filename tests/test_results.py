@@ -29,7 +29,7 @@ from prefect_dask import Flow, Parameter, task
 from prefect_dask.errors import TargetError
 from prefect_dask.results import (CorruptResultError, FSSpecResult, JSONSerializer, LocalResult,
                                   MemoryResult, MsgPackSerializer, PickleSerializer, Result,
-                                  ResultWriteError, encode, load_location, read_value,
+                                  ResultWriteError, encode, read_value,
                                   write_value)
 from prefect_dask.states import Cached, Failed, Mapped, Success
 
@@ -92,7 +92,7 @@ def test_serializers_round_trip(tmp_path, serializer, value):
     store = LocalResult(tmp_path / "store", serializer=serializer)
     where = store.write(value, "sub/v.bin")
     assert store.read("sub/v.bin") == value
-    assert load_location(where) == value
+    assert store.load(where) == value
     assert Path(where).read_bytes()[36:40] == serializer.tag
 
 
@@ -166,7 +166,7 @@ def test_fsspec_memory_filesystem(executor, rec):
     where = store.write({"a": 1}, "dir/x.pkl")
     assert where == f"{url}/dir/x.pkl"
     assert store.exists("dir/x.pkl") and store.read("dir/x.pkl") == {"a": 1}
-    assert load_location(where) == {"a": 1}
+    assert store.load(where) == {"a": 1}
     fs = fsspec.filesystem("memory")
     assert fs.cat(where)[:4] == MAGIC_PLAIN
     assert [p for p in fs.find(url) if "tmp" in p] == []     # temporary name moved away
@@ -546,7 +546,7 @@ def test_corrupted_file_is_refused_naming_it(tmp_path, kind):
         read_value(path)
     assert str(path) in str(info.value)
     with pytest.raises(CorruptResultError):
-        load_location(str(path))
+        LocalResult(tmp_path / "res").load(str(path))
     with pytest.raises(CorruptResultError):
         LocalResult(tmp_path / "res").read("value.pkl")
     assert not marker.exists()
@@ -674,9 +674,6 @@ def test_result_files_are_owner_only(executor, home):
     assert [str(p) for p in files if p.stat().st_mode & 0o077] == []
 
 
-@pytest.mark.xfail(reason="engine bug: atomic_write uses Path.mkdir(mode=0o700, parents=True), "
-                   "which creates missing parents with the default mode (0o755 under umask 022); "
-                   "only the leaf directory is owner-only", strict=True)
 def test_result_directories_are_owner_only(executor, home):
     @task(checkpoint=True)
     def value():

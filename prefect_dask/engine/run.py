@@ -22,7 +22,7 @@ from ..executors.base import NodeError
 from ..log import configure_logging, emit
 from ..records import RunRecorder, find_run
 from ..report import Progress, summary
-from ..results import load_location
+from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Cancelled, Failed, Mapped, MapStates, Running, Scheduled, State,
                       Success)
 from ..targets import check_template
@@ -131,11 +131,13 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     flow.validate()
     plans = build_plans(flow)
     given: dict[Any, State] = dict(task_states or {})
-    if resume is not None:
-        record = find_run(resume, flow.name)
+    record = find_run(resume, flow.name) if resume is not None else None
+    if record is not None:
         parameters = {**(record.get("parameters") or {}), **parameters}
-        plans = _resume(flow, plans, record, given)
     params = resolve_parameters(flow, parameters)
+    if record is not None:
+        plans, reused = _resume(flow, plans, record, flow.sorted_tasks(), params)
+        given = {**reused, **given}
     limits = _check_limits(flow, concurrency_limits or {})
     _check_targets(flow, plans, params)
     executor = executors.resolve(executor)
@@ -204,26 +206,63 @@ def emit_logs(value: Any) -> None:
         emit(value.logs)
 
 
-def _resume(flow: Any, plans: dict[Any, TaskPlan], record: dict,
-            given: dict[Any, State]) -> dict[Any, TaskPlan]:
-    """Fill ``given`` (and the plans' given children) with what ``record``'s run checkpointed."""
-    by_slug = {t.slug: t for t in flow.tasks}
+def _resume(flow: Any, plans: dict[Any, TaskPlan], record: dict, order: tuple,
+            params: Mapping[str, Any]) -> tuple[dict[Any, TaskPlan], dict[Any, State]]:
+    """What ``record``'s run checkpointed and need not run again: given task states, and
+    plans whose mapped children are partly given.
+
+    A task is reused only if it succeeded with a checkpoint and everything upstream of it is
+    reused too; a mapped task whose upstream is reused keeps its successful children.  A
+    Parameter whose value differs from the recorded run's counts as changed.
+    """
     note = f"Loaded from the checkpoint of run {record['run_id']}."
+    recorded_params = record.get("parameters") or {}
+    entries = record["tasks"]
+    given: dict[Any, State] = {}
+    clean: set[Any] = set()
     out = dict(plans)
-    for slug, entry in record["tasks"].items():
-        task = by_slug.get(slug)
-        if task is None or task in given or isinstance(task, (Parameter, Constant)):
+    for task in order:
+        if isinstance(task, (Parameter, Constant)):
+            if not isinstance(task, Parameter) or params.get(task.name) == \
+                    recorded_params.get(task.name):
+                clean.add(task)
             continue
+        if not all(i.edge.upstream_task in clean for i in plans[task].inputs):
+            continue
+        entry = entries.get(task.slug, {})
+        store = task.result or flow.result or LocalResult()
         if entry.get("state") in ("Success", "Cached") and entry.get("location"):
-            given[task] = Cached(note, load_location(entry["location"]), task_name=task.name,
-                                 location=entry["location"])
+            value = _load(store, entry["location"], task, record)
+            if value is not _MISSING:
+                given[task] = Cached(note, value, task_name=task.name, location=entry["location"])
+                clean.add(task)
         elif entry.get("children"):
-            children = {i: Cached(note, load_location(c["location"]), task_name=task.name,
-                                  map_index=i, location=c["location"])
-                        for i, c in entry["children"].items()
-                        if c.get("state") in ("Success", "Cached") and c.get("location")}
+            children = {}
+            for i, c in entry["children"].items():
+                if c.get("state") in ("Success", "Cached") and c.get("location"):
+                    value = _load(store, c["location"], task, record)
+                    if value is not _MISSING:
+                        children[i] = Cached(note, value, task_name=task.name, map_index=i,
+                                             location=c["location"])
             out[task] = dataclasses.replace(plans[task], given=children)
-    return out
+            if entry.get("state") == "Mapped" and len(children) == len(entry["children"]):
+                clean.add(task)  # every child is reused: downstream may be too
+    return out, given
+
+
+_MISSING = object()
+
+
+def _load(store: Any, location: str, task: Any, record: dict) -> Any:
+    """A checkpointed value, or _MISSING if the file is gone (the task then runs again)."""
+    try:
+        return store.load(location)
+    except FileNotFoundError:
+        return _MISSING
+    except CorruptResultError as exc:
+        raise CorruptResultError(
+            f"Resuming run {record['run_id']}: the checkpoint of task {task.name!r} was "
+            f"refused: {exc}") from None
 
 
 def _check_targets(flow: Any, plans: Mapping[Any, TaskPlan], params: Mapping[str, Any]) -> None:

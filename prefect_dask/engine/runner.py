@@ -296,7 +296,7 @@ def check_target(run: _Run, state: State) -> State:
         return run.set_state(state, Failed(
             f"Task {run.name!r}: cannot read its target ({exc!r}).", result=exc))
     return run.set_state(state, Cached("Result found at task target.", value,
-                                       location=location))
+                                       location=store.where(location) or None))
 
 
 def checkpoint(run: _Run, state: State) -> State:
