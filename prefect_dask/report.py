@@ -8,6 +8,7 @@ slowest tasks and the failures with their messages.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import sys
 import time
@@ -15,7 +16,9 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .states import Mapped, MapStates, State
+from .states import Failed, Mapped, MapStates, State, _KINDS
+
+_FAILED = {k.__name__ for k in _KINDS if issubclass(k, Failed)}
 
 __all__ = ["Progress", "summary", "html_report"]
 
@@ -79,26 +82,38 @@ def _is_tty(stream: Any) -> bool:
 
 
 def summary(flow_name: str, final: State, states: Mapping[Any, State], seconds: float) -> str:
-    """A few lines: the outcome, counts by state, the slowest tasks, the failures."""
+    """A few lines: the outcome, counts by state, the slowest task runs, the failures.
+
+    Mapped children are read by column, so a million children cost no State objects.
+    """
     counts: Counter[str] = Counter()
     timed: list[tuple[float, str]] = []
     failures: list[str] = []
     for task, state in states.items():
+        counts[type(state).__name__] += 1
+        if state.started is not None and state.finished is not None:
+            timed.append((state.finished - state.started, task.name))
+        if state.is_failed() and len(failures) < 5:
+            failures.append(f"  {task.name}: {type(state).__name__}: {state.message}")
         children = state.map_states if isinstance(state, Mapped) else ()
-        for s in (state, *children):
-            counts[type(s).__name__] += 1
-            name = s.task_name or task.name
-            full = name if s.map_index is None else f"{name}[{s.map_index}]"
-            if s.started is not None and s.finished is not None:
-                timed.append((s.finished - s.started, full))
-            if s.is_failed() and len(failures) < 5:
-                failures.append(f"  {full}: {type(s).__name__}: {s.message}")
+        if not isinstance(children, MapStates):
+            children = MapStates.from_states(task.name, children)
+        names = children.type_names()
+        counts.update(names)
+        took = (f - s for f, s in zip(children.finished, children.started))
+        timed.extend((t, f"{task.name}[{i}]") for t, i in
+                     heapq.nlargest(3, ((t, i) for i, t in enumerate(took) if t == t)))
+        for i, name in enumerate(names):
+            if len(failures) >= 5:
+                break
+            if name in _FAILED:
+                failures.append(f"  {task.name}[{i}]: {name}: {children[i].message}")
     lines = [f"Flow run {flow_name!r} ended {type(final).__name__} in {seconds:.2f} s: "
              f"{sum(counts.values())} task runs ("
              + ", ".join(f"{n} {s}" for s, n in counts.most_common()) + ")"]
     if timed:
-        slow = sorted(timed, reverse=True)[:3]
-        lines.append("Slowest: " + ", ".join(f"{name} {t:.3f} s" for t, name in slow))
+        lines.append("Slowest: " + ", ".join(f"{name} {t:.3f} s"
+                                              for t, name in heapq.nlargest(3, timed)))
     if failures:
         lines.append("Failures:")
         lines.extend(failures)

@@ -338,12 +338,16 @@ class MapStates(Sequence):
             task_name=self.task_name, map_index=self.offset + i, location=self.locations.get(i),
             logs=self.logs.get(i, ()), worker=self.workers[i])
 
+    def classes(self) -> list[type[State]]:
+        """The state class of each child, without building the States."""
+        out = [_KINDS[k] for k in self.kinds]
+        for i, state in self.whole.items():
+            out[i] = type(state)
+        return out
+
     def type_names(self) -> list[str]:
         """The state class name of each child, without building the States."""
-        names = [_KINDS[k].__name__ for k in self.kinds]
-        for i, state in self.whole.items():
-            names[i] = type(state).__name__
-        return names
+        return [cls.__name__ for cls in self.classes()]
 
     def __repr__(self) -> str:
         return f"<MapStates of {self.task_name!r}: {len(self)} children>"

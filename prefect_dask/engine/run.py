@@ -23,8 +23,8 @@ from ..log import configure_logging, emit
 from ..records import RunRecorder, find_run
 from ..report import Progress, summary
 from ..results import CorruptResultError, LocalResult
-from ..states import (Cached, Cancelled, Failed, Mapped, MapStates, Running, Scheduled, State,
-                      Success)
+from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Running, Scheduled,
+                      State, Success)
 from ..targets import check_template
 from ..task import Constant, Parameter
 from .compile import Layout, build_plans, crashed_states, next_stage
@@ -70,20 +70,25 @@ def final_flow_state(flow: Any, states: Mapping[Any, State]) -> State:
     Still Running if a terminal task did not finish (a ``manual_only`` task paused).
     """
 
-    def expand(tasks: Any) -> list[State]:
-        out: list[State] = []
+    def classes(tasks: Any) -> set[type]:
+        out: set[type] = set()
         for t in tasks:
             s = states[t]
-            out.extend(s.map_states if isinstance(s, Mapped) else [s])
+            if not isinstance(s, Mapped):
+                out.add(type(s))
+            elif isinstance(s.map_states, MapStates):
+                out.update(s.map_states.classes())
+            else:
+                out.update(type(c) for c in s.map_states)
         return out
 
-    key_states = expand(flow.reference_tasks())
-    if not all(s.is_finished() for s in expand(flow.terminal_tasks())):
+    if not all(issubclass(c, Finished) for c in classes(flow.terminal_tasks())):
         return Running("Some terminal tasks did not finish (paused or waiting).",
                        result=dict(states))
-    if any(s.is_failed() for s in key_states):
+    key = classes(flow.reference_tasks())
+    if any(issubclass(c, Failed) for c in key):
         return Failed("Some reference tasks failed.", result=dict(states))
-    if all(s.is_successful() for s in key_states):
+    if all(issubclass(c, Success) for c in key):
         return Success("All reference tasks succeeded.", result=dict(states))
     return Success("No reference tasks failed.", result=dict(states))
 

@@ -475,15 +475,24 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
     return new.replace(finished=run.info.clock.now(), **stamp), False
 
 
+_where = threading.local()
+
+
 def worker_id() -> str:
-    """Where this task run runs: the Dask worker's address, or process id and thread name."""
+    """Where this task run runs: the Dask worker's address, or process id and thread name
+    (worked out once per thread)."""
+    known = getattr(_where, "id", None)
+    if known is not None and known[0] == os.getpid():
+        return known[1]
+    name = f"pid {os.getpid()} {threading.current_thread().name}"
     dist = sys.modules.get("distributed")
     if dist is not None:
         try:
-            return dist.get_worker().address
+            name = dist.get_worker().address
         except ValueError:  # not inside a Dask worker
             pass
-    return f"pid {os.getpid()} {threading.current_thread().name}"
+    _where.id = (os.getpid(), name)
+    return name
 
 
 def _awaited(value: Any) -> Any:
