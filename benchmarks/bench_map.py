@@ -123,8 +123,11 @@ def make_executor(name, workers):
 def run_child(args):
     """Run one workload here; print its JSON record."""
     import dask
+    import dask.multiprocessing
     import dask.threaded
     from dask.local import get_sync
+
+    from prefect_dask.executors.base import Started
 
     n, stages, fn, reduce = shape(args.workload, args.n)
     workers = 8 if args.workload == "sleep-64" else args.workers
@@ -138,14 +141,16 @@ def run_child(args):
         setup = time.perf_counter() - t0
         client = executor.client
         raw_get = lambda: client.get(graph, keys)  # noqa: E731
-        run_ours = lambda: flow.run(executor=_Started(executor))  # noqa: E731
+        run_ours = lambda: flow.run(executor=Started(executor), progress=False,  # noqa: E731
+                                    log_level="WARNING")
     else:
         raw_get = {
             "local": lambda: get_sync(graph, keys),
             "threads": lambda: dask.threaded.get(graph, keys, num_workers=workers),
             "processes": lambda: dask.multiprocessing.get(graph, keys, num_workers=workers),
         }[args.executor]
-        run_ours = lambda: flow.run(executor=make_executor(args.executor, workers))  # noqa: E731
+        run_ours = lambda: flow.run(executor=make_executor(args.executor, workers),  # noqa: E731
+                                    progress=False, log_level="WARNING")
     ours, raw = [], []
     ok = True
     repeat = 1 if args.workload == "map-1m" else args.repeat
@@ -184,24 +189,6 @@ def run_child(args):
         record["ideal_s"] = round(64 * SLEEP / workers, 3)
         record["ratio_to_ideal"] = round(med_ours / record["ideal_s"], 3)
     print(json.dumps(record))
-
-
-class _Started:
-    """An already-started executor handed to several flow runs (cluster start-up timed apart)."""
-
-    def __init__(self, executor):
-        self.executor = executor
-        self.needs_pickle = True
-        self.workers = executor.workers
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return None
-
-    def compute(self, graph, keys, held):
-        return self.executor.compute(graph, keys, held)
 
 
 def versions():

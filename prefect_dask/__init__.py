@@ -5,6 +5,7 @@ Everything a user needs is importable from here; the executors live in
 """
 
 from . import cache_validators, signals, states, triggers
+from .bench import benchmark
 from .context import context
 from .control_flow import FilterTask, case, filter_results, ifelse, merge, switch
 from .flow import Edge, Flow

@@ -5,6 +5,7 @@
     prefect-dask runs show RUN_ID
     prefect-dask resume RUN_ID [--file path/to/file.py:flow_name]
     prefect-dask report RUN_ID [-o report.html]
+    prefect-dask bench path/to/file.py:flow_name --executors local,threads [--repeat 3]
 
 The exit status is 0 when the flow run succeeded, 1 when it failed, 2 on a usage error.
 """
@@ -136,6 +137,23 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import benchmark, format_table, plot
+
+    flow = load_flow(args.flow)
+    records = benchmark(flow, [e.strip() for e in args.executors.split(",") if e.strip()],
+                        repeat=args.repeat, parameters=_params(args.param))
+    print(format_table(records))
+    if args.out:
+        with open(args.out, "w") as fh:
+            json.dump({"benchmark": "prefect-dask bench", "records": records}, fh, indent=1)
+        print(f"Wrote {args.out}")
+    if args.plot:
+        plot(records, args.plot)
+        print(f"Wrote {args.plot}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import html_report
 
@@ -170,6 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     show = runs_sub.add_parser("show", help="one run's tasks, states, timings and errors")
     show.add_argument("run_id", help='a run id, or "last"')
     show.set_defaults(func=cmd_runs_show)
+    bench = sub.add_parser("bench", help="time a flow on several executors")
+    bench.add_argument("flow", help="path/to/file.py:flow_name")
+    bench.add_argument("--executors", default="local,threads",
+                       help="comma-separated: local,threads,processes,dask")
+    bench.add_argument("--param", action="append", default=[], help="name=value")
+    bench.add_argument("--repeat", type=int, default=3)
+    bench.add_argument("--out", help="write the records as JSON here")
+    bench.add_argument("--plot", help="write a bar chart here (needs matplotlib)")
+    bench.set_defaults(func=cmd_bench)
     report = sub.add_parser("report", help="a self-contained HTML report of a recorded run")
     report.add_argument("run_id", help='a run id, or "last"')
     report.add_argument("-o", "--output", help="the HTML file to write")

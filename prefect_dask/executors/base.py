@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from dask.task_spec import DataNode
 
-__all__ = ["Executor", "NodeError", "with_held", "OnResult"]
+__all__ = ["Executor", "NodeError", "with_held", "OnResult", "Started"]
 
 OnResult = Callable[[Any, Any], None]
 
@@ -59,3 +59,29 @@ def with_held(graph: dict, held: Mapping[Any, Any]) -> dict:
     if not held:
         return graph
     return {**{k: DataNode(k, v) for k, v in held.items()}, **graph}
+
+
+class Started:
+    """An executor already entered, lent to several flow runs (its start-up timed apart).
+
+    Entering and leaving it does nothing; everything else is the wrapped executor's.
+    """
+
+    def __init__(self, executor: Any) -> None:
+        self.executor = executor
+
+    def __enter__(self) -> "Started":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        return None
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.executor, name)
+
+    def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
+                on_result: OnResult | None = None, **kwargs: Any) -> dict:
+        return self.executor.compute(graph, keys, held, on_result=on_result, **kwargs)
+
+    def __repr__(self) -> str:
+        return repr(self.executor)
