@@ -20,10 +20,9 @@ from .task import Parameter, Task, exponential_backoff, flatten, task, unmapped
 __version__ = "0.1.0"
 
 __all__ = [
-    "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "flatten", "signals", "states",
-    "cache_validators",
-    "triggers", "context", "get_logger", "exponential_backoff", "apply_map", "case", "merge",
-    "switch", "ifelse", "filter_results", "FilterTask", "webhook_notifier", "slack_notifier",
-    "Result", "LocalResult", "resource_manager", "IntervalSchedule", "CronSchedule",
-    "__version__",
+    "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "flatten", "apply_map", "case",
+    "merge", "switch", "ifelse", "filter_results", "FilterTask", "signals", "states", "triggers",
+    "cache_validators", "context", "get_logger", "exponential_backoff", "webhook_notifier",
+    "slack_notifier", "Result", "LocalResult", "resource_manager", "IntervalSchedule",
+    "CronSchedule", "benchmark", "__version__",
 ]
