@@ -442,11 +442,13 @@ def task(fn: Callable | None = None, **task_init_kwargs: Any) -> Any:
 class Parameter(Task):
     """A flow input, given to ``flow.run(parameters={name: value})``.
 
-    Without a default it is required.  Its result is the value the run got.
+    Without a default it is required.  Its result is the value the run got.  With
+    ``secret=True`` its value is masked in run records, reports and summaries.
     """
 
     def __init__(self, name: str, default: Any = NO_DEFAULT, required: bool | None = None,
-                 tags: Iterable[str] | None = None) -> None:
+                 tags: Iterable[str] | None = None, secret: bool = False) -> None:
+        self.secret = secret
         self.required = default is NO_DEFAULT if required is None else required
         self.default = None if default is NO_DEFAULT else default
         super().__init__(name=name, slug=name, tags=tags)

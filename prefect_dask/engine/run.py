@@ -33,6 +33,7 @@ from .runner import RunInfo, SystemClock, TaskPlan, run_task
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
 
 logger = logging.getLogger("prefect_dask")
+SECRET = "********"
 
 
 def resolve_parameters(flow: Any, given: Mapping[str, Any]) -> dict[str, Any]:
@@ -137,8 +138,9 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     plans = build_plans(flow)
     given: dict[Any, State] = dict(task_states or {})
     record = find_run(resume, flow.name) if resume is not None else None
-    if record is not None:
-        parameters = {**(record.get("parameters") or {}), **parameters}
+    if record is not None:  # the recorded run's parameters, but secret ones were never kept
+        recorded = {k: v for k, v in (record.get("parameters") or {}).items() if v != SECRET}
+        parameters = {**recorded, **parameters}
     params = resolve_parameters(flow, parameters)
     if record is not None:
         plans, reused = _resume(flow, plans, record, flow.sorted_tasks(), params)
@@ -152,7 +154,10 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     with executor:
         now = datetime.datetime.now(datetime.timezone.utc)
         run_id = str(uuid.uuid4())
-        recorder = RunRecorder(run_id, flow.name, params, repr(executor))
+        secret = {p.name for p in flow.parameters() if p.secret}
+        recorder = RunRecorder(run_id, flow.name,
+                               {k: SECRET if k in secret else v for k, v in params.items()},
+                               repr(executor))
         bar = Progress(flow.name, progress)
 
         def on_node(key: Any, value: Any) -> None:
