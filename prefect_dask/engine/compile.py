@@ -311,10 +311,12 @@ def crashed_states(node: Node, err: Any) -> Any:
     where = f"Dask worker {err.worker}" if err.worker else "the worker"
 
     def crashed(name: str, i: int | None) -> State:
-        return Crashed(
-            f"Task {name!r}: {where} running it died ({type(err.exc).__name__}: {err.exc}); "
-            "its outcome is unknown. Check the worker's log (often it ran out of memory), "
-            "then run the flow again.", result=err.exc, task_name=plan.task.name, map_index=i)
+        reason = err.reason or (
+            f"{where} running it died ({type(err.exc).__name__}: {err.exc}); its outcome is "
+            "unknown. Check the worker's log (often it ran out of memory), then run the flow "
+            "again.")
+        return Crashed(f"Task {name!r}: {reason}", result=err.exc, task_name=plan.task.name,
+                       map_index=i)
 
     if node.func is _node_batch:
         return tuple(crashed(f"{plan.task.name}[{i}]", i) for i in node.args[2])

@@ -31,6 +31,7 @@ class NodeError:
     exc: BaseException
     crashed_key: Any = None
     worker: str | None = None
+    reason: str | None = None   # what to tell the user, when more than "its worker died"
 
 
 @runtime_checkable

@@ -38,6 +38,8 @@ class DaskExecutor:
       ``"dask_jobqueue.SLURMCluster"``; default ``distributed.LocalCluster``), with
       ``cluster.adapt(**adapt_kwargs)`` when given.
     - ``client_kwargs`` go to ``distributed.Client`` (e.g. ``security=...`` for TLS).
+    - ``connect_timeout``: seconds to reach the scheduler.  If the scheduler is lost mid-run,
+      the tasks that did not finish end Crashed and the run returns.
     """
 
     needs_pickle = True
@@ -107,7 +109,8 @@ class DaskExecutor:
 
     def __exit__(self, *exc: Any) -> None:
         try:
-            if self._report is not None:
+            if self._report is not None and self.client is not None \
+                    and self.client.status == "running":
                 self._report.__exit__(*exc)
                 self._report = None
         finally:
@@ -117,6 +120,14 @@ class DaskExecutor:
             if self._cluster is not None:
                 self._cluster.close()
                 self._cluster = None
+
+    def _lost(self, key: Any) -> NodeError:
+        where = self.address or getattr(getattr(self.client, "scheduler", None), "address", None)
+        exc = ExecutorError(f"The connection to the Dask scheduler ({where}) was lost before "
+                            "this task finished.")
+        return NodeError(exc, crashed_key=key, reason=(
+            f"the connection to the Dask scheduler ({where}) was lost before it finished; its "
+            "outcome is unknown. Run the flow again (resume=\"last\" reuses what finished)."))
 
     def semaphore(self, name: str, n: int) -> Any:
         """A cluster-wide semaphore (``distributed.Semaphore``) for tag concurrency limits."""
@@ -134,6 +145,8 @@ class DaskExecutor:
             )
         from distributed import KilledWorker, as_completed
 
+        if self.client.status != "running":
+            return {k: self._lost(k) for k in keys}
         # Keys are global on a scheduler: give this call's keys a fresh suffix so they never
         # meet another flow run's, or an earlier erred attempt's, under the same name.
         tag = uuid.uuid4().hex[:10]
@@ -147,21 +160,29 @@ class DaskExecutor:
         untag = {v: k for k, v in subs.items()}
         out: dict = {}
         try:
+            # When the client loses the scheduler it cancels every future: they come out
+            # of as_completed "cancelled", and their tasks end Crashed.
             for future in as_completed(futures):
                 key = by_future[future]
-                if future.status == "finished":
+                if future.status not in ("finished", "error"):
+                    out[key] = self._lost(key) if self.client.status != "running" else NodeError(
+                        RuntimeError(f"Dask cancelled {key!r}"), crashed_key=key, reason=(
+                            "Dask cancelled it after its worker or the data it needed was "
+                            "lost; its outcome is unknown. Run the flow again."))
+                elif future.status == "finished":
                     out[key] = future.result()
                     if on_result is not None:
                         on_result(key, out[key])
-                    continue
-                exc = future.exception()
-                if isinstance(exc, KilledWorker):
-                    worker = getattr(exc.last_worker, "address", None)
-                    out[key] = NodeError(exc, crashed_key=untag.get(exc.task), worker=worker)
                 else:
-                    out[key] = NodeError(exc)
+                    exc = future.exception()
+                    if isinstance(exc, KilledWorker):
+                        worker = getattr(exc.last_worker, "address", None)
+                        out[key] = NodeError(exc, crashed_key=untag.get(exc.task), worker=worker)
+                    else:
+                        out[key] = NodeError(exc)
         except BaseException:
-            self.client.cancel(futures)
+            if self.client.status == "running":
+                self.client.cancel(futures)
             raise
         finally:
             del futures, by_future
