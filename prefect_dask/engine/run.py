@@ -168,6 +168,7 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
         info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
                        _base_context(now, extra_context), started=time.time(),
                        cache_root=str(home() / "cache"), flow_result=flow.result, log_level=level,
+                       hard_timeouts=bool(getattr(executor, "needs_pickle", False)),
                        limits={tag: _semaphore(executor, f"{run_id}-{tag}", n)
                                for tag, n in limits.items()})
         done, held, layouts = _start(plans, order, info, given)

@@ -20,6 +20,8 @@ import functools
 import logging
 import os
 import random
+import select
+import signal
 import sys
 import threading
 import time
@@ -80,6 +82,7 @@ class RunInfo:
     limits: Mapping[str, Any] = field(default_factory=dict)   # tag -> shared semaphore
     flow_result: Any = None         # the flow's Result (checkpoint store) if it set one
     log_level: int = 20             # task log records below this level are dropped
+    hard_timeouts: bool = False     # run timed tasks in a forked child that can be killed
 
 
 @dataclass(frozen=True, slots=True)
@@ -520,11 +523,15 @@ def _awaited(value: Any) -> Any:
 
 
 def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
-    """Run ``body`` in a helper thread and stop waiting after ``timeout`` seconds.
+    """Run ``body`` and stop waiting for it after ``timeout`` seconds: TimedOut.
 
-    Python cannot kill a thread: on timeout the task ends TimedOut and the
-    function's thread is abandoned (a daemon); its result is discarded.
+    On process and cluster executors (``hard_timeouts``) the body runs in a forked
+    child process that is killed when the time is up.  Elsewhere Python cannot kill
+    a thread: the body runs in a helper thread that is abandoned (a daemon) and its
+    result discarded.
     """
+    if run.info.hard_timeouts and hasattr(os, "fork"):
+        return _in_child(run, body, timeout)
     box: dict[str, Any] = {}
 
     def target() -> None:
@@ -538,11 +545,56 @@ def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        err = TimeoutError(f"Task {run.name!r} timed out after {timeout:g} s (timeout={timeout:g}).")
-        return TimedOut("Task timed out during execution.", result=err)
+        return _timed_out(run, timeout)
     if "error" in box:
         raise box["error"]
     return Success("Task run succeeded.", box["value"])
+
+
+def _timed_out(run: _Run, timeout: float) -> State:
+    err = TimeoutError(f"Task {run.name!r} timed out after {timeout:g} s (timeout={timeout:g}).")
+    return TimedOut("Task timed out during execution.", result=err)
+
+
+def _in_child(run: _Run, body: Callable[[], Any], timeout: float) -> State:
+    """``body`` in a forked child process, killed (SIGKILL) after ``timeout`` seconds."""
+    import cloudpickle
+
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: run, send back ("ok", value) or ("err", exception), exit
+        os.close(read_fd)
+        try:
+            try:
+                payload = cloudpickle.dumps(("ok", body()))
+            except BaseException as exc:
+                payload = cloudpickle.dumps(("err", exc))
+        except BaseException as exc:
+            payload = cloudpickle.dumps(("err", RuntimeError(
+                f"the task's result or error could not be pickled back: {exc!r}")))
+        with os.fdopen(write_fd, "wb") as fh:
+            fh.write(payload)
+        os._exit(0)
+    os.close(write_fd)
+    deadline, chunks = time.monotonic() + timeout, []
+    with os.fdopen(read_fd, "rb", buffering=0) as fh:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0 or not select.select([fh], [], [], left)[0]:
+                os.kill(pid, signal.SIGKILL)
+                os.waitpid(pid, 0)
+                return _timed_out(run, timeout)
+            chunk = fh.read(1 << 20)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    os.waitpid(pid, 0)
+    if not chunks:
+        raise RuntimeError(f"Task {run.name!r}: its timeout child process died without a result.")
+    kind, value = cloudpickle.loads(b"".join(chunks))
+    if kind == "err":
+        raise value
+    return Success("Task run succeeded.", value)
 
 
 # -- entry points called from graph nodes ---------------------------------------
