@@ -1,0 +1,386 @@
+"""Progress bar, end-of-run summary, ``flow.visualize`` and the HTML run report (issue 6).
+
+The progress bar writes to ``sys.stderr`` (seen with ``capsys``): on with
+``progress=True``, off with ``progress=False`` and, by default, when stderr is
+not a terminal.  The summary is logged at INFO on ``prefect_dask`` (``caplog``)
+when the run ends: counts by state, the slowest task runs, the failures.
+Durations come from the run's clock, so a task that advances the fake clock is
+"slow" deterministically.  ``prefect-dask report`` runs in a subprocess
+(``python -m prefect_dask.cli``) against the test's ``PREFECT_DASK_HOME`` and
+its one HTML file is parsed with ``html.parser``; it must open offline.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+import re
+import subprocess
+import sys
+from html import unescape
+from html.parser import HTMLParser
+
+import pytest
+
+from prefect_dask import Flow, Parameter, case, signals, task, unmapped
+from prefect_dask.cli import main
+from prefect_dask.records import list_runs
+from prefect_dask.states import Failed, Mapped
+from prefect_dask.visualize import STATE_COLOURS
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Runs write records under PREFECT_DASK_HOME: keep them in the test's directory."""
+    monkeypatch.setenv("PREFECT_DASK_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PREFECT_DASK_LOGGING_LEVEL", raising=False)
+    return tmp_path / "home"
+
+
+@task
+def inc(x):
+    if x == 2:
+        raise ValueError("two")
+    return x + 1
+
+
+@task
+def total(xs):
+    return sum(xs)
+
+
+def sample_flow():
+    """Constant -> inc.map (child 1 fails) -> total (TriggerFailed)."""
+    with Flow("sample") as flow:
+        t = total(inc.map([1, 2, 3]))
+    return flow, t
+
+
+def task_runs(state) -> int:
+    """How many task runs a finished flow had: every task plus every mapped child."""
+    return sum(1 + (len(s.map_states) if isinstance(s, Mapped) else 0)
+               for s in state.result.values())
+
+
+# -- progress -----------------------------------------------------------------------
+
+def test_progress_bar_counts_every_task_run(executor, capsys):
+    flow, _ = sample_flow()
+    state = flow.run(executor=executor, progress=True)
+    n = task_runs(state)
+    assert n == 6
+    err = capsys.readouterr().err
+    assert f"{n}/{n} task runs" in err
+    final = err.rstrip("\n").split("\r")[-1]
+    assert final.startswith("sample: [" + "#" * 30 + "]")
+    for label in ("3 Success", "1 Mapped", "1 Failed", "1 TriggerFailed"):
+        assert label in final
+    assert err.endswith("\n")
+
+
+def test_progress_counts_children_of_a_width_known_only_at_run_time(executor, capsys):
+    @task
+    def numbers(n):
+        return list(range(n))
+
+    with Flow("staged") as flow:
+        xs = inc.map(numbers(Parameter("n")))
+        total(inc.map(xs))
+    state = flow.run(parameters={"n": 5}, executor=executor, progress=True)
+    n = task_runs(state)
+    assert n == 1 + 1 + 2 * (1 + 5) + 1
+    final = capsys.readouterr().err.rstrip("\n").split("\r")[-1]
+    assert f"{n}/{n} task runs" in final
+
+
+def test_progress_false_writes_nothing(executor, capsys):
+    flow, _ = sample_flow()
+    flow.run(executor=executor, progress=False)
+    captured = capsys.readouterr()
+    assert captured.err == "" and captured.out == ""
+
+
+def test_progress_is_off_by_default_when_stderr_is_not_a_terminal(executor, capsys):
+    flow, _ = sample_flow()
+    flow.run(executor=executor)
+    assert "task runs" not in capsys.readouterr().err
+
+
+# -- the end-of-run summary -----------------------------------------------------------
+
+def summary_of(caplog, flow_name) -> str:
+    (message,) = [r.getMessage() for r in caplog.records
+                  if r.name == "prefect_dask" and r.getMessage().startswith(f"Flow run {flow_name!r}")]
+    return message
+
+
+def test_summary_counts_slowest_and_failures(executor, caplog, clock):
+    caplog.set_level(logging.INFO, logger="prefect_dask")
+
+    @task
+    def slow(xs):
+        clock.sleep(7.5)            # the run's clock: this task run "takes" 7.5 s
+        return xs
+
+    with Flow("summary") as flow:
+        t = total(inc.map(slow([1, 2, 3])))
+    state = flow.run(executor=executor, clock=clock)
+    assert isinstance(state, Failed)
+    text = summary_of(caplog, "summary")
+    lines = text.splitlines()
+    assert re.match(r"Flow run 'summary' ended Failed in \d+\.\d\d s: 6 task runs \(", lines[0])
+    counts = dict((s, int(n)) for n, s in re.findall(r"(\d+) (\w+)", lines[0].split("(", 1)[1]))
+    assert counts == {"Success": 3, "Mapped": 1, "Failed": 1, "TriggerFailed": 1}
+    assert lines[1].startswith("Slowest: slow 7.500 s")
+    assert lines[2:] == [
+        "Failures:",
+        "  inc[1]: Failed: Error during execution of task: ValueError('two')",
+        '  total: TriggerFailed: Trigger was "all_successful" but some of the upstream tasks '
+        "failed.",
+    ]
+
+
+def test_summary_of_a_successful_run_has_no_failures(executor, caplog):
+    caplog.set_level(logging.INFO, logger="prefect_dask")
+
+    @task
+    def one():
+        return 1
+
+    with Flow("all-good") as flow:
+        one()
+    flow.run(executor=executor)
+    text = summary_of(caplog, "all-good")
+    assert text.startswith("Flow run 'all-good' ended Success in ")
+    assert "1 task runs (1 Success)" in text
+    assert "Failures" not in text
+
+
+def test_summary_stays_one_screen_with_many_failures(executor, caplog):
+    caplog.set_level(logging.INFO, logger="prefect_dask")
+
+    @task
+    def always_fails(x):
+        raise signals.FAIL(f"no {x}")
+
+    with Flow("many-failures") as flow:
+        always_fails.map(list(range(500)))
+    flow.run(executor=executor)
+    text = summary_of(caplog, "many-failures")
+    assert "500 Failed" in text
+    assert len(text.splitlines()) <= 12
+    assert "  always_fails[0]: Failed: no 0" in text.splitlines()
+
+
+# -- visualize ------------------------------------------------------------------------
+
+def dot_nodes(dot: str) -> dict[str, str]:
+    """Node id -> its attribute text."""
+    return dict(re.findall(r'^  "([^"]+)" \[(.*)\];$', dot, flags=re.M))
+
+
+def dot_edges(dot: str) -> set[tuple[str, str]]:
+    return set(re.findall(r'^  "([^"]+)" -> "([^"]+)"', dot, flags=re.M))
+
+
+def branching_flow():
+    @task
+    def pick():
+        return "a"
+
+    @task
+    def report(x):
+        return x
+
+    with Flow("viz") as flow:
+        p = pick()
+        with case(p, "a"):
+            a = inc(1)
+        with case(p, "b"):
+            b = inc(5)
+        squares = inc.map([1, 2])
+        bad = inc(2)
+        report(bad, upstream_tasks=[a, unmapped(squares)])       # TriggerFailed
+        report(b)                                                # Skipped
+    return flow
+
+
+def test_visualize_has_every_task_and_edge():
+    flow = branching_flow()
+    dot = flow.visualize()
+    assert dot.startswith('digraph "viz" {')
+    nodes = dot_nodes(dot)
+    assert set(nodes) == {t.slug for t in flow.tasks}
+    for t in flow.tasks:
+        assert f'label="{t.name}"' in nodes[t.slug]
+        assert "fillcolor" not in nodes[t.slug]            # no state: no colour
+    assert dot_edges(dot) == {(e.upstream_task.slug, e.downstream_task.slug) for e in flow.edges}
+    assert len(re.findall(r"->", dot)) == len(flow.edges)
+
+
+def test_visualize_colours_by_state(executor):
+    flow = branching_flow()
+    state = flow.run(executor=executor)
+    dot = flow.visualize(flow_state=state)
+    nodes = dot_nodes(dot)
+    kinds = set()
+    for t in flow.tasks:
+        kind = type(state.result[t]).__name__
+        kinds.add(kind)
+        assert f'fillcolor="{STATE_COLOURS[kind]}"' in nodes[t.slug], (t.name, kind)
+        assert f"\\n{kind}" in nodes[t.slug]
+    assert {"Success", "Skipped", "Failed", "TriggerFailed", "Mapped"} <= kinds
+    assert len({STATE_COLOURS[k] for k in kinds}) == len(kinds)    # one colour per state
+    mapped = next(t for t in flow.tasks if isinstance(state.result[t], Mapped))
+    assert "(2 children)" in nodes[mapped.slug]
+
+
+def test_visualize_escapes_names():
+    @task(name='say "hi"\\now')
+    def odd():
+        return 1
+
+    with Flow('the "flow"') as flow:
+        odd()
+    dot = flow.visualize()
+    assert dot.startswith('digraph "the \\"flow\\"" {')
+    assert 'label="say \\"hi\\"\\\\now"' in dot
+
+
+@pytest.mark.skipif(importlib.util.find_spec("graphviz") is not None,
+                    reason="graphviz is installed: visualize renders instead of writing .dot")
+def test_visualize_writes_a_dot_file_without_graphviz(tmp_path, caplog):
+    caplog.set_level(logging.INFO, logger="prefect_dask")
+    flow = branching_flow()
+    out = flow.visualize(filename=str(tmp_path / "graph"), format="png")
+    assert out == str(tmp_path / "graph.dot")
+    assert (tmp_path / "graph.dot").read_text() == flow.visualize()
+    assert any(f"dot -Tpng {out} -o {tmp_path / 'graph'}.png" in r.getMessage()
+               for r in caplog.records)
+
+
+# -- the HTML report --------------------------------------------------------------------
+
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "area", "base", "wbr", "source"}
+
+
+class Page(HTMLParser):
+    """Collects text, tags and attributes, and checks that tags nest and close."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.text: list[str] = []
+        self.tags: list[tuple[str, dict]] = []
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag):
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes {self.stack[-1:] or 'nothing'}")
+        else:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if data.strip():
+            self.text.append(data.strip())
+
+
+def run_report(args, home, cwd):
+    env = {**os.environ, "PREFECT_DASK_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "prefect_dask.cli", "report", *args], env=env,
+                          cwd=cwd, capture_output=True, text=True, timeout=60)
+
+
+def test_report_writes_one_self_contained_html_file(executor, home, tmp_path):
+    @task
+    def explode(x):
+        raise RuntimeError(f"exploded <{x}>")
+
+    with Flow("reported") as flow:
+        n = Parameter("n", default=3)
+        xs = inc.map([1, 2, 3])
+        t = total(xs)
+        e = explode(n)
+    state = flow.run(parameters={"n": 4}, executor=executor)
+    assert isinstance(state, Failed)
+
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    proc = run_report(["last", "-o", "f.html"], home, out_dir)
+    assert proc.returncode == 0, proc.stderr
+    assert "f.html" in proc.stdout
+    assert [p.name for p in out_dir.iterdir()] == ["f.html"]      # one file, nothing beside it
+    html = (out_dir / "f.html").read_text()
+
+    page = Page()
+    page.feed(html)
+    page.close()
+    assert page.errors == [] and page.stack == []
+    # opens offline: no scripts, stylesheets, images or links fetched from anywhere
+    assert not re.search(r"<script[^>]*\bsrc\s*=", html, flags=re.I)
+    assert "http://" not in html and "https://" not in html
+    assert "@import" not in html and "url(" not in html
+    for tag, attrs in page.tags:
+        for key in ("src", "href"):
+            assert key not in attrs or attrs[key].startswith("#"), (tag, attrs)
+
+    text = "\n".join(page.text)
+    titles = [a["title"] for _, a in page.tags if "title" in a]
+    runs = [(f"{t.name}[{c.map_index}]", c) for t, s in state.result.items()
+            if isinstance(s, Mapped) for c in s.map_states]
+    runs += [(t.name, s) for t, s in state.result.items() if not isinstance(s, Mapped)]
+    ran = [name for name, s in runs if s.started is not None]
+    assert {"n", "inc[0]", "inc[1]", "inc[2]", "explode"} <= set(ran)
+    for name in ran:                                         # one timeline bar per task run
+        assert any(t.startswith(f"{name}: ") for t in titles), name
+    assert any(t.startswith("inc[1]: Failed") and "ValueError('two')" in t for t in titles)
+    record = list_runs()[0]
+    workers = {t["worker"] for t in record["tasks"].values() if t.get("worker")} | {
+        c["worker"] for t in record["tasks"].values() for c in t["children"].values()
+        if c.get("worker")}
+    lanes = [unescape(w) for w in re.findall(r'<div class="who">([^<]*)</div>', html)]
+    assert workers and sorted(lanes) == sorted(workers)      # one timeline lane per worker
+    run_id = record["run_id"]
+    assert run_id in text and "'reported'" in text
+    assert "{'n': 4}" in text                                 # the parameters
+    failures = html[html.index("<h2>Failures"):]
+    for name, message in [("inc[1]", "ValueError(&#x27;two&#x27;)"),
+                          ("explode", "RuntimeError(&#x27;exploded &lt;4&gt;&#x27;)")]:
+        assert f"<td>{name}</td>" in failures and message in failures, name
+    assert "exploded <4>" not in html                         # messages are escaped
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "engine bug: html_report leaves out task runs without timings (never started), so a "
+    "TriggerFailed task is missing from the report and from its failures list, although the "
+    "run record and the end-of-run summary list it"))
+def test_report_lists_trigger_failed_tasks_among_failures(home, tmp_path):
+    flow, t = sample_flow()
+    state = flow.run(executor="local")
+    assert type(state.result[t]).__name__ == "TriggerFailed"
+    out = tmp_path / "r.html"
+    assert main(["report", "last", "-o", str(out)]) == 0
+    html = out.read_text()
+    failures = html[html.index("<h2>Failures"):]
+    assert "<td>total</td><td>TriggerFailed</td>" in failures
+    assert "Failures (2)" in html
+
+
+def test_report_by_run_id_and_an_unknown_run(home, tmp_path, capsys):
+    flow, _ = sample_flow()
+    flow.run(executor="local")
+    run_id = list_runs()[0]["run_id"]
+    out = tmp_path / "r.html"
+    assert main(["report", run_id, "-o", str(out)]) == 0
+    page = Page()
+    page.feed(out.read_text())
+    assert f"Run {run_id} of flow 'sample'" in page.text
+    assert main(["report", "no-such-run", "-o", str(tmp_path / "x.html")]) == 2
+    assert "No run 'no-such-run' is recorded" in capsys.readouterr().err
+    assert not (tmp_path / "x.html").exists()
