@@ -13,7 +13,7 @@ from typing import Any
 from . import signals, triggers
 from .context import current_flow
 from .errors import NoFlowContextError, TaskBindError, TaskDefinitionError
-from .task import Task
+from .task import Constant, Parameter, Task
 
 __all__ = ["case", "merge", "switch", "ifelse", "filter_results", "CompareValue", "Merge",
            "FilterTask"]
@@ -41,6 +41,12 @@ def _check_value(where: str, value: Any) -> None:
         )
 
 
+def block_tasks(flow: Any, before: set) -> set:
+    """Tasks added to ``flow`` since ``before`` that a ``case`` or resource block governs:
+    not Parameters or Constants, which stay root tasks (as in Prefect 1)."""
+    return {t for t in flow.tasks - before if not isinstance(t, (Parameter, Constant))}
+
+
 class case:
     """``with case(task, value):`` — tasks created inside run only if ``task``'s result == ``value``."""
 
@@ -59,7 +65,7 @@ class case:
         if exc[0] is not None:
             return
         flow = self._flow
-        new = flow.tasks - self._before
+        new = block_tasks(flow, self._before)
         if not new:
             return
         gate = CompareValue(self.value)
@@ -83,32 +89,38 @@ class Merge(Task):
         return next((v for _, v in ordered if v is not None), None)
 
 
-def merge(*tasks: Task, flow: Any = None) -> Task:
-    """A task whose result is the result of the first of ``tasks`` that ran."""
+def merge(*tasks: Task, flow: Any = None, mapped: bool = False) -> Task:
+    """A task whose result is the result of the first of ``tasks`` that ran (per child with
+    ``mapped=True``)."""
     if not tasks:
         raise TaskBindError("merge() needs at least one task, e.g. merge(branch_a, branch_b).")
-    return Merge().bind(**{f"task{i + 1}": t for i, t in enumerate(tasks)}, flow=flow)
+    return Merge().bind(**{f"task{i + 1}": t for i, t in enumerate(tasks)}, flow=flow,
+                        mapped=mapped)
 
 
-def switch(condition: Task, cases: Mapping[Any, Task], flow: Any = None) -> None:
-    """Run ``cases[v]`` only where ``condition``'s result is ``v``; the others are skipped."""
+def switch(condition: Task, cases: Mapping[Any, Task], flow: Any = None,
+           mapped: bool = False) -> None:
+    """Run ``cases[v]`` only where ``condition``'s result is ``v``; the others are skipped.
+
+    With ``mapped=True`` the condition and the branches are mapped: child i of a branch
+    runs only where child i of the condition matches."""
     flow = flow if flow is not None else current_flow()
     if flow is None:
         raise NoFlowContextError("switch(...) needs a flow: use it inside `with Flow(...):`.")
     for value, branch in cases.items():
         _check_value("switch(...)", value)
         gate = CompareValue(value)
-        gate.bind(value=condition, flow=flow)
-        flow.add_edge(gate, branch)
+        gate.bind(value=condition, flow=flow, mapped=mapped)
+        flow.add_edge(gate, branch, mapped=mapped)
 
 
 def ifelse(condition: Task, true_task: Task | None, false_task: Task | None,
-           flow: Any = None) -> None:
+           flow: Any = None, mapped: bool = False) -> None:
     """Run ``true_task`` if ``condition``'s result is truthy, else ``false_task``."""
     as_bool = _Bool()
-    as_bool.bind(condition, flow=flow)
+    as_bool.bind(condition, flow=flow, mapped=mapped)
     switch(as_bool, {v: t for v, t in ((True, true_task), (False, false_task)) if t is not None},
-           flow=flow)
+           flow=flow, mapped=mapped)
 
 
 class _Bool(Task):

@@ -238,8 +238,19 @@ class Flow:
         return {t for t in self._tasks if t not in has_down}
 
     def reference_tasks(self) -> set[Task]:
-        """The tasks whose states decide the flow's state (default: terminal tasks)."""
-        return set(self._reference) if self._reference else self.terminal_tasks()
+        """The tasks whose states decide the flow's state.
+
+        By default the terminal tasks, where bookkeeping tasks (a resource's init and
+        cleanup) do not count: a task whose only downstream tasks are bookkeeping is
+        terminal for this purpose, as in Prefect 1.
+        """
+        if self._reference:
+            return set(self._reference)
+        downs: dict[Task, list[Task]] = {}
+        for e in self.edges:
+            downs.setdefault(e.upstream_task, []).append(e.downstream_task)
+        return {t for t in self._tasks if not t.bookkeeping
+                and all(d.bookkeeping for d in downs.get(t, ()))}
 
     def set_reference_tasks(self, tasks: Iterable[Task]) -> None:
         tasks = list(tasks)
@@ -392,6 +403,13 @@ class Flow:
                 f"Flow {self.name!r} used as a task got unknown parameter(s) "
                 f"{', '.join(map(repr, unknown))}; its parameters are: {sorted(known) or 'none'}."
             )
+        missing = sorted(p.name for p in self.parameters() if p.required and p.name not in
+                         parameters)
+        if missing:
+            raise RunArgumentError(
+                f"Flow {self.name!r} used as a task needs its required parameter(s) "
+                f"{', '.join(map(repr, missing))}: call it as {self.name}({missing[0]}=...)."
+            )
         return FlowTask(self, **(task_args or {})).bind(**parameters)
 
 
@@ -406,8 +424,10 @@ class FlowTask(Task):
     def run(self, **parameters: Any) -> State:  # type: ignore[override]
         from . import signals
 
+        from .context import context
+
         state = self.flow.run(parameters=parameters, executor=self.executor or "local",
-                              progress=False)
+                              progress=False, clock=context.get("clock"))
         if state.is_failed():
             raise signals.FAIL(f"Subflow {self.flow.name!r} failed: {state.message}",
                                result=state)

@@ -128,16 +128,15 @@ def html_report(record: Mapping[str, Any]) -> str:
 
     from .visualize import STATE_COLOURS
 
-    runs: list[dict] = []
+    every: list[dict] = []   # every task run; those that ran also go on the timeline
     for slug, task in record["tasks"].items():
         items = [(None, task)] + sorted(task.get("children", {}).items())
         for i, r in items:
-            if r.get("started") is None or r.get("finished") is None:
-                continue
             name = task.get("name") or slug
-            runs.append({"name": name if i is None else f"{name}[{i}]", "state": r.get("state"),
-                         "start": r["started"], "end": r["finished"],
-                         "worker": r.get("worker") or "driver", "message": r.get("message")})
+            every.append({"name": name if i is None else f"{name}[{i}]", "state": r.get("state"),
+                          "start": r.get("started"), "end": r.get("finished"),
+                          "worker": r.get("worker") or "driver", "message": r.get("message")})
+    runs = [r for r in every if r["start"] is not None and r["end"] is not None]
     t0 = min((r["start"] for r in runs), default=record.get("started") or 0.0)
     t1 = max((r["end"] for r in runs), default=t0)
     span = max(t1 - t0, 1e-6)
@@ -156,11 +155,11 @@ def html_report(record: Mapping[str, Any]) -> str:
                         f'background:{colour}" title="{escape(tip)}"></div>')
         rows.append(f'<div class="lane"><div class="who">{escape(lane)}</div>'
                     f'<div class="track">{"".join(bars)}</div></div>')
-    failures = [r for r in runs if r["state"] in ("Failed", "TriggerFailed", "TimedOut",
+    failures = [r for r in every if r["state"] in ("Failed", "TriggerFailed", "TimedOut",
                                                     "Crashed", "Cancelled")]
     fail_rows = "".join(f"<tr><td>{escape(r['name'])}</td><td>{escape(str(r['state']))}</td>"
                         f"<td>{escape(str(r['message']))}</td></tr>" for r in failures[:200])
-    counts = Counter(r["state"] for r in runs)
+    counts = Counter(r["state"] for r in every)
     legend = "".join(f'<span class="key" style="background:{STATE_COLOURS.get(s, "#999")}">'
                      f"{escape(str(s))}: {n}</span>" for s, n in sorted(counts.items()))
     slow = sorted(runs, key=lambda r: r["end"] - r["start"], reverse=True)[:10]
@@ -182,7 +181,7 @@ td, th {{ border: 1px solid #ddd; padding: 4px 8px; font-size: 13px; text-align:
 <h1>{escape(title)}</h1>
 <p>Final state: <b>{escape(str(record.get('state') or 'unfinished'))}</b>
 {escape(str(record.get('message') or ''))}. Executor: {escape(str(record.get('executor')))}.
-Duration: {span:.3f} s over {len(runs)} task runs.</p>
+Duration: {span:.3f} s; {len(every)} task runs ({len(runs)} ran).</p>
 <p>Parameters: <code>{escape(repr(record.get('parameters')))}</code></p>
 <div>{legend}</div>
 <h2>Timeline</h2>

@@ -23,6 +23,7 @@ from typing import Any
 
 from . import signals
 from .context import current_flow
+from .control_flow import block_tasks
 from .errors import NoFlowContextError
 from .task import Task
 
@@ -43,6 +44,8 @@ def resource_cleanup_trigger(upstream_states: Mapping[Any, Any]) -> bool:
 
 
 class _Init(Task):
+    bookkeeping = True  # not a default reference task (Prefect 1)
+
     def __init__(self, resource_class: Any, **kwargs: Any) -> None:
         self.resource_class = resource_class
         kwargs.setdefault("name", f"{getattr(resource_class, '__name__', 'resource')}")
@@ -58,6 +61,8 @@ class _Setup(Task):
 
 
 class _Cleanup(Task):
+    bookkeeping = True
+
     def run(self, mgr: Any, resource: Any = None) -> None:  # type: ignore[override]
         if hasattr(mgr, "cleanup"):
             mgr.cleanup(resource)
@@ -77,7 +82,7 @@ class _Block:
         if exc[0] is not None:
             return
         flow = self.flow
-        block = flow.tasks - self._before - {self.init, self.setup, self.cleanup}
+        block = block_tasks(flow, self._before) - {self.init, self.setup, self.cleanup}
         for t in block:
             ups = flow.upstream_tasks(t)
             if not (ups & block) and self.setup not in ups:

@@ -24,6 +24,11 @@ def _now() -> datetime.datetime:
     return datetime.datetime.now(UTC)
 
 
+def _utc(when: datetime.datetime | None) -> datetime.datetime | None:
+    """A naive datetime read as UTC (as Prefect 1 did)."""
+    return when.replace(tzinfo=UTC) if when is not None and when.tzinfo is None else when
+
+
 class IntervalSchedule:
     """Every ``interval`` from ``start_date`` (default: now), until ``end_date`` if given."""
 
@@ -32,11 +37,11 @@ class IntervalSchedule:
         if not isinstance(interval, datetime.timedelta) or interval.total_seconds() <= 0:
             raise TaskDefinitionError(
                 f"IntervalSchedule(interval={interval!r}) needs a positive datetime.timedelta.")
-        self.interval, self.start_date, self.end_date = interval, start_date, end_date
+        self.interval, self.start_date, self.end_date = interval, _utc(start_date), _utc(end_date)
 
     def next(self, n: int, after: datetime.datetime | None = None) -> list[datetime.datetime]:
         """The next ``n`` times at or after ``after`` (default: now)."""
-        after = after or _now()
+        after = _utc(after) or _now()
         if self.start_date is None:  # anchored at the first time it is asked
             self.start_date = after
         start = self.start_date
@@ -59,12 +64,13 @@ class CronSchedule:
             raise TaskDefinitionError(
                 f"CronSchedule({cron!r}): not a cron string; use five fields, e.g. "
                 "'*/5 * * * *' (every 5 minutes) or '0 9 * * 1-5' (9:00 on weekdays).")
-        self.cron, self.start_date, self.end_date = cron, start_date, end_date
+        self.cron, self.start_date, self.end_date = cron, _utc(start_date), _utc(end_date)
 
     def next(self, n: int, after: datetime.datetime | None = None) -> list[datetime.datetime]:
         from croniter import croniter
 
-        after = max(after or _now(), self.start_date or after or _now())
+        after = _utc(after) or _now()
+        after = max(after, self.start_date or after)
         it = croniter(self.cron, after - datetime.timedelta(microseconds=1))
         times = [it.get_next(datetime.datetime) for _ in range(n)]
         return [t for t in times if self.end_date is None or t <= self.end_date]

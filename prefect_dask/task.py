@@ -134,6 +134,10 @@ class Task:
     when mapped) and ``resources`` (Dask worker resources).
     """
 
+    #: True for helper tasks (a resource's init and cleanup) that do not decide the flow's
+    #: state: default reference tasks leave them out.
+    bookkeeping = False
+
     def __init__(
         self,
         name: str | None = None,

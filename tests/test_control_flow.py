@@ -139,10 +139,6 @@ def test_nested_case(executor, rec):
     assert type(state.result[inner_merged]) is Skipped
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a Parameter first bound inside a `case` block is wired to the gate "
-    "(FlowValidationError 'Parameter cannot have upstream tasks'); Prefect 1 keeps "
-    "Parameters and Constants out of case/resource blocks (Flow.add_task)"))
 def test_a_parameter_first_used_inside_case_stays_a_root_task(executor):
     with Flow("case-param") as flow:
         cond = Parameter("cond")
@@ -154,9 +150,6 @@ def test_a_parameter_first_used_inside_case_stays_a_root_task(executor):
     assert flow.upstream_tasks(x) == set()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a Constant created inside a `case` block (a literal mapped over) is gated "
-    "and ends Skipped; in Prefect 1 it stays a root task and ends Success"))
 def test_a_constant_created_inside_case_stays_a_root_task(executor):
     with Flow("case-const") as flow:
         cond = ident(False)
@@ -313,9 +306,6 @@ def test_case_and_merge_inside_apply_map(executor):
     assert state.result[res].result == [3, 1, 9, 2]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug (API gap): Prefect 1's ifelse/switch/merge take mapped=True to branch per "
-    "mapped child; prefect_dask's raise TypeError: unexpected keyword argument 'mapped'"))
 def test_mapped_ifelse_and_merge_as_in_prefect1(executor):
     """Prefect 1.4.1: merge -> [3, 1, 9, 2], half's children Skipped/Success alternately."""
 

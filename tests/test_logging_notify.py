@@ -227,10 +227,6 @@ def test_log_level_argument_filters_debug_records(executor, caplog):
     assert [l["msg"] for l in list_runs()[0]["tasks"]["chatty-1"]["logs"]] == ["careful with 3"]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: flow.run(log_level='DEBUG') sets the prefect_dask logger's level for good "
-    "(configure_logging calls setLevel and never restores it), so the next flow.run() "
-    "without log_level still captures and saves DEBUG records; the README says per run"))
 def test_log_level_applies_to_one_run_only(executor, caplog):
     caplog.set_level(logging.DEBUG)
     with Flow("level-per-run") as flow:
@@ -357,10 +353,6 @@ def test_webhook_on_a_flow(executor, server):
     assert all(set(p) == FIELDS for p in server.payloads)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a flow-level webhook_notifier posts run_id=None: flow handlers run on the "
-    "driver outside any context with flow_run_id (and Scheduled->Running is called before "
-    "the run id exists)"))
 def test_webhook_on_a_flow_carries_the_run_id(executor, server):
     with Flow("notify-flow-id", state_handlers=[webhook_notifier(server.url)]) as flow:
         task(lambda: 1, name="one")()

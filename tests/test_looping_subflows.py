@@ -199,10 +199,6 @@ def test_loop_in_mapped_children(executor, rec):
         assert looped == [f"Task is looping ({k})" for k in range(1, n + 1)]
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug (issue 6 spec, beyond Prefect 1 which also loops on): 'a LOOP without result' "
-    "is listed as bad input needing an error that names the fix; the engine loops again with "
-    "the LOOP signal itself as task_loop_result"))
 def test_loop_without_result_fails_naming_the_fix(executor, rec):
     @task
     def forgot_result():
@@ -286,10 +282,6 @@ def test_cleanup_runs_after_a_failing_task_in_the_block(executor, rec):
     assert type(states["Conn.cleanup"]) is Success
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a failure inside a resource_manager block leaves the flow Success (the "
-    "cleanup task is the only terminal task); Prefect 1's default reference tasks skip "
-    "resource init/cleanup tasks, so the flow is Failed 'Some reference tasks failed.'"))
 @pytest.mark.parametrize("fail_setup", [False, True], ids=["task-fails", "setup-fails"])
 def test_a_failure_in_the_block_fails_the_flow(executor, rec, fail_setup):
     @task
@@ -338,10 +330,6 @@ def test_resource_init_arguments_may_be_tasks(executor, rec):
     assert rec.items[-1] == ("cleanup", "conn-warehouse")
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a Parameter first bound inside a resource_manager block is wired to setup "
-    "(FlowValidationError 'Parameter cannot have upstream tasks'); Prefect 1 keeps Parameters "
-    "and Constants out of case/resource blocks"))
 def test_a_parameter_first_used_inside_a_resource_block(executor, rec):
     @task
     def use(conn, x):
@@ -428,10 +416,6 @@ def test_subflow_with_an_unknown_parameter_names_the_known_ones():
             child(n=1, zz=2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a subflow called without a required parameter is only found when the "
-    "FlowTask runs (Failed 'ParameterError ... pass flow.run(parameters=...)'); it is known "
-    "when the flow is built, and the fix is child(n=...)"))
 def test_a_subflow_missing_a_required_parameter_is_an_error_before_the_run(executor, rec):
     with Flow("child-required") as child:
         double(Parameter("n"))
@@ -448,10 +432,6 @@ def test_a_subflow_missing_a_required_parameter_is_an_error_before_the_run(execu
     assert rec.items == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: FlowTask.run does not pass the parent run's clock to the child flow, so "
-    "retry delays inside a subflow sleep on the real clock even when flow.run(clock=...) "
-    "injects one"))
 def test_a_subflow_uses_the_parent_runs_clock(executor, clock, rec):
     @task(max_retries=1, retry_delay=timedelta(seconds=0.2))
     def flaky():
@@ -523,10 +503,6 @@ def test_a_schedule_that_has_ended_is_an_error(executor, rec, clock):
     assert rec.items == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: a naive start_date (datetime(2026, 1, 1)) makes flow.run raise TypeError "
-    "\"can't subtract offset-naive and offset-aware datetimes\"; Prefect 1 reads naive "
-    "datetimes as UTC"))
 def test_a_naive_start_date_is_read_as_utc(executor, rec, clock):
     naive = at(90).replace(tzinfo=None)
     flow = scheduled_flow(IntervalSchedule(timedelta(minutes=1), start_date=naive), rec, clock)

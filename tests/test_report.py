@@ -356,10 +356,6 @@ def test_report_writes_one_self_contained_html_file(executor, home, tmp_path):
     assert "exploded <4>" not in html                         # messages are escaped
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "engine bug: html_report leaves out task runs without timings (never started), so a "
-    "TriggerFailed task is missing from the report and from its failures list, although the "
-    "run record and the end-of-run summary list it"))
 def test_report_lists_trigger_failed_tasks_among_failures(home, tmp_path):
     flow, t = sample_flow()
     state = flow.run(executor="local")

@@ -19,6 +19,7 @@ from .. import executors
 from ..results import home
 from ..errors import ExecutorError, ParameterError
 from ..executors.base import NodeError
+from ..context import context
 from ..log import configure_logging, emit
 from ..records import RunRecorder, find_run
 from ..report import Progress, summary
@@ -113,16 +114,23 @@ def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any) -> None:
                 ) from None
 
 
-def _flow_transition(flow: Any, old: State, new: State) -> State:
-    """Pass a flow transition through the flow's handlers; a raising handler fails the run."""
+def _flow_transition(flow: Any, run_id: str, old: State, new: State) -> State:
+    """Pass a flow transition through the flow's handlers; a raising handler fails the run.
+
+    Handlers see ``context.flow_name`` and ``context.flow_run_id``."""
     try:
-        for handler in flow.state_handlers:
-            new = handler(flow, old, new) or new
-        if flow.on_failure is not None and new.is_failed():
-            flow.on_failure(flow, new)
+        with context(flow_name=flow.name, flow_run_id=run_id):
+            return _flow_handlers(flow, old, new)
     except Exception as exc:
         return Failed(f"Unexpected error while calling state handlers: {exc!r} (flow "
                       f"{flow.name!r})", result=exc)
+
+
+def _flow_handlers(flow: Any, old: State, new: State) -> State:
+    for handler in flow.state_handlers:
+        new = handler(flow, old, new) or new
+    if flow.on_failure is not None and new.is_failed():
+        flow.on_failure(flow, new)
     return new
 
 
@@ -132,8 +140,21 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
              concurrency_limits: Mapping[str, int] | None = None,
              resume: str | None = None, progress: bool | None = None,
              log_level: str | int | None = None) -> State:
-    """Run ``flow`` once; see ``Flow.run``."""
-    level = configure_logging(log_level)
+    """Run ``flow`` once; see ``Flow.run``.  ``log_level`` holds for this run only."""
+    root = logging.getLogger("prefect_dask")
+    previous = root.level
+    try:
+        return _run_flow(flow, parameters, executor, task_states, extra_context, clock,
+                         concurrency_limits, resume, progress, configure_logging(log_level))
+    finally:
+        if log_level is not None:
+            root.setLevel(previous)
+
+
+def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
+              task_states: Mapping[Any, State] | None, extra_context: Mapping[str, Any] | None,
+              clock: Any, concurrency_limits: Mapping[str, int] | None, resume: str | None,
+              progress: bool | None, level: int) -> State:
     flow.validate()
     plans = build_plans(flow)
     given: dict[Any, State] = dict(task_states or {})
@@ -150,10 +171,11 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
     executor = executors.resolve(executor)
     order = flow.sorted_tasks()
     check_picklable(flow, plans, executor)
-    state = _flow_transition(flow, Scheduled("Flow run scheduled."), Running("Running flow."))
+    run_id = str(uuid.uuid4())
+    state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
+                             Running("Running flow."))
     with executor:
         now = datetime.datetime.now(datetime.timezone.utc)
-        run_id = str(uuid.uuid4())
         secret = {p.name for p in flow.parameters() if p.secret}
         recorder = RunRecorder(run_id, flow.name,
                                {k: SECRET if k in secret else v for k, v in params.items()},
@@ -197,11 +219,12 @@ def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
                                         "finished.", task_name=t.name)
             final = Cancelled("The flow run was interrupted (Ctrl-C).",
                               result={t: done[t] for t in order})
-            interrupt.flow_state = _flow_transition(flow, state, final)  # type: ignore[attr-defined]
+            interrupt.flow_state = _flow_transition(flow, run_id, state, final)  # type: ignore
             recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
             bar.close()
             raise
-    final = _flow_transition(flow, state, final_flow_state(flow, {t: done[t] for t in order}))
+    final = _flow_transition(flow, run_id, state,
+                             final_flow_state(flow, {t: done[t] for t in order}))
     recorder.end(final)
     bar.close()
     logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))

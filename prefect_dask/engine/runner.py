@@ -182,7 +182,7 @@ class _Run:
             "parameters": self.info.parameters, "task_name": task.name,
             "task_full_name": self.name, "task_slug": self.plan.slug,
             "task_tags": task.tags, "map_index": self.map_index,
-            "task_run_count": attempt,
+            "task_run_count": attempt, "clock": self.info.clock,
         }
         if loop_count > 1:
             values["task_loop_count"] = loop_count
@@ -412,7 +412,10 @@ def run_function(run: _Run, state: State) -> State:
             return state
         values = {**run.context_values(attempt, loop_count, loop_result), **extra}
         new, final = _call(run, task, kwargs, values, attempt, started)
-        if isinstance(new, Looped):
+        if isinstance(new, Looped) and isinstance(new.result, signals.LOOP):
+            new = Failed(f"Task {run.name!r} raised LOOP without a result; pass the value the "
+                         "next iteration reads: raise LOOP(result=...).", result=new.result)
+        elif isinstance(new, Looped):
             new = new.replace(loop_count=loop_count, message=new.message
                               if new.message is not None else f"Task is looping ({loop_count})")
         state = run.set_state(state, new)
