@@ -1,18 +1,23 @@
 """The persistent task cache: ``Cached`` states on disk, shared by processes and runs.
 
-Entries live under ``<root>/<digest of cache key>/<map index or "task">/`` as
-files written by ``results.write_value`` (atomic, checksummed).  A task's cache
-key is its ``cache_key`` or ``"<flow name>/<task name>"``; each mapped child has
-its own entries.  Lookups only consider entries written before the current flow
-run started, oldest first, as Prefect 1 did with its in-memory cache.
+Entries live under ``<root>/<digest of cache key>/`` as files written by
+``results.write_value`` (atomic, checksummed).  A task's cache key is its
+``cache_key`` or ``"<flow name>/<task name>"``.  As in Prefect 1, all runs of a
+key — a plain task and every child of a mapped one — share one list of
+candidates, oldest first, and a run takes the first one its validator accepts;
+so with ``all_inputs`` a child finds an entry by its inputs whatever its map
+index.  Lookups only see entries written before the current flow run started,
+and each process reads a key's entries once per flow run.
 """
 
 from __future__ import annotations
 
 import datetime
+import functools
 import hashlib
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +27,7 @@ from dask.base import tokenize
 from .results import CorruptResultError, read_value, write_value
 from .states import Cached
 
-__all__ = ["CacheStore", "cache_key"]
+__all__ = ["CacheStore", "cache_key", "entry_token"]
 
 logger = logging.getLogger("prefect_dask.cache")
 
@@ -32,25 +37,36 @@ def cache_key(task: Any, flow_name: str) -> str:
     return task.cache_key or f"{flow_name}/{task.name}"
 
 
+def entry_token(hashed_inputs: Any, parameters: Any) -> str:
+    """What tells two entries of one key apart: their inputs and parameters."""
+    return tokenize(hashed_inputs, parameters)
+
+
 class CacheStore:
     """Cached states of tasks under one root directory."""
 
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
+        self._lock = threading.Lock()
 
-    def _dir(self, key: str, map_index: int | None) -> Path:
-        digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-        return self.root / digest / ("task" if map_index is None else str(map_index))
+    def _dir(self, key: str) -> Path:
+        return self.root / hashlib.sha256(key.encode()).hexdigest()[:32]
 
-    def candidates(self, key: str, map_index: int | None, before: float) -> list[Cached]:
-        """Unexpired entries written before ``before`` (a timestamp), oldest first."""
-        folder = self._dir(key, map_index)
+    def candidates(self, key: str, before: float) -> tuple[list[Cached], dict[Any, Cached]]:
+        """Unexpired entries of ``key`` written before ``before``, oldest first, and the
+        same entries by their hashed inputs (for ``all_inputs``' direct lookup)."""
+        with self._lock:
+            return self._read(key, before)
+
+    @functools.lru_cache(maxsize=256)
+    def _read(self, key: str, before: float) -> tuple[list[Cached], dict[Any, Cached]]:
+        folder = self._dir(key)
         try:
             names = sorted(n for n in os.listdir(folder) if n.endswith(".pkl"))
         except FileNotFoundError:
-            return []
+            return [], {}
         now = datetime.datetime.now(datetime.timezone.utc)
-        out = []
+        out: list[Cached] = []
         for name in names:
             if int(name.split("-", 1)[0]) / 1e9 >= before:
                 continue
@@ -67,13 +83,20 @@ class CacheStore:
                 path.unlink(missing_ok=True)
                 continue
             out.append(state)
-        return out
+        by_inputs: dict[Any, Cached] = {}
+        for state in out:
+            by_inputs.setdefault(tokenize(state.hashed_inputs), state)
+        return out, by_inputs
 
-    def put(self, key: str, map_index: int | None, state: Cached) -> None:
-        """Store ``state``, replacing an entry for the same inputs and parameters."""
-        folder = self._dir(key, map_index)
-        token = tokenize(state.hashed_inputs, state.cached_parameters)
+    def put(self, key: str, state: Cached, run_started: float | None = None) -> None:
+        """Store ``state`` from the flow run started at ``run_started``, replacing an entry
+        for the same inputs and parameters.  Entries sort as Prefect 1 listed them: by run,
+        then by map index."""
+        folder = self._dir(key)
+        token = entry_token(state.hashed_inputs, state.cached_parameters)
         if folder.exists():
             for old in folder.glob(f"*-{token}.pkl"):
                 old.unlink(missing_ok=True)
-        write_value(folder / f"{time.time_ns()}-{token}.pkl", state)
+        index = -1 if state.map_index is None else state.map_index
+        run_started = time.time() if run_started is None else run_started
+        write_value(folder / f"{int(run_started * 1e9)}-{index + 1:012d}-{token}.pkl", state)

@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except PrefectDaskError as exc:
+    except (PrefectDaskError, ValueError, TypeError) as exc:  # flow.run's argument errors
         print(f"prefect-dask: {exc}", file=sys.stderr)
         return 2
 

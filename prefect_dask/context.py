@@ -42,6 +42,9 @@ class _Context(Mapping):
     def __len__(self) -> int:
         return len(_values.get())
 
+    def __bool__(self) -> bool:
+        return True  # the context object itself, even when empty (as prefect.context)
+
     def __getattr__(self, name: str) -> Any:
         if name.startswith("__"):
             raise AttributeError(name)

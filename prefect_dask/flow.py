@@ -367,8 +367,12 @@ class Flow:
         names = {p.name for p in self.parameters()}
         params = dict(parameters or {})
         unknown_kw = sorted(k for k in kwargs if k not in names)
-        if unknown_kw:
-            raise RunArgumentError(
+        if unknown_kw:  # a plain TypeError, the type Prefect 1 raised (after the ValueError
+            # for missing required parameters, which Prefect 1 checked first)
+            from .engine.run import resolve_parameters
+
+            resolve_parameters(self, {**params, **{k: v for k, v in kwargs.items() if k in names}})
+            raise TypeError(
                 f"Flow {self.name!r}: run() got unexpected keyword argument(s) "
                 f"{', '.join(map(repr, unknown_kw))}; keyword arguments of run() must name "
                 f"the flow's parameters: {sorted(names) or 'none'}."

@@ -18,6 +18,7 @@ INFO) with ``PREFECT_DASK_LOGGING_FORMAT``.
 from __future__ import annotations
 
 import contextvars
+import functools
 import io
 import os
 import logging
@@ -39,7 +40,7 @@ class _TaskLogger(logging.LoggerAdapter):
     """Adds the task-run fields to every record, and keeps records for the driver."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        kwargs.setdefault("extra", {}).update(self.extra)
+        kwargs.setdefault("extra", {}).update(self.extra, map_index=context.get("map_index"))
         return msg, kwargs
 
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
@@ -114,10 +115,15 @@ def get_logger(name: str | None = None) -> logging.Logger | logging.LoggerAdapte
     """The logger to use in task code (see module docstring)."""
     flow, task = context.get("flow_name"), context.get("task_name")
     if name is None and task is not None:
-        logger = logging.getLogger(f"{ROOT}.{flow}.{task}")
-        return _TaskLogger(logger, {"flow_name": flow, "task_name": task,
-                                    "map_index": context.get("map_index")})
+        return task_logger(flow, task)
     return logging.getLogger(ROOT if name is None else f"{ROOT}.{name}")
+
+
+@functools.lru_cache(maxsize=4096)
+def task_logger(flow: str, task: str) -> logging.LoggerAdapter:
+    """The logger of a task (one per flow and task; records carry the current map index)."""
+    return _TaskLogger(logging.getLogger(f"{ROOT}.{flow}.{task}"),
+                       {"flow_name": flow, "task_name": task})
 
 
 _stdout_target: contextvars.ContextVar[Any] = contextvars.ContextVar("prefect_dask_stdout", default=None)

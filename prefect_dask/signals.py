@@ -32,12 +32,9 @@ class PrefectStateSignal(Exception):
     state_class: type[states.State] = states.State
 
     def __init__(self, message: Any = None, *args: Any, result: Any = _SELF) -> None:
-        super().__init__(*((message,) if message is not None else ()), *args)
+        super().__init__(message, *args)
         self.message = message
         self.result = self if result is _SELF else result
-
-    def __str__(self) -> str:
-        return "" if self.message is None else str(self.message)
 
     def state(self) -> states.State:
         """The state this signal stands for (no bookkeeping fields filled in)."""

@@ -83,6 +83,11 @@ class State:
         keep.update(changes)
         return cls(message, result, **keep)
 
+    @property
+    def run_count(self) -> int:
+        """Prefect 1's name for ``attempts`` (on Retrying: the attempts made so far)."""
+        return self.attempts
+
     # -- predicates, Prefect 1 names -------------------------------------
     def is_pending(self) -> bool:
         return isinstance(self, Pending)

@@ -7,6 +7,7 @@ it writes only temp files).  Skipped when that folder is absent.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -15,9 +16,9 @@ import pytest
 
 CONFORMANCE = Path(__file__).resolve().parents[2] / "shared" / "conformance"
 
-# Widen these as features land: cases using features not built yet, and executors.
-EXCLUDED_CASES = frozenset({"case_merge"})      # case/merge control flow
-EXECUTORS = ("local", "threads")
+# Every case, on every executor the harness knows.
+EXCLUDED_CASES: frozenset[str] = frozenset()
+EXECUTORS = ("local", "threads", "dask")
 
 pytestmark = [
     pytest.mark.slow,
@@ -31,13 +32,14 @@ def selected_cases() -> list[str]:
     return sorted(name for name in manifest["cases"] if name not in EXCLUDED_CASES)
 
 
-def test_conformance_cases_pass():
+def test_conformance_cases_pass(tmp_path):
     cases = selected_cases()
     assert cases, "the manifest lists no cases"
+    env = {**os.environ, "PREFECT_DASK_HOME": str(tmp_path / "home")}
     proc = subprocess.run(
         [sys.executable, "harness.py", "--impl", "prefect_dask", "--expected", "expected.json",
          "--cases", ",".join(cases), "--executors", ",".join(EXECUTORS)],
-        cwd=CONFORMANCE, capture_output=True, text=True, timeout=600,
+        cwd=CONFORMANCE, capture_output=True, text=True, timeout=1200, env=env,
     )
     output = proc.stdout + proc.stderr
     assert proc.returncode == 0, f"conformance harness failed:\n{output}"

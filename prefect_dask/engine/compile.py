@@ -24,7 +24,7 @@ from typing import Any
 from dask.task_spec import Task as Node
 from dask.task_spec import TaskRef
 
-from ..states import Crashed, Mapped, MapStates, State
+from ..states import Crashed, Mapped, MapStates, State, Success
 from ..task import first_non_sequence, is_sequence
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
@@ -99,8 +99,17 @@ def build_plans(flow: Any) -> dict[Any, TaskPlan]:
     for e in sorted(flow.edges, key=lambda e: (e.key is None, e.key or "", e.upstream_task.slug)):
         inputs[e.downstream_task].append(Input(e, e.key, e.mapped, e.flattened))
     return {t: TaskPlan(t, t.slug, tuple(ins), dict(flow.constants.get(t, {})),
-                        any(i.mapped for i in ins))
+                        any(i.mapped for i in ins),
+                        constant_states=_constant_states(t, flow.constants.get(t, {})))
             for t, ins in inputs.items()}
+
+
+def _constant_states(task: Any, constants: Mapping[str, Any]) -> dict[Any, State]:
+    """Prefect 1 shows a trigger each constant argument as a successful upstream task."""
+    from ..flow import Edge
+    from ..task import Constant
+
+    return {Edge(Constant(v), task, key): Success(result=v) for key, v in constants.items()}
 
 
 # -- how a child finds its upstream state among a batch node's dependencies ------

@@ -41,14 +41,14 @@ def resolve_parameters(flow: Any, given: Mapping[str, Any]) -> dict[str, Any]:
     """Parameter values for a run: defaults overridden by ``given``; errors name the fix."""
     params = {p.name: p for p in flow.parameters()}
     unknown = sorted(set(given) - set(params))
-    if unknown:
-        raise ParameterError(
+    if unknown:  # a plain ValueError, the type Prefect 1 raised
+        raise ValueError(
             f"Flow {flow.name!r} has no parameter(s) {', '.join(map(repr, unknown))}; "
             f"its parameters are: {', '.join(sorted(params)) or 'none'}."
         )
     missing = sorted(n for n, p in params.items() if p.required and n not in given)
     if missing:
-        raise ParameterError(
+        raise ValueError(
             f"Flow {flow.name!r} needs a value for required parameter(s) "
             f"{', '.join(map(repr, missing))}; pass flow.run(parameters={{{missing[0]!r}: ...}})."
         )
@@ -58,10 +58,12 @@ def resolve_parameters(flow: Any, given: Mapping[str, Any]) -> dict[str, Any]:
 def _base_context(now: datetime.datetime, extra: Mapping[str, Any] | None) -> dict[str, Any]:
     day = datetime.timedelta(days=1)
     return {
-        "date": now, "today": now.strftime("%Y-%m-%d"),
+        "date": now, "scheduled_start_time": now, "today": now.strftime("%Y-%m-%d"),
         "yesterday": (now - day).strftime("%Y-%m-%d"),
         "tomorrow": (now + day).strftime("%Y-%m-%d"),
         "today_nodash": now.strftime("%Y%m%d"),
+        "yesterday_nodash": (now - day).strftime("%Y%m%d"),
+        "tomorrow_nodash": (now + day).strftime("%Y%m%d"),
         **(extra or {}),
     }
 

@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from .. import signals
-from ..cache_validators import duration_only, hash_inputs
+from dask.base import tokenize
+
+from ..cache_validators import all_inputs, duration_only, hash_inputs
 from ..caching import CacheStore, cache_key
 from ..context import enter_task_context, exit_task_context
-from ..log import capture_logs, capture_stdout, get_logger
+from ..log import capture_logs, capture_stdout, get_logger, task_logger
 from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
                       Skipped, State, Success, TimedOut, TriggerFailed)
@@ -108,6 +110,7 @@ class TaskPlan:
     constants: Mapping[str, Any]
     is_mapped: bool
     given: Mapping[int, State] = field(default_factory=dict)
+    constant_states: Mapping[Any, State] = field(default_factory=dict)  # Edge -> Success
 
 
 def pick(state: State, path: tuple[int, ...]) -> State:
@@ -142,7 +145,8 @@ class _Run:
         if not self.hooked:
             return new
         task = self.plan.task
-        token = enter_task_context(self.context_values(max(1, old.attempts), 1, None))
+        token = enter_task_context(self.context_values(max(1, old.attempts, new.attempts), 1,
+                                                       None))
         try:
             for handler in task.state_handlers:
                 new = handler(task, old, new) or new
@@ -176,13 +180,16 @@ class _Run:
 
     def context_values(self, attempt: int, loop_count: int, loop_result: Any) -> dict[str, Any]:
         task = self.plan.task
+        info = self.info
         values = {
-            **self.info.base_context,
-            "flow_name": self.info.flow_name, "flow_run_id": self.info.flow_run_id,
-            "parameters": self.info.parameters, "task_name": task.name,
-            "task_full_name": self.name, "task_slug": self.plan.slug,
-            "task_tags": task.tags, "map_index": self.map_index,
-            "task_run_count": attempt, "clock": self.info.clock,
+            **info.base_context,
+            "flow_name": info.flow_name, "flow_id": info.flow_name,
+            "flow_run_id": info.flow_run_id, "flow_run_name": info.flow_run_id,
+            "parameters": info.parameters, "task_name": task.name,
+            "task_full_name": self.name, "task_slug": self.plan.slug, "task_id": self.plan.slug,
+            "task_run_id": f"{info.flow_run_id}/{self.name}", "task_tags": task.tags,
+            "map_index": self.map_index, "task_run_count": attempt, "clock": info.clock,
+            "logger": task_logger(info.flow_name, task.name),
         }
         if loop_count > 1:
             values["task_loop_count"] = loop_count
@@ -325,14 +332,20 @@ def _cache_store(root: str) -> CacheStore:
 
 
 def check_cache(run: _Run, state: State) -> State:
-    """A task with ``cache_for``: end Cached with the first valid entry from an earlier run."""
+    """A task with ``cache_for``: end Cached with the first valid entry from an earlier run
+    (a task with a ``target`` reads its target instead, as in Prefect 1)."""
     task = run.plan.task
+    if task.target:
+        return check_target(run, state)
     if task.cache_for is None or run.info.cache_root is None:
         return state
     store, key = _cache(run)
     validator = task.cache_validator or duration_only
     inputs = run.inputs()
-    for entry in store.candidates(key, run.map_index, before=run.info.started):
+    entries, by_inputs = store.candidates(key, before=run.info.started)
+    if validator is all_inputs:  # the common case, found by its inputs at once
+        entries = [e for e in (by_inputs.get(tokenize(hash_inputs(inputs))),) if e is not None]
+    for entry in entries:
         if validator(entry, inputs, run.info.parameters):
             return run.set_state(state, entry.replace(task_name=task.name,
                                                       map_index=run.map_index, attempts=0))
@@ -353,13 +366,14 @@ def cache_result(run: _Run, state: State) -> State:
     new = run.set_state(state, cached)
     if new.is_cached():
         store, key = _cache(run)
-        store.put(key, run.map_index, new)
+        store.put(key, new, run.info.started)
     return new
 
 
 def check_trigger(run: _Run, state: State) -> State:
     task = run.plan.task
     upstream = {inp.edge: s for inp, s in zip(run.plan.inputs, run.upstream)}
+    upstream.update(run.plan.constant_states)  # constants count as successful upstreams
     try:
         ok = task.trigger(upstream)
     except signals.PrefectStateSignal as sig:
@@ -617,8 +631,8 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
     run = _Run(plan, info, map_index, upstream)
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
     with capture_logs(info.log_level) as logs:
-        for step in (check_upstream_finished, check_upstream_skipped, check_target, check_cache,
-                     check_trigger):
+        for step in (check_upstream_finished, check_upstream_skipped, check_trigger,
+                     check_cache):
             new = step(run, state)
             if new is not state:  # a check that does not pass ends the run in its state
                 state = new
