@@ -25,7 +25,9 @@ import sys
 import time
 
 WORKLOADS = ("map-1k", "map-10k", "chain-3x1k", "sleep-64", "retry-200", "map-1m")
+DASK_WORKLOADS = ("map-10k", "sleep-1k-10ms")
 SLEEP = 0.05
+SHORT_SLEEP = 0.01
 
 
 # -- the work, as plain functions (raw Dask) -------------------------------------
@@ -39,6 +41,11 @@ def total(*xs):
 
 def nap(x):
     time.sleep(SLEEP)
+    return x
+
+
+def nap_short(x):
+    time.sleep(SHORT_SLEEP)
     return x
 
 
@@ -60,6 +67,7 @@ def shape(workload, n_override):
         "chain-3x1k": (n_override or 1_000, 3, inc, True),
         "sleep-64": (64, 1, nap, False),
         "retry-200": (200, 1, flaky_raw, False),
+        "sleep-1k-10ms": (1_000, 1, nap_short, False),
         "map-1m": (n_override or 1_000_000, 1, inc, True),
     }[workload]
 
@@ -91,13 +99,19 @@ def build_flow(workload, n, stages, reduce):
         time.sleep(SLEEP)
         return x
 
+    @task
+    def t_nap_short(x):
+        time.sleep(SHORT_SLEEP)
+        return x
+
     @task(max_retries=1, retry_delay=0)
     def t_flaky(x):
         if context.task_run_count == 1:
             raise RuntimeError("first attempt fails")
         return x
 
-    fn = {"sleep-64": t_nap, "retry-200": t_flaky}.get(workload, t_inc)
+    fn = {"sleep-64": t_nap, "retry-200": t_flaky, "sleep-1k-10ms": t_nap_short}.get(workload,
+                                                                                   t_inc)
     with Flow(workload) as flow:
         out = fn.map(list(range(n)))
         for _ in range(stages - 1):
@@ -141,6 +155,12 @@ def run_child(args):
         setup = time.perf_counter() - t0
         client = executor.client
         raw_get = lambda: client.get(graph, keys)  # noqa: E731
+
+        def client_map():  # the plain futures way: client.map, then gather or sum
+            futures = client.map(fn, range(n), pure=False)
+            if reduce:
+                return client.submit(total, *futures).result()
+            return client.gather(futures)
         run_ours = lambda: flow.run(executor=Started(executor), progress=False,  # noqa: E731
                                     log_level="WARNING")
     else:
@@ -169,7 +189,12 @@ def run_child(args):
         t0 = time.perf_counter()
         raw_get()
         raw.append(time.perf_counter() - t0)
+    cmap = []
     if args.executor == "dask":
+        for _ in range(repeat):
+            t0 = time.perf_counter()
+            client_map()
+            cmap.append(time.perf_counter() - t0)
         executor.__exit__(None, None, None)
     tasks = n * stages + (1 if reduce else 0)
     med_ours, med_raw = statistics.median(ours), statistics.median(raw)
@@ -185,6 +210,9 @@ def run_child(args):
         "peak_rss_mib_with_raw": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "cluster_setup_s": None if setup is None else round(setup, 3),
     }
+    if cmap:
+        record["median_raw_client_map_s"] = round(statistics.median(cmap), 4)
+        record["ratio_to_client_map"] = round(med_ours / statistics.median(cmap), 3)
     if args.workload == "sleep-64":
         record["ideal_s"] = round(64 * SLEEP / workers, 3)
         record["ratio_to_ideal"] = round(med_ours / record["ideal_s"], 3)
@@ -212,7 +240,8 @@ def versions():
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--executor", default="threads", help="local | threads | processes | dask")
-    ap.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
+    ap.add_argument("--workloads", default=None,
+                    help="comma-separated subset (default: all; on dask: map-10k,sleep-1k-10ms)")
     ap.add_argument("--workload", help=argparse.SUPPRESS)
     ap.add_argument("--n", type=int, default=None, help="override the element count")
     ap.add_argument("--stages", type=int, default=None, help=argparse.SUPPRESS)
@@ -223,7 +252,8 @@ def main(argv=None):
     if args.workload:
         return run_child(args)
     records = []
-    for workload in args.workloads.split(","):
+    chosen = args.workloads or ",".join(DASK_WORKLOADS if args.executor == "dask" else WORKLOADS)
+    for workload in chosen.split(","):
         cmd = [sys.executable, os.path.abspath(__file__), "--workload", workload,
                "--executor", args.executor, "--repeat", str(args.repeat),
                "--workers", str(args.workers)]

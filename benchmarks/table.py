@@ -9,8 +9,9 @@ import sys
 
 
 def main(paths):
-    rows = ["| workload | executor | prefect_dask (s) | raw Dask (s) | ratio | µs per task run | peak RSS (MiB) |",
-            "| --- | --- | --- | --- | --- | --- | --- |"]
+    rows = ["| workload | executor | prefect_dask (s) | raw Dask graph (s) | ratio | raw client.map (s) "
+            "| ratio | µs per task run | peak RSS (MiB) |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     machine = None
     for path in paths:
         with open(path) as fh:
@@ -18,12 +19,13 @@ def main(paths):
         machine = machine or doc["versions"]
         for r in doc["records"]:
             if "error" in r:
-                rows.append(f"| {r['workload']} | {r['executor']} | error: {r['error']} | | | | |")
+                rows.append(f"| {r['workload']} | {r['executor']} | error: {r['error']} | | | | | | |")
                 continue
             extra = f" (ideal {r['ideal_s']} s)" if "ideal_s" in r else ""
             rows.append(f"| {r['workload']} | {r['executor']} | {r['median_prefect_dask_s']}{extra} "
-                        f"| {r['median_raw_dask_s']} | {r['ratio']} | {r['us_per_task_prefect_dask']} "
-                        f"| {r['peak_rss_mib_prefect_dask']} |")
+                        f"| {r['median_raw_dask_s']} | {r['ratio']} "
+                        f"| {r.get('median_raw_client_map_s', '-')} | {r.get('ratio_to_client_map', '-')} "
+                        f"| {r['us_per_task_prefect_dask']} | {r['peak_rss_mib_prefect_dask']} |")
     print("\n".join(rows))
     if machine:
         print(f"\nMachine: {machine['machine']}; Python {machine['python']}, dask "
