@@ -1,26 +1,75 @@
-"""Shared fixtures: every local executor, and a fake clock for retry delays."""
+"""Shared fixtures: every executor, a session Dask cluster, and a fake clock for retry delays.
+
+Two executor fixtures: ``executor`` runs over the in-process executors only
+("local", "threads"), because the tests using it record events in memory and
+use the FakeClock, neither of which can cross processes; ``any_executor`` runs
+over every entry of ``EXECUTORS``, including "processes" and "dask" (a
+DaskExecutor connected by address to one LocalCluster with worker processes,
+started the first time it is needed and closed when the session ends).  Tests
+on ``any_executor`` define their tasks in picklable places (see
+``cluster_helpers.pickle_by_value``) and record events in files.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 
 import pytest
 
-from prefect_dask.executors import LocalDaskExecutor, LocalExecutor
+from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
 
-# One place to extend: later issues add processes and a Dask cluster here.
-# Each entry builds a fresh executor, so no test sees another test's pool.
+_SESSION_CLUSTER: list = []     # the one LocalCluster of the session, once started
+
+
+def session_cluster():  # -> distributed.LocalCluster
+    """The session's LocalCluster (2 worker processes x 2 threads), started on first use."""
+    if not _SESSION_CLUSTER:
+        from distributed import LocalCluster
+
+        # dashboard_address=None still binds the scheduler's HTTP server to port 8787;
+        # scheduler_kwargs moves it to a random port, so no other cluster here can clash.
+        _SESSION_CLUSTER.append(LocalCluster(
+            n_workers=2, threads_per_worker=2, processes=True, dashboard_address=None,
+            scheduler_kwargs={"dashboard_address": ":0"}, silence_logs=logging.ERROR))
+    return _SESSION_CLUSTER[0]
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    while _SESSION_CLUSTER:
+        _SESSION_CLUSTER.pop().close()
+
+
+# One place to extend.  Each entry builds a fresh executor, so no test sees
+# another test's pool; "dask" connects a fresh client to the session cluster.
 EXECUTORS: dict[str, Callable[[], object]] = {
     "local": lambda: LocalExecutor(),
     "threads": lambda: LocalDaskExecutor(scheduler="threads", num_workers=4),
+    "processes": lambda: LocalDaskExecutor(scheduler="processes", num_workers=2),
+    "dask": lambda: DaskExecutor(address=session_cluster().scheduler_address),
 }
+
+# The executors whose tasks run in this process: the ``executor`` fixture's.
+IN_PROCESS = ("local", "threads")
+
+
+@pytest.fixture(params=IN_PROCESS, ids=IN_PROCESS)
+def executor(request: pytest.FixtureRequest) -> object:
+    """A new executor object of each in-process kind (in-memory recorders work)."""
+    return EXECUTORS[request.param]()
 
 
 @pytest.fixture(params=sorted(EXECUTORS), ids=sorted(EXECUTORS))
-def executor(request: pytest.FixtureRequest) -> object:
-    """A new executor object of each local kind."""
+def any_executor(request: pytest.FixtureRequest) -> object:
+    """A new executor object of every kind, processes and a Dask cluster included."""
     return EXECUTORS[request.param]()
+
+
+@pytest.fixture(scope="session")
+def dask_cluster():  # -> distributed.LocalCluster
+    """The session's LocalCluster (see ``session_cluster``)."""
+    return session_cluster()
 
 
 class FakeClock:
