@@ -350,6 +350,13 @@ class MapStates(Sequence):
             out[i] = type(state)
         return out
 
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, (str, bytes)):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other))
+
+    __hash__ = None  # type: ignore[assignment]
+
     def type_names(self) -> list[str]:
         """The state class name of each child, without building the States."""
         return [cls.__name__ for cls in self.classes()]

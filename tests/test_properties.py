@@ -252,9 +252,6 @@ def test_keyed_constant_counts_as_a_successful_upstream():
     assert type(state) is S.TriggerFailed       # Prefect 1: "all_failed" but one succeeded
 
 
-@pytest.mark.xfail(reason="engine bug: mapping over a failed task beside another mapped input "
-                          "indexes its exception: flow.run raises TypeError", strict=True,
-                   raises=TypeError)
 def test_map_over_failed_task_beside_a_constant():
     with Flow("map-failed") as flow:
         r = add.map(boom(), [1, 2])
@@ -264,9 +261,6 @@ def test_map_over_failed_task_beside_a_constant():
     assert state.result[r2].result == [1, 2]     # children get x=None, as in Prefect 1
 
 
-@pytest.mark.xfail(reason="engine bug: mapping over a skipped task beside another mapped input "
-                          "indexes its SKIP: flow.run raises TypeError", strict=True,
-                   raises=TypeError)
 def test_map_over_skipped_task_beside_a_constant():
     with Flow("map-skipped") as flow:
         r = add.map(skip(), [1, 2])
@@ -274,9 +268,6 @@ def test_map_over_skipped_task_beside_a_constant():
     assert type(state.result[r]) is S.Skipped and type(state) is S.Success
 
 
-@pytest.mark.xfail(reason="engine bug: with skip_on_upstream_skip=False a task mapping over a "
-                          "Skipped task maps (or crashes); Prefect 1 fails it: unmappable "
-                          "result", strict=True, raises=AssertionError)
 def test_map_over_skipped_task_without_skip_on_upstream_skip():
     no_skip = add.copy(skip_on_upstream_skip=False)
     with Flow("map-skipped-no-skip") as flow:
@@ -289,9 +280,6 @@ def test_map_over_skipped_task_without_skip_on_upstream_skip():
     assert type(state) is S.Failed
 
 
-@pytest.mark.xfail(reason="engine bug: mapping over a mapped task that could not map, beside "
-                          "another mapped input, indexes its None: flow.run raises TypeError",
-                   strict=True, raises=TypeError)
 def test_map_over_a_parent_that_could_not_map():
     with Flow("map-unmapped-parent") as flow:
         m = ident.map(boom(), s=unmapped(1))

@@ -180,7 +180,7 @@ def _width(state: State, flattened: bool) -> int | None:
         return None if pieces is None else sum(1 if n == WHOLE else n for n in pieces)
     if isinstance(state, Mapped):
         return len(state.map_states)
-    if state.is_successful() and not state.is_skipped() and is_sequence(state.result):
+    if state.is_successful() and is_sequence(state.result):
         return len(state.result)
     return None
 
@@ -205,9 +205,13 @@ class _Compiler:
                 continue
             up = inp.edge.upstream_task
             if up in self.done:
-                width = _width(self.done[up], inp.flattened)
+                state = self.done[up]
+                if self.plans[up].is_mapped and not isinstance(state, Mapped):
+                    widths.append(0)        # a mapped task that could not map: no children
+                    continue
+                width = _width(state, inp.flattened)
                 if width is None:
-                    if self.done[up].is_successful() and not self.done[up].is_skipped():
+                    if state.is_successful():
                         return NO_WIDTH     # an unmappable result: the parent fails
                     continue
                 widths.append(width)

@@ -114,9 +114,14 @@ class TaskPlan:
 
 
 def pick(state: State, path: tuple[int, ...]) -> State:
-    """The view of ``state`` a mapped child sees: its result indexed by ``path``."""
+    """The view of ``state`` a mapped child sees: its result indexed by ``path``.
+
+    An upstream that did not succeed has nothing to index: the child sees its state
+    with no result (and its trigger decides, as in Prefect 1)."""
     if not path:
         return state
+    if not state.is_successful() or state.is_skipped():
+        return state.with_result(None)
     result = state.result
     for i in path:
         result = result[i]
@@ -244,7 +249,7 @@ def check_can_map(run: _Run, state: State) -> State:
 
 def _unmappable(state: State, flattened: bool) -> str | None:
     """Why a successful upstream state cannot be mapped over, or None if it can."""
-    if not state.is_successful() or state.is_skipped():
+    if not state.is_successful():
         return None
     if isinstance(state, Mapped):
         if not flattened:
