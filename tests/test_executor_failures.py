@@ -291,23 +291,13 @@ def _next_line(q: queue.Queue, deadline: float, what: str, stderr: Path) -> str:
             return line
 
 
-THREADS_WAIT = pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "engine bug: on 'threads' Ctrl-C waits for every running task to finish: "
-    "LocalDaskExecutor.__exit__ calls pool.shutdown(wait=True), so KeyboardInterrupt comes "
-    "out of flow.run only when the sleeping tasks end (~60 s here), not within seconds"))
-PROCESSES_WAIT = pytest.mark.xfail(strict=True, raises=pytest.fail.Exception, reason=(
-    "engine bug: on 'processes' Ctrl-C waits for every task already handed to the pool "
-    "(dask.multiprocessing.get sends up to 6 tasks per pool submission, chunksize=6, and "
-    "__exit__ calls pool.shutdown(wait=True)): the sleeping children all run to the end"))
-
-
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 @pytest.mark.parametrize("kind, target", [
     ("local", "process"),
-    pytest.param("threads", "process", marks=THREADS_WAIT),
-    pytest.param("processes", "process", marks=PROCESSES_WAIT),
-    pytest.param("processes", "group", marks=PROCESSES_WAIT),
+    ("threads", "process"),
+    ("processes", "process"),
+    ("processes", "group"),
     ("dask", "process"),
     ("dask", "group"),
 ])
@@ -433,9 +423,6 @@ def test_unpicklable_task_or_input_fails_before_anything_runs(any_executor, case
     assert read_lines(log) == []
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "engine bug: a mapped constant list that cannot be pickled is reported as task "
-    "'Constant[list]' (an internal task), not as the task that maps over it ('takes')"))
 def test_unpicklable_mapped_list_names_the_mapping_task(any_executor):
     if not getattr(any_executor, "needs_pickle", False):
         pytest.skip("runs in one process: nothing to pickle")
@@ -445,10 +432,6 @@ def test_unpicklable_mapped_list_names_the_mapping_task(any_executor):
         flow.run(executor=any_executor)
 
 
-@pytest.mark.xfail(strict=True, raises=(TypeError, RuntimeError), reason=(
-    "engine bug: check_picklable checks tasks and constants but not Parameter values: "
-    "flow.run(parameters={'p': threading.Lock()}) raises a bare TypeError (processes) or "
-    "TokenizationError (dask) from inside the run instead of an ExecutorError naming 'p'"))
 def test_unpicklable_parameter_value_fails_before_anything_runs(any_executor, tmp_path):
     if not getattr(any_executor, "needs_pickle", False):
         pytest.skip("runs in one process: nothing to pickle")

@@ -186,18 +186,10 @@ def test_tasks_run_where_the_executor_says(any_executor, request):
         assert any_executor.address == cluster.scheduler_address
         assert pids <= {w.process.pid for w in cluster.workers.values()}
 
-PROCESS_CHUNKS = pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "engine bug: LocalDaskExecutor('processes') calls dask.multiprocessing.get without "
-    "chunksize, and dask's default (6) sends up to 6 ready nodes to ONE pool process as one "
-    "chunk: two one-child batches run one after the other in the same process"))
-
-
 def test_independent_children_run_at_the_same_time(any_executor, tmp_path, request):
     """Mapped children in separate batches meet at a file barrier: they run concurrently."""
     if isinstance(any_executor, LocalExecutor):
         pytest.skip("the local executor runs one task at a time by design")
-    if request.node.callspec.params["any_executor"] == "processes":
-        request.applymarker(PROCESS_CHUNKS)
     n = 2                   # every executor here runs at least 2 tasks at once
     log = str(tmp_path / "log")
     with Flow("barrier") as flow:
@@ -389,10 +381,6 @@ def test_tls_cluster_through_client_kwargs(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, raises=TypeError, reason=(
-    "engine bug: DaskExecutor(address='tls://...') without client_kwargs security lets "
-    "distributed's TypeError ('TLS expects a `ssl_context` argument...') out of flow.run "
-    "instead of an ExecutorError naming the address and client_kwargs={'security': ...}"))
 def test_tls_address_without_security_is_a_clear_error(tmp_path):
     from distributed import LocalCluster
 

@@ -97,23 +97,47 @@ def final_flow_state(flow: Any, states: Mapping[Any, State]) -> State:
     return Success("No reference tasks failed.", result=dict(states))
 
 
-def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any) -> None:
+def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any,
+                    params: Mapping[str, Any]) -> None:
     """For executors that ship tasks to other processes: fail now, naming what does not pickle."""
     if not getattr(executor, "needs_pickle", False):
         return
     import cloudpickle
 
+    users: dict[Any, list[str]] = {}
+    for e in flow.edges:
+        users.setdefault(e.upstream_task, []).append(e.downstream_task.name)
+
+    def what_fails(obj: Any) -> str | None:
+        try:
+            cloudpickle.dumps(obj)
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"
+        return None
+
+    def fail(where: str, what: str, why: str) -> None:
+        raise ExecutorError(
+            f"Flow {flow.name!r}{where}: {what} cannot be pickled for {executor!r} ({why}). "
+            "Tasks and their inputs must pickle to run in other processes: avoid locks, open "
+            "files and connections in them (create those inside the task), or use the "
+            "'threads' executor.")
+
+    for name, value in params.items():
+        why = what_fails(value)
+        if why:
+            fail("", f"the value of Parameter {name!r}", why)
     for t, plan in plans.items():
-        for what, obj in (("the task", t), *((f"input {k!r}", v) for k, v in plan.constants.items())):
-            try:
-                cloudpickle.dumps(obj)
-            except Exception as exc:
-                raise ExecutorError(
-                    f"Flow {flow.name!r}, task {t.name!r}: {what} cannot be pickled for "
-                    f"{executor!r} ({type(exc).__name__}: {exc}). Tasks and their inputs must "
-                    "pickle to run in other processes: avoid locks, open files and connections "
-                    "in them (create those inside the task), or use the 'threads' executor."
-                ) from None
+        if isinstance(t, Parameter):
+            continue
+        why = what_fails(t)
+        if why and isinstance(t, Constant):
+            fail(f", task {', '.join(map(repr, users.get(t, [])))}", "the value it maps over", why)
+        elif why:
+            fail(f", task {t.name!r}", "the task", why)
+        for key, value in plan.constants.items():
+            why = what_fails(value)
+            if why:
+                fail(f", task {t.name!r}", f"input {key!r}", why)
 
 
 def _flow_transition(flow: Any, run_id: str, old: State, new: State) -> State:
@@ -172,7 +196,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     _check_targets(flow, plans, params)
     executor = executors.resolve(executor)
     order = flow.sorted_tasks()
-    check_picklable(flow, plans, executor)
+    check_picklable(flow, plans, executor, params)
     run_id = str(uuid.uuid4())
     state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
                              Running("Running flow."))

@@ -87,12 +87,19 @@ class DaskExecutor:
                     f"{self.connect_timeout:g} s ({exc}). Check the address and that "
                     "`dask scheduler` is running there."
                 ) from None
+            except (TypeError, ValueError) as exc:
+                hint = (" A tls:// address needs client_kwargs={'security': "
+                        "distributed.security.Security(...)}." if self.address.startswith("tls")
+                        else "")
+                raise ExecutorError(
+                    f"DaskExecutor could not connect to {self.address!r}: {exc}.{hint}"
+                ) from None
         else:
             cls = _import_class(self.cluster_class) or LocalCluster
             kwargs = dict(self.cluster_kwargs)
             if cls is LocalCluster:
                 kwargs.setdefault("silence_logs", logging.ERROR if not self.debug else logging.INFO)
-                kwargs.setdefault("dashboard_address", None)
+                kwargs.setdefault("dashboard_address", ":0")  # never clash on port 8787
             self._cluster = cls(**kwargs)
             if self.adapt_kwargs is not None:
                 self._cluster.adapt(**self.adapt_kwargs)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import threading
 from collections.abc import Mapping
 from concurrent.futures import Executor as _PoolExecutor
-from concurrent.futures import ThreadPoolExecutor
+from multiprocessing.pool import ThreadPool
 from typing import Any
 
 from ..errors import ExecutorError
@@ -74,8 +75,9 @@ class LocalDaskExecutor:
         self.needs_pickle = scheduler == "processes"
         self.num_workers = num_workers or os.cpu_count() or 1
         self.kwargs = kwargs
-        self._pool: _PoolExecutor | None = None
+        self._pool: _PoolExecutor | ThreadPool | None = None
         self._manager: Any = None
+        self._pids: set[int] = set()
 
     @property
     def workers(self) -> int:
@@ -84,7 +86,8 @@ class LocalDaskExecutor:
 
     def __enter__(self) -> "LocalDaskExecutor":
         if self.scheduler == "threads":
-            self._pool = ThreadPoolExecutor(self.num_workers, thread_name_prefix="prefect_dask")
+            # daemon threads: after Ctrl-C the program exits without waiting for running tasks
+            self._pool = ThreadPool(self.num_workers)
         elif self.scheduler == "processes":
             from dask.multiprocessing import get_context
             from concurrent.futures import ProcessPoolExecutor
@@ -101,12 +104,31 @@ class LocalDaskExecutor:
         return self._manager.BoundedSemaphore(n)
 
     def __exit__(self, *exc: Any) -> None:
+        interrupted = exc and exc[0] is not None and issubclass(exc[0], KeyboardInterrupt)
         if self._manager is not None:
             self._manager.shutdown()
             self._manager = None
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-            self._pool = None
+            pool, self._pool = self._pool, None
+            if isinstance(pool, ThreadPool):
+                pool.terminate() if interrupted else pool.close()
+                return
+            if interrupted:  # Ctrl-C: do not wait for running tasks; stop worker processes
+                pids = self._pids | set(getattr(pool, "_processes", None) or {})
+                pids |= {p.pid for p in multiprocessing.active_children()
+                         if p.name.startswith("SpawnProcess")}
+                for pid in pids:
+                    try:
+                        os.kill(pid, signal.SIGKILL)
+                    except OSError:
+                        pass
+                for pid in pids:  # reap them, so none is left when KeyboardInterrupt surfaces
+                    try:
+                        os.waitpid(pid, 0)
+                    except OSError:
+                        pass
+            pool.shutdown(wait=not interrupted, cancel_futures=True)
+            self._pids = set()
 
     def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
                 on_result: OnResult | None = None) -> dict:
@@ -123,10 +145,18 @@ class LocalDaskExecutor:
             )
         if self.scheduler == "threads":
             from dask.threaded import get
-        else:
-            from dask.multiprocessing import get
-        return dict(zip(keys, get(graph, keys, pool=self._pool, callbacks=callbacks,
-                                  **self.kwargs)))
+
+            return dict(zip(keys, get(graph, keys, pool=self._pool, callbacks=callbacks,
+                                      **self.kwargs)))
+        from dask.multiprocessing import get
+
+        # chunksize=1: each ready node goes to a free process at once (batches are big already)
+        kwargs = {"chunksize": 1, **self.kwargs}
+        try:
+            return dict(zip(keys, get(graph, keys, pool=self._pool, callbacks=callbacks,
+                                      **kwargs)))
+        finally:  # remember the workers, to stop them on Ctrl-C even if the pool broke
+            self._pids.update(getattr(self._pool, "_processes", None) or {})
 
     def __repr__(self) -> str:
         return f"LocalDaskExecutor(scheduler={self.scheduler!r}, num_workers={self.num_workers})"
