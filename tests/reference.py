@@ -3,7 +3,8 @@
 Plain sequential Python, no Dask and no prefect_dask: it reads a small flow
 description (a list of ``Node``\\ s in topological order) and says what final
 state and result every task and mapped child must end with, and the flow's
-state, following Prefect 1.4.1 (checked against it; see ``test_properties.py``).
+state, following Prefect 1.4.1 (checked against it: ``prefect1_runner.py`` and
+``test_properties.test_reference_agrees_with_prefect1``).
 
 What it covers:
 
@@ -51,7 +52,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["In", "Node", "Exc", "Out", "TRIGGERS", "ACTIONS", "norm", "act", "run_node",
-           "interpret", "terminal", "SUCCESSFUL", "FAILED"]
+           "task_for", "interpret", "terminal", "SUCCESSFUL", "FAILED"]
 
 TRIGGERS = ("all_successful", "all_failed", "any_successful", "any_failed", "all_finished",
             "not_all_skipped")

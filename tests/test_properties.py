@@ -44,10 +44,10 @@ cloudpickle.register_pickle_by_value(reference)   # worker processes need not im
 
 MAX_TASKS = 30
 
-#: Engine bugs (each pinned by a strict xfail below) that drawn flows steer clear of.  Found
-#: and fixed so far (their regression tests below): "constants" (a keyed constant input is a
-#: successful upstream for triggers) and "map over non-list" (mapping over a task that ended
-#: without a list: failed, skipped, or a mapped parent that could not map).
+#: Engine bugs (each pinned by a strict xfail below) that drawn flows steer clear of
+#: (``known_bug``).  Found and fixed so far, their regression tests below: a keyed constant
+#: input is a successful upstream for triggers; mapping over a task that ended without a
+#: list (failed, skipped, or a mapped parent that could not map).
 #: "unmappable result": a mapped task that cannot map over an upstream's result (a Skipped
 #: task, with skip_on_upstream_skip=False) ends Failed with a TypeError as its result;
 #: Prefect 1's result is None ("At least one upstream state has an unmappable result.").
@@ -64,8 +64,7 @@ def plans(draw: st.DrawFn) -> tuple[str, ...]:
 
 
 @st.composite
-def flows(draw: st.DrawFn, max_tasks: int = MAX_TASKS,
-          unmapped_constants: bool = "constants" not in KNOWN_BUGS) -> list[Node]:
+def flows(draw: st.DrawFn, max_tasks: int = MAX_TASKS) -> list[Node]:
     """A random flow description, nodes in topological order."""
     n = draw(st.integers(1, max_tasks))
     nodes: list[Node] = []
@@ -80,7 +79,7 @@ def flows(draw: st.DrawFn, max_tasks: int = MAX_TASKS,
                           mapped and can_map and draw(st.booleans())))
         if mapped and (not any(i.mapped for i in ins) or draw(st.booleans())):
             ins.append(In(tuple(draw(st.lists(st.integers(0, 9), max_size=4))), "c", True))
-        if unmapped_constants and draw(st.integers(0, 3)) == 0:
+        if draw(st.integers(0, 3)) == 0:       # an unmapped constant input
             ins.append(In(tuple(draw(st.lists(st.integers(0, 9), max_size=2))), "u", False))
         nodes.append(Node(
             ins=tuple(ins),
@@ -126,38 +125,12 @@ def observe(state: S.State) -> Out:
 
 def known_bug(nodes: list[Node], outs: list[Out]) -> str | None:
     """The entry of ``KNOWN_BUGS`` this flow runs into, if any (from the reference's states)."""
-    for node in nodes:
-        if "constants" in KNOWN_BUGS and any(not i.mapped and not isinstance(i.src, int)
-                                             for i in node.ins):
-            return "constants"
-        if "map over non-list" in KNOWN_BUGS and _maps_over_non_list(node, nodes, outs):
-            return "map over non-list"
     for node, out in zip(nodes, outs):
         if "unmappable result" in KNOWN_BUGS and node.is_mapped and out.state == "Failed" \
                 and any(i.mapped and isinstance(i.src, int) and outs[i.src].state == "Skipped"
                         for i in node.ins):
             return "unmappable result"
     return None
-
-
-def _maps_over_non_list(node: Node, nodes: list[Node], outs: list[Out]) -> bool:
-    """Does the engine get ``node`` wrong by mapping over a task that gave no list?
-
-    It indexes such a result for every child (a crash) when another input gives a
-    width; it maps over a Skipped task instead of failing (Prefect 1: "unmappable
-    result"); and it maps over the children of a mapped task that ended Skipped.
-    """
-    mapped = [i for i in node.ins if i.mapped]
-    bad = [i for i in mapped if isinstance(i.src, int) and outs[i.src].state != "Mapped"
-           and not isinstance(outs[i.src].result, list)]
-    if not bad:
-        return False
-    if any(outs[i.src].state == "Skipped" and (not node.skip_on_upstream_skip
-                                               or nodes[i.src].is_mapped) for i in bad):
-        return True
-    widths = [len(i.src) if not isinstance(i.src, int) else len(outs[i.src].result)
-              for i in mapped if i not in bad]
-    return bool(widths) and min(widths) > 0
 
 
 def check(nodes: list[Node], executor: object) -> None:
@@ -227,12 +200,12 @@ def test_dask_executor_matches_reference(nodes, cluster):
 @pytest.mark.skipif(not os.environ.get("PREFECT1_PYTHON"),
                     reason="set PREFECT1_PYTHON to a Python with Prefect 1.4.1 installed")
 def test_reference_agrees_with_prefect1(tmp_path):
-    """The reference gives what Prefect 1.4.1 gives, on drawn flows (unmapped constants too)."""
+    """The reference gives what Prefect 1.4.1 gives, on drawn flows."""
     drawn: list[list[Node]] = []
 
     @settings(max_examples=150, deadline=None, database=None, phases=[Phase.generate],
               suppress_health_check=list(HealthCheck))
-    @given(flows(max_tasks=15, unmapped_constants=True))
+    @given(flows(max_tasks=15))
     def collect(nodes):
         drawn.append(nodes)
 
