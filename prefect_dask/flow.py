@@ -24,8 +24,8 @@ from .context import pop_flow, push_flow
 from .errors import (CycleError, FlowValidationError, MapError, RunArgumentError,
                      TaskDefinitionError)
 from .states import State
-from .task import (Constant, Parameter, Task, as_task, first_non_sequence, flatten, is_sequence,
-                   unmapped)
+from .task import (Constant, Parameter, Task, as_task, checked_handlers, first_non_sequence,
+                   flatten, is_sequence, unmapped)
 
 __all__ = ["Flow", "Edge", "FlowTask"]
 
@@ -83,14 +83,8 @@ class Flow:
         self.constants: dict[Task, dict[str, Any]] = {}
         self._slugs: set[str] = set()
         self._reference: list[Task] = []
-        handlers = list(state_handlers or ())
-        for h in handlers + ([on_failure] if on_failure is not None else []):
-            if not callable(h):
-                raise TaskDefinitionError(
-                    f"Flow {name!r}: state handler {h!r} is not callable; a flow state "
-                    "handler is fn(flow, old_state, new_state), on_failure is fn(flow, state)."
-                )
-        self.state_handlers = handlers
+        self.state_handlers = checked_handlers(f"Flow {name!r}", "flow", state_handlers,
+                                               on_failure)
         self.on_failure = on_failure
         self.result = result
         self.executor = executor

@@ -90,6 +90,20 @@ def first_non_sequence(values: Any) -> int | None:
     return next((i for i, v in enumerate(values) if not is_sequence(v)), None)
 
 
+def checked_handlers(owner: str, kind: str, handlers: Iterable[Callable] | None,
+                     on_failure: Callable | None) -> list[Callable]:
+    """``handlers`` as a list, after checking it and ``on_failure`` are callables."""
+    out = list(handlers or ())
+    for h in out + ([on_failure] if on_failure is not None else []):
+        if not callable(h):
+            raise TaskDefinitionError(
+                f"{owner}: state handler {h!r} is not callable; a {kind} state handler is "
+                f"fn({kind}, old_state, new_state) returning a state or None, and on_failure "
+                f"is fn({kind}, state)."
+            )
+    return out
+
+
 class unmapped:
     """Mark a ``task.map`` argument as the same for every child.
 
@@ -201,15 +215,7 @@ class Task:
         self.cache_validator = cache_validator
         self.cache_key = cache_key
         self.checkpoint = checkpoint
-        handlers = list(state_handlers or ())
-        for h in handlers + ([on_failure] if on_failure is not None else []):
-            if not callable(h):
-                raise TaskDefinitionError(
-                    f"{owner}: state handler {h!r} is not callable; a state handler is a "
-                    "function fn(task, old_state, new_state) returning a state or None, "
-                    "and on_failure is a function fn(task, state)."
-                )
-        self.state_handlers = handlers
+        self.state_handlers = checked_handlers(owner, "task", state_handlers, on_failure)
         self.on_failure = on_failure
         self.log_stdout = log_stdout
         self.result = result

@@ -124,3 +124,12 @@ class Recorder:
 @pytest.fixture
 def rec() -> Recorder:
     return Recorder()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory,
+                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test writes run records, caches and results under its own PREFECT_DASK_HOME,
+    never into the user's ~/.prefect_dask (tests that need a particular home set their own)."""
+    monkeypatch.setenv("PREFECT_DASK_HOME", str(tmp_path_factory.mktemp("home")))
+    monkeypatch.delenv("PREFECT_DASK_RESULT_KEY", raising=False)

@@ -26,6 +26,12 @@ DIFFERENT_ON_PURPOSE = {
 }
 
 
+# On the Dask executor every case starts a LocalCluster (seconds each): a sample that
+# crosses processes in every way the others do, to keep the suite within its time.
+ON_DASK = ["cache_mapped", "context_values", "flatten_cases", "handlers_mapped", "loop_mapped",
+           "map_failures", "mapped_signals", "retry_signal_counts", "timeouts", "triggers_mapped"]
+
+
 def _cases() -> list[str]:
     return sorted(p.stem for p in CASES.glob("*.py")
                   if not p.stem.startswith("_") and p.stem not in DIFFERENT_ON_PURPOSE)
@@ -33,8 +39,11 @@ def _cases() -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not (SHARED / "harness.py").exists(), reason="no ../shared/conformance")
-@pytest.mark.parametrize("executors", ["local,threads", pytest.param("dask", id="dask")])
-def test_project_conformance_cases(tmp_path, executors):
+@pytest.mark.parametrize("executors, cases, isolation", [
+    ("local,threads", None, ["--inprocess"]),
+    ("dask", ON_DASK, []),
+], ids=["local-threads", "dask"])
+def test_project_conformance_cases(tmp_path, executors, cases, isolation):
     work = tmp_path / "conformance"
     (work / "cases").mkdir(parents=True)
     for name in ("harness.py", "adapters.py", "probes.py"):
@@ -45,6 +54,6 @@ def test_project_conformance_cases(tmp_path, executors):
     env = {**os.environ, "PREFECT_DASK_HOME": str(tmp_path / "home")}
     proc = subprocess.run(
         [sys.executable, "harness.py", "--impl", "prefect_dask", "--expected", "expected.json",
-         "--cases", ",".join(_cases()), "--executors", executors],
+         "--cases", ",".join(cases or _cases()), "--executors", executors, *isolation],
         cwd=work, env=env, capture_output=True, text=True, timeout=1200)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-3000:]

@@ -162,7 +162,7 @@ def test_bad_durations():
 
 def test_non_callable_task_state_handler():
     with raises(ValueError, match=r"Task 't': state handler 'log' is not callable;"
-                                                  r" a state handler is a function "
+                                                  r" a task state handler is "
                                                   r"fn\(task, old_state, new_state\)"):
         Task(name="t", state_handlers=["log"])
 

@@ -51,7 +51,7 @@ MAX_TASKS = 30
 #: "unmappable result": a mapped task that cannot map over an upstream's result (a Skipped
 #: task, with skip_on_upstream_skip=False) ends Failed with a TypeError as its result;
 #: Prefect 1's result is None ("At least one upstream state has an unmappable result.").
-KNOWN_BUGS: set[str] = {"unmappable result"}
+KNOWN_BUGS: set[str] = set()
 
 
 # -- drawing flows ----------------------------------------------------------------
@@ -290,9 +290,6 @@ def test_map_over_skipped_task_without_skip_on_upstream_skip():
     assert type(state) is S.Failed
 
 
-@pytest.mark.xfail(reason="engine bug: a mapped task that cannot map over a Skipped upstream "
-                          "(skip_on_upstream_skip=False) fails with result TypeError(...); "
-                          "Prefect 1's result is None", strict=True, raises=AssertionError)
 def test_unmappable_upstream_leaves_no_result():
     with Flow("unmappable") as flow:
         r = add.copy(skip_on_upstream_skip=False).map(skip(), unmapped(1))

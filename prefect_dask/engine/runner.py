@@ -243,7 +243,7 @@ def check_can_map(run: _Run, state: State) -> State:
             return run.set_state(state, Failed(
                 f"Task {run.name!r} cannot map over the result of {source}: {problem}. Map "
                 "over a list or tuple, or wrap the value in unmapped(...) to pass it whole "
-                "to every child.", result=TypeError(problem)))
+                "to every child."))  # no result, as in Prefect 1
     return state
 
 
