@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime
 import functools
 import hashlib
+import inspect
 import logging
 import os
 import threading
@@ -27,14 +28,27 @@ from dask.base import tokenize
 from .results import CorruptResultError, read_value, write_value
 from .states import Cached
 
-__all__ = ["CacheStore", "cache_key", "entry_token"]
+__all__ = ["CacheStore", "cache_key", "entry_token", "source_digest"]
 
 logger = logging.getLogger("prefect_dask.cache")
 
 
 def cache_key(task: Any, flow_name: str) -> str:
-    """The key a task's cached states are stored under."""
-    return task.cache_key or f"{flow_name}/{task.name}"
+    """The key a task's cached states are stored under; with ``cache_source=True`` it also
+    covers the task's source code, so editing the function starts a fresh cache."""
+    key = task.cache_key or f"{flow_name}/{task.name}"
+    return f"{key}@{source_digest(task.run)}" if getattr(task, "cache_source", False) else key
+
+
+@functools.lru_cache(maxsize=1024)
+def source_digest(fn: Any) -> str:
+    """A short digest of a function's source (or, without source, of its code object)."""
+    try:
+        text = inspect.getsource(fn).encode()
+    except (OSError, TypeError):
+        code = getattr(fn, "__code__", None)
+        text = repr((code.co_code, code.co_consts) if code else fn).encode()
+    return hashlib.sha256(text).hexdigest()[:16]
 
 
 def entry_token(hashed_inputs: Any, parameters: Any) -> str:

@@ -145,7 +145,8 @@ class Task:
     Options are Prefect 1's, plus ``retry_jitter_factor`` (spread retries by up
     to that fraction of the delay), ``retry_condition`` (``fn(state) -> bool``,
     retry only when it returns True), ``map_batch_size`` (children per Dask task
-    when mapped) and ``resources`` (Dask worker resources).
+    when mapped), ``resources`` (Dask worker resources) and ``cache_source``
+    (cached results are only reused while the task's source code is unchanged).
     """
 
     #: True for helper tasks (a resource's init and cleanup) that do not decide the flow's
@@ -178,6 +179,7 @@ class Task:
         retry_condition: Callable | None = None,
         map_batch_size: int | None = None,
         resources: dict[str, float] | None = None,
+        cache_source: bool = False,
     ) -> None:
         self.name = name or getattr(self, "name", None) or type(self).__name__
         owner = f"Task {self.name!r}"
@@ -214,6 +216,7 @@ class Task:
         self.cache_for = cache_for
         self.cache_validator = cache_validator
         self.cache_key = cache_key
+        self.cache_source = cache_source
         self.checkpoint = checkpoint
         self.state_handlers = checked_handlers(owner, "task", state_handlers, on_failure)
         self.on_failure = on_failure
