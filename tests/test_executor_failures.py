@@ -166,10 +166,6 @@ def test_killed_worker_of_a_single_task(fragile_cluster, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "engine bug: a Crashed task does not count against its retries: run_stage turns "
-    "KilledWorker into Crashed(attempts=0) and never reruns the task, even with "
-    "max_retries=1 left"))
 def test_a_crash_counts_against_the_tasks_retries(fragile_cluster, tmp_path):
     log = str(tmp_path / "log")
     with Flow("crash then retry") as flow:

@@ -16,6 +16,7 @@ a tuple of child States, under ``(slug, j)``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from ..task import first_non_sequence, is_sequence
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states",
-           "task_resources"]
+           "retry_crashed", "task_resources"]
 
 UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
@@ -318,6 +319,23 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
     return Stage(c.graph, tasks, c.new_layouts, c.annotations)
 
 
+def _crash_indices(node: Node) -> list[int | None]:
+    return list(node.args[2]) if node.func is _node_batch else [None]
+
+
+def retry_crashed(node: Node) -> Node | None:
+    """The node again, if its task has retries left after its worker died; else None.
+
+    The death counts as an attempt of each task run in the node."""
+    plan: TaskPlan = node.args[0]
+    indices = _crash_indices(node)
+    used = max(plan.crashes.get(i, 0) for i in indices) + 1
+    if used > plan.task.max_retries:
+        return None
+    plan = dataclasses.replace(plan, crashes={**plan.crashes, **{i: used for i in indices}})
+    return Node(node.key, node.func, plan, *node.args[1:])
+
+
 def crashed_states(node: Node, err: Any) -> Any:
     """What a node whose worker died holds instead of its result: Crashed state(s)."""
     plan: TaskPlan = node.args[0]
@@ -329,7 +347,7 @@ def crashed_states(node: Node, err: Any) -> Any:
             "unknown. Check the worker's log (often it ran out of memory), then run the flow "
             "again.")
         return Crashed(f"Task {name!r}: {reason}", result=err.exc, task_name=plan.task.name,
-                       map_index=i)
+                       map_index=i, attempts=plan.crashes.get(i, 0) + 1)
 
     if node.func is _node_batch:
         return tuple(crashed(f"{plan.task.name}[{i}]", i) for i in node.args[2])

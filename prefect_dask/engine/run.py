@@ -28,7 +28,7 @@ from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Ru
                       State, Success)
 from ..targets import check_template
 from ..task import Constant, Parameter
-from .compile import Layout, build_plans, crashed_states, next_stage
+from .compile import Layout, build_plans, crashed_states, next_stage, retry_crashed
 from .runner import RunInfo, SystemClock, TaskPlan, run_task
 
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
@@ -395,8 +395,14 @@ def run_stage(executor: Any, graph: dict, held: dict,
             raise RuntimeError(f"A graph node raised instead of returning a State: "
                                f"{first.exc!r}. This is a prefect_dask bug, please report it."
                                ) from first.exc
+        retried = {}
         for key, err in crashed.items():
+            again = retry_crashed(pending[key])
+            if again is not None:  # the task has retries left: run the node again
+                retried[key] = again
+                continue
             held[key] = crashed_states(pending[key], err)
             if on_node is not None:
                 on_node(key, held[key])
-        pending = {k: pending[k] for k in errors if k not in crashed}
+        pending = {k: retried.get(k, pending[k]) for k in errors
+                   if k not in crashed or k in retried}

@@ -111,6 +111,7 @@ class TaskPlan:
     is_mapped: bool
     given: Mapping[int, State] = field(default_factory=dict)
     constant_states: Mapping[Any, State] = field(default_factory=dict)  # Edge -> Success
+    crashes: Mapping[Any, int] = field(default_factory=dict)  # map index -> worker deaths
 
 
 def pick(state: State, path: tuple[int, ...]) -> State:
@@ -420,7 +421,8 @@ def run_function(run: _Run, state: State) -> State:
     kwargs = run.inputs()
     extra = {"task_run_name": render(task.task_run_name, run.fields())} \
         if task.task_run_name else {}
-    attempt, loop_count, loop_result = 0, 1, None
+    # attempts lost to dead workers count as attempts (see compile.retry_crashed)
+    attempt, loop_count, loop_result = run.plan.crashes.get(run.map_index, 0), 1, None
     while True:
         attempt += 1
         started = clock.now()
