@@ -249,6 +249,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
             recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
             bar.close()
             raise
+        getattr(executor, "release", lambda: None)()  # stages done: free the cluster's copies
     final = _flow_transition(flow, run_id, state,
                              final_flow_state(flow, {t: done[t] for t in order}))
     recorder.end(final)

@@ -63,6 +63,7 @@ class DaskExecutor:
         self.connect_timeout = connect_timeout
         self.client: Any = None
         self._cluster: Any = None
+        self._kept: dict[Any, Any] = {}   # our key -> Future of a finished node (data stays)
         self._report: Any = None
 
     @property
@@ -114,7 +115,12 @@ class DaskExecutor:
             self._report.__enter__()
         return self
 
+    def release(self) -> None:
+        """Let the cluster drop the results this executor kept for later stages."""
+        self._kept = {}
+
     def __exit__(self, *exc: Any) -> None:
+        self.release()
         try:
             if self._report is not None and self.client is not None \
                     and self.client.status == "running":
@@ -157,9 +163,14 @@ class DaskExecutor:
         # Keys are global on a scheduler: give this call's keys a fresh suffix so they never
         # meet another flow run's, or an earlier erred attempt's, under the same name.
         tag = uuid.uuid4().hex[:10]
-        subs = {k: _tagged(k, tag) for k in (*graph, *held)}
+        # Results of earlier stages that are still on the cluster are used where they are;
+        # only the others are sent (as data).
+        kept = {k: self._kept[k].key for k in held
+                if k in self._kept and self._kept[k].status == "finished"}
+        send = {k: v for k, v in held.items() if k not in kept}
+        subs = {**{k: _tagged(k, tag) for k in (*graph, *send)}, **kept}
         tagged = {subs[k]: node.substitute(subs, key=subs[k])
-                  for k, node in with_held(graph, held).items()}
+                  for k, node in with_held(graph, send).items()}
         if annotations:
             tagged = _annotated(tagged, {subs[k]: a for k, a in annotations.items()})
         futures = self.client.get(tagged, [subs[k] for k in keys], sync=False)
@@ -177,6 +188,7 @@ class DaskExecutor:
                             "Dask cancelled it after its worker or the data it needed was "
                             "lost; its outcome is unknown. Run the flow again."))
                 elif future.status == "finished":
+                    self._kept[key] = future
                     out[key] = future.result()
                     if on_result is not None:
                         on_result(key, out[key])
