@@ -24,8 +24,10 @@ import subprocess
 import sys
 import time
 
-WORKLOADS = ("map-1k", "map-10k", "chain-3x1k", "sleep-64", "retry-200", "map-1m")
-DASK_WORKLOADS = ("map-10k", "sleep-1k-10ms")
+WORKLOADS = ("map-1k", "map-10k", "chain-3x1k", "sleep-64", "retry-200", "fan-in-1k",
+             "diamond-4x2k", "map-1m")
+DASK_WORKLOADS = ("map-10k", "sleep-1k-10ms", "fan-in-1k", "diamond-4x2k", "bytes-100x10mb")
+MB10 = 10 * 2**20
 SLEEP = 0.05
 SHORT_SLEEP = 0.01
 
@@ -49,6 +51,18 @@ def nap_short(x):
     return x
 
 
+def make_bytes(x):
+    return bytes(MB10)
+
+
+def size(*blobs):
+    return sum(len(b) for b in blobs)
+
+
+def add2(a, b):
+    return a + b
+
+
 def flaky_raw(x):
     for attempt in (1, 2):  # the raw graph retries by hand, as the engine would
         try:
@@ -68,11 +82,25 @@ def shape(workload, n_override):
         "sleep-64": (64, 1, nap, False),
         "retry-200": (200, 1, flaky_raw, False),
         "sleep-1k-10ms": (1_000, 1, nap_short, False),
+        "fan-in-1k": (n_override or 1_000, 1, inc, True),
+        "diamond-4x2k": (n_override or 2_000, 4, inc, True),
+        "bytes-100x10mb": (100, 1, make_bytes, True),
         "map-1m": (n_override or 1_000_000, 1, inc, True),
     }[workload]
 
 
-def raw_graph(n, stages, fn, reduce):
+def raw_graph(n, stages, fn, reduce, workload=""):
+    if workload == "diamond-4x2k":  # a -> (b, c) -> d per element, then the sum
+        graph = {}
+        for i in range(n):
+            graph.update({("a", i): (inc, i), ("b", i): (inc, ("a", i)), ("c", i): (inc, ("a", i)),
+                          ("d", i): (add2, ("b", i), ("c", i))})
+        graph["out"] = (total, *[("d", i) for i in range(n)])
+        return graph, "out"
+    if workload == "bytes-100x10mb":
+        graph = {("s0", i): (make_bytes, i) for i in range(n)}
+        graph["out"] = (size, *[("s0", i) for i in range(n)])
+        return graph, "out"
     graph = {("s0", i): (fn, i) for i in range(n)}
     for s in range(1, stages):
         graph.update({(f"s{s}", i): (fn, (f"s{s - 1}", i)) for i in range(n)})
@@ -112,7 +140,30 @@ def build_flow(workload, n, stages, reduce):
 
     fn = {"sleep-64": t_nap, "retry-200": t_flaky, "sleep-1k-10ms": t_nap_short}.get(workload,
                                                                                    t_inc)
+
+    @task
+    def t_add2(a, b):
+        return a + b
+
+    @task
+    def t_bytes(x):
+        return bytes(MB10)
+
+    @task
+    def t_size(blobs):
+        return sum(len(b) for b in blobs)
+
     with Flow(workload) as flow:
+        if workload == "fan-in-1k":      # 1,000 separate tasks (no mapping), one reduce
+            t_total([t_inc(i) for i in range(n)])
+            return flow
+        if workload == "diamond-4x2k":   # a -> (b, c) -> d, mapped over n, then the sum
+            a = t_inc.map(list(range(n)))
+            t_total(t_add2.map(t_inc.map(a), t_inc.map(a)))
+            return flow
+        if workload == "bytes-100x10mb":  # big results that should stay on the workers
+            t_size(t_bytes.map(list(range(n))))
+            return flow
         out = fn.map(list(range(n)))
         for _ in range(stages - 1):
             out = fn.map(out)
@@ -146,7 +197,7 @@ def run_child(args):
     n, stages, fn, reduce = shape(args.workload, args.n)
     workers = 8 if args.workload == "sleep-64" else args.workers
     flow = build_flow(args.workload, n, stages, reduce)
-    graph, keys = raw_graph(n, stages, fn, reduce)
+    graph, keys = raw_graph(n, stages, fn, reduce, args.workload)
     executor = make_executor(args.executor, workers)
     setup = None
     if args.executor == "dask":
