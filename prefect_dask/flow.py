@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .context import pop_flow, push_flow
-from .errors import (CycleError, FlowValidationError, MapError, RunArgumentError,
-                     TaskDefinitionError)
+from .errors import CycleError, FlowValidationError, MapError, RunArgumentError
 from .states import State
 from .task import (Constant, Parameter, Task, as_task, checked_handlers, first_non_sequence,
                    flatten, is_sequence, unmapped)

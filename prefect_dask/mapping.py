@@ -12,7 +12,7 @@ from typing import Any
 from .context import current_flow
 from .errors import NoFlowContextError, TaskBindError
 from .flow import Flow
-from .task import Parameter, Task, flatten, unmapped
+from .task import Parameter, Task, unmapped
 
 __all__ = ["apply_map"]
 
@@ -61,10 +61,8 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
             flow.constants.setdefault(t, {})[key] = value
     for e in scratch.edges:
         up = e.upstream_task
-        if up in sources:
-            value = sources[up]
-            is_flat = isinstance(value, flatten)
-            flow.add_edge(value, e.downstream_task, key=e.key, mapped=True)
+        if up in sources:  # add_edge unwraps a flatten(...) argument itself
+            flow.add_edge(sources[up], e.downstream_task, key=e.key, mapped=True)
         else:
             flow.add_edge(up, e.downstream_task, key=e.key, mapped=up in built)
     return result
