@@ -205,11 +205,6 @@ def test_scheduler_killed_checkpoints_and_record_intact(scheduler_killed, monkey
 
 @pytest.mark.slow
 @pytest.mark.timeout(180)
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "engine bug: when the scheduler is lost, DaskExecutor.compute marks every unfinished key "
-    "lost, the mapped parent's node included, and run_stage turns the parent into one "
-    "Crashed state; the children that finished (their batches held and recorded) are not "
-    "in the returned flow state, which says the whole mapped task crashed"))
 def test_scheduler_killed_finished_children_stay_success(scheduler_killed):
     k = scheduler_killed
     nap_state = k["state"].result[k["nap"]]
@@ -448,10 +443,6 @@ def test_secret_parameter_never_shown(executor, tmp_path, caplog):
     assert token not in html.read_text() and user in html.read_text()
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError, reason=(
-    "engine bug: with a flow-level result every Parameter is checkpointed, a secret one too: "
-    "its value is pickled in plain text under the result directory (resume never reads it: "
-    "it asks for secret parameters again)"))
 def test_secret_parameter_not_written_to_checkpoints(tmp_path):
     token = f"tok-{uuid.uuid4().hex}"
     store = tmp_path / "results"

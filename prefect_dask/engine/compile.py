@@ -30,7 +30,7 @@ from ..task import first_non_sequence, is_sequence
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states",
-           "retry_crashed", "task_resources"]
+           "retry_crashed", "gathers", "task_resources"]
 
 UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
@@ -321,6 +321,11 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
 
 def _crash_indices(node: Node) -> list[int | None]:
     return list(node.args[2]) if node.func is _node_batch else [None]
+
+
+def gathers(node: Node) -> bool:
+    """Whether ``node`` only gathers a mapped task's batches (no task code runs in it)."""
+    return node.func is _node_parent
 
 
 def retry_crashed(node: Node) -> Node | None:

@@ -28,7 +28,8 @@ from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Ru
                       State, Success)
 from ..targets import check_template
 from ..task import Constant, Parameter
-from .compile import Layout, build_plans, crashed_states, next_stage, retry_crashed
+from .compile import (Layout, build_plans, crashed_states, gathers, next_stage,
+                      retry_crashed)
 from .runner import RunInfo, SystemClock, TaskPlan, run_task
 
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
@@ -396,14 +397,31 @@ def run_stage(executor: Any, graph: dict, held: dict,
             raise RuntimeError(f"A graph node raised instead of returning a State: "
                                f"{first.exc!r}. This is a prefect_dask bug, please report it."
                                ) from first.exc
-        retried = {}
-        for key, err in crashed.items():
-            again = retry_crashed(pending[key])
-            if again is not None:  # the task has retries left: run the node again
-                retried[key] = again
+        again: dict[Any, Any] = {}   # nodes to run in the next round
+        for key, err in errors.items():
+            node = pending[key]
+            if gathers(node):
+                continue                 # decided below, from its batches
+            if key in crashed:
+                retry = retry_crashed(node)
+                if retry is not None:    # the task has retries left: run the node again
+                    again[key] = retry
+                    continue
+                held[key] = crashed_states(node, crashed[key])
+                if on_node is not None:
+                    on_node(key, held[key])
+            else:                        # it only failed because an upstream node crashed
+                again[key] = node
+        for key in errors:
+            node = pending[key]
+            if not gathers(node):
                 continue
-            held[key] = crashed_states(pending[key], err)
-            if on_node is not None:
-                on_node(key, held[key])
-        pending = {k: retried.get(k, pending[k]) for k in errors
-                   if k not in crashed or k in retried}
+            if all(d in held for d in node.dependencies):
+                # A mapped parent only gathers its batches (finished or Crashed): do it on
+                # the driver, so finished children are kept even if the cluster is gone.
+                held[key] = node({d: held[d] for d in node.dependencies})
+                if on_node is not None:
+                    on_node(key, held[key])
+            else:
+                again[key] = node        # some batch runs again first
+        pending = again

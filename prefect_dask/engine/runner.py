@@ -282,6 +282,8 @@ def _result_store(run: _Run) -> Any:
 
 def _checkpointing(run: _Run) -> bool:
     task = run.plan.task
+    if getattr(task, "secret", False):  # a secret Parameter's value is never written
+        return False
     if task.checkpoint is not None:
         return bool(task.checkpoint)
     return task.result is not None or task.target is not None or run.info.flow_result is not None
