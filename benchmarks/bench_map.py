@@ -210,7 +210,8 @@ def run_child(args):
         def client_map():  # the plain futures way: client.map, then gather or sum
             futures = client.map(fn, range(n), pure=False)
             if reduce:
-                return client.submit(total, *futures).result()
+                reducer = size if args.workload == "bytes-100x10mb" else total
+                return client.submit(reducer, *futures).result()
             return client.gather(futures)
         run_ours = lambda: flow.run(executor=Started(executor), progress=False,  # noqa: E731
                                     log_level="WARNING")
