@@ -183,6 +183,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
               clock: Any, concurrency_limits: Mapping[str, int] | None, resume: str | None,
               progress: bool | None, level: int) -> State:
     flow.validate()
+    order = flow.sorted_tasks()
     plans = build_plans(flow)
     given: dict[Any, State] = dict(task_states or {})
     record = find_run(resume, flow.name) if resume is not None else None
@@ -191,12 +192,11 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         parameters = {**recorded, **parameters}
     params = resolve_parameters(flow, parameters)
     if record is not None:
-        plans, reused = _resume(flow, plans, record, flow.sorted_tasks(), params)
+        plans, reused = _resume(flow, plans, record, order, params)
         given = {**reused, **given}
     limits = _check_limits(flow, concurrency_limits or {})
     _check_targets(flow, plans, params)
     executor = executors.resolve(executor)
-    order = flow.sorted_tasks()
     check_picklable(flow, plans, executor, params)
     run_id = str(uuid.uuid4())
     state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
