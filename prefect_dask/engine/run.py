@@ -218,6 +218,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                        _base_context(now, extra_context), started=time.time(),
                        cache_root=str(home() / "cache"), flow_result=flow.result, log_level=level,
                        hard_timeouts=bool(getattr(executor, "needs_pickle", False)),
+                       secret_params=frozenset(secret),
                        limits={tag: _semaphore(executor, f"{run_id}-{tag}", n)
                                for tag, n in limits.items()})
         done, held, layouts = _start(plans, order, info, given)

@@ -85,6 +85,7 @@ class RunInfo:
     flow_result: Any = None         # the flow's Result (checkpoint store) if it set one
     log_level: int = 20             # task log records below this level are dropped
     hard_timeouts: bool = False     # run timed tasks in a forked child that can be killed
+    secret_params: frozenset = frozenset()   # names of secret Parameters (never stored raw)
 
 
 @dataclass(frozen=True, slots=True)
@@ -339,6 +340,12 @@ def _cache_store(root: str) -> CacheStore:
     return CacheStore(root)
 
 
+def _cache_parameters(run: _Run) -> dict[str, Any]:
+    """The parameters as cache entries keep them: a secret one only as its token."""
+    secret = run.info.secret_params
+    return {k: tokenize(v) if k in secret else v for k, v in run.info.parameters.items()}
+
+
 def check_cache(run: _Run, state: State) -> State:
     """A task with ``cache_for``: end Cached with the first valid entry from an earlier run
     (a task with a ``target`` reads its target instead, as in Prefect 1)."""
@@ -353,8 +360,9 @@ def check_cache(run: _Run, state: State) -> State:
     entries, by_inputs = store.candidates(key, before=run.info.started)
     if validator is all_inputs:  # the common case, found by its inputs at once
         entries = [e for e in (by_inputs.get(tokenize(hash_inputs(inputs))),) if e is not None]
+    parameters = _cache_parameters(run)
     for entry in entries:
-        if validator(entry, inputs, run.info.parameters):
+        if validator(entry, inputs, parameters):
             return run.set_state(state, entry.replace(task_name=task.name,
                                                       map_index=run.map_index, attempts=0))
     return state
@@ -369,7 +377,7 @@ def cache_result(run: _Run, state: State) -> State:
     expires = datetime.datetime.now(datetime.timezone.utc) + task.cache_for
     cached = Cached.from_state(state, state.message, state.result,
                                hashed_inputs=hash_inputs(run.inputs()),
-                               cached_parameters=dict(run.info.parameters),
+                               cached_parameters=_cache_parameters(run),
                                cached_result_expiration=expires)
     new = run.set_state(state, cached)
     if new.is_cached():
