@@ -105,12 +105,25 @@ def build_plans(flow: Any) -> dict[Any, TaskPlan]:
             for t, ins in inputs.items()}
 
 
+class ConstantInput:
+    """The upstream "task" of a constant argument, as a trigger sees it (cheap to make)."""
+
+    __slots__ = ("value", "name", "slug")
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+        self.name = self.slug = f"Constant[{type(value).__name__}]"
+
+    def __repr__(self) -> str:
+        return f"<Constant: {self.value!r:.40}>"
+
+
 def _constant_states(task: Any, constants: Mapping[str, Any]) -> dict[Any, State]:
     """Prefect 1 shows a trigger each constant argument as a successful upstream task."""
     from ..flow import Edge
-    from ..task import Constant
 
-    return {Edge(Constant(v), task, key): Success(result=v) for key, v in constants.items()}
+    return {Edge(ConstantInput(v), task, key): Success(result=v)
+            for key, v in constants.items()}
 
 
 # -- how a child finds its upstream state among a batch node's dependencies ------
