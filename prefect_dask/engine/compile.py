@@ -199,6 +199,20 @@ def _width(state: State, flattened: bool) -> int | None:
     return None
 
 
+class _Deps:
+    """The keys one batch node reads, each once; calling it gives a key's argument index."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {}
+        self.refs: list[TaskRef] = []
+
+    def __call__(self, key: Any) -> int:
+        if key not in self.index:
+            self.index[key] = len(self.refs)
+            self.refs.append(TaskRef(key))
+        return self.index[key]
+
+
 class _Compiler:
     def __init__(self, plans: Mapping[Any, TaskPlan], info: RunInfo, done: Mapping[Any, State],
                  layouts: Mapping[Any, Layout], workers: int) -> None:
@@ -207,9 +221,6 @@ class _Compiler:
         self.new_layouts: dict[Any, Layout] = {}
         self.graph: dict[Any, Node] = {}
         self.annotations: dict[Any, dict] = {}
-
-    def ref(self, key: Any) -> TaskRef:
-        return TaskRef(key)
 
     def width_of(self, plan: TaskPlan) -> int:
         """How many children ``plan``'s task has, UNKNOWN, or NO_WIDTH."""
@@ -235,15 +246,8 @@ class _Compiler:
                 return UNKNOWN
         return min(widths) if widths else NO_WIDTH
 
-    def rule(self, inp: Any, span: range, deps: list[TaskRef], dep_index: dict) -> tuple:
+    def rule(self, inp: Any, span: range, dep: "_Deps") -> tuple:
         """The rule (see ``_locate``) for mapped input ``inp`` over children ``span``."""
-
-        def dep(key: Any) -> int:
-            if key not in dep_index:
-                dep_index[key] = len(deps)
-                deps.append(self.ref(key))
-            return dep_index[key]
-
         up = inp.edge.upstream_task
         layout = self.layouts.get(up)
         if not inp.flattened:
@@ -279,7 +283,7 @@ class _Compiler:
 
     def add(self, task: Any) -> None:
         plan = self.plans[task]
-        whole = [self.ref(i.edge.upstream_task.slug) for i in plan.inputs]
+        whole = [TaskRef(i.edge.upstream_task.slug) for i in plan.inputs]
         width = self.width_of(plan) if plan.is_mapped else NO_WIDTH
         if width == NO_WIDTH:
             self.graph[plan.slug] = Node(plan.slug, _node_single, plan, self.info, *whole)
@@ -290,20 +294,11 @@ class _Compiler:
         batches = []
         for j in range(layout.n_batches):
             span = layout.span(j)
-            deps: list[TaskRef] = []
-            dep_index: dict[Any, int] = {}
-            rules = []
-            for inp in plan.inputs:
-                if inp.mapped:
-                    rules.append(self.rule(inp, span, deps, dep_index))
-                else:
-                    key = inp.edge.upstream_task.slug
-                    if key not in dep_index:
-                        dep_index[key] = len(deps)
-                        deps.append(self.ref(key))
-                    rules.append(("whole", dep_index[key]))
+            dep = _Deps()
+            rules = tuple(self.rule(inp, span, dep) if inp.mapped
+                          else ("whole", dep(inp.edge.upstream_task.slug)) for inp in plan.inputs)
             key = (plan.slug, j)
-            self.graph[key] = Node(key, _node_batch, plan, self.info, span, tuple(rules), *deps)
+            self.graph[key] = Node(key, _node_batch, plan, self.info, span, rules, *dep.refs)
             self.annotate(plan, key)
             batches.append(TaskRef(key))
         self.graph[plan.slug] = Node(plan.slug, _node_parent, plan, self.info, len(whole),

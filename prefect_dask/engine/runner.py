@@ -133,13 +133,14 @@ def pick(state: State, path: tuple[int, ...]) -> State:
 class _Run:
     """One task run in progress: knows its task and calls handlers on each transition."""
 
-    __slots__ = ("plan", "info", "map_index", "upstream", "name", "hooked")
+    __slots__ = ("plan", "info", "map_index", "upstream", "name", "hooked", "_inputs")
 
     def __init__(self, plan: TaskPlan, info: RunInfo, map_index: int | None,
                  upstream: tuple[State, ...]) -> None:
         self.plan, self.info, self.map_index, self.upstream = plan, info, map_index, upstream
         self.name = plan.task.name if map_index is None else f"{plan.task.name}[{map_index}]"
         self.hooked = bool(plan.task.state_handlers) or plan.task.on_failure is not None
+        self._inputs: dict[str, Any] | None = None
 
     def set_state(self, old: State, new: State) -> State:
         """Stamp ``new`` with this run and pass the transition through the task's handlers.
@@ -175,11 +176,11 @@ class _Run:
                               attempts=max(new.attempts, old.attempts))
         return new
 
-    def upstream_states(self, expand_unmapped: bool) -> list[State]:
+    def upstream_states(self) -> list[State]:
         """Upstream states, a mapped parent on an unmapped edge counting as its children."""
         out: list[State] = []
         for inp, state in zip(self.plan.inputs, self.upstream):
-            if expand_unmapped and isinstance(state, Mapped) and not inp.mapped:
+            if isinstance(state, Mapped) and not inp.mapped:
                 out.extend(state.map_states)
             else:
                 out.append(state)
@@ -208,26 +209,29 @@ class _Run:
         return {**self.context_values(1, 1, None), **self.info.parameters, **self.inputs()}
 
     def inputs(self) -> dict[str, Any]:
-        kwargs = dict(self.plan.constants)
-        for inp, state in zip(self.plan.inputs, self.upstream):
-            if inp.key is not None:
-                flat = inp.flattened and not inp.mapped and state.is_successful()
-                kwargs[inp.key] = flattened_value(state) if flat else state.result
-        return kwargs
+        """The task function's keyword arguments (worked out once per task run)."""
+        if self._inputs is None:
+            kwargs = dict(self.plan.constants)
+            for inp, state in zip(self.plan.inputs, self.upstream):
+                if inp.key is not None:
+                    flat = inp.flattened and not inp.mapped and state.is_successful()
+                    kwargs[inp.key] = flattened_value(state) if flat else state.result
+            self._inputs = kwargs
+        return self._inputs
 
 
 # -- the pipeline steps: each takes the run and a state, returns a state ----------
 
 def check_upstream_finished(run: _Run, state: State) -> State:
     """Wait (stay Pending) while an upstream task is not finished, e.g. Paused."""
-    if all(s.is_finished() for s in run.upstream_states(expand_unmapped=True)):
+    if all(s.is_finished() for s in run.upstream_states()):
         return state
     return state.replace(message="Not all upstream states are finished; this task did not run.")
 
 
 def check_upstream_skipped(run: _Run, state: State) -> State:
     if run.plan.task.skip_on_upstream_skip and any(
-            s.is_skipped() for s in run.upstream_states(expand_unmapped=True)):
+            s.is_skipped() for s in run.upstream_states()):
         return run.set_state(state, Skipped(UPSTREAM_SKIPPED))
     return state
 
@@ -540,20 +544,31 @@ def _awaited(value: Any) -> Any:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(value)
-    box: dict[str, Any] = {}  # this thread already runs a loop: use a fresh thread
+    return _in_thread(lambda: asyncio.run(value), None, "prefect_dask-async")[1]
+
+
+def _in_thread(fn: Callable[[], Any], timeout: float | None, name: str) -> tuple[bool, Any]:
+    """Run ``fn`` in a daemon thread (with this context); wait up to ``timeout`` seconds.
+
+    Returns ``(True, value)``, or ``(False, None)`` if it was still running; what ``fn``
+    raised is raised here."""
+    box: dict[str, Any] = {}
 
     def target() -> None:
         try:
-            box["value"] = asyncio.run(value)
-        except BaseException as exc:  # re-raised in the task's thread below
+            box["value"] = fn()
+        except BaseException as exc:  # handed back to the caller's thread below
             box["error"] = exc
 
-    thread = threading.Thread(target=target)
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(target,),
+                              name=name, daemon=True)
     thread.start()
-    thread.join()
+    thread.join(timeout)
+    if thread.is_alive():
+        return False, None
     if "error" in box:
         raise box["error"]
-    return box["value"]
+    return True, box["value"]
 
 
 def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
@@ -566,23 +581,8 @@ def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
     """
     if run.info.hard_timeouts and hasattr(os, "fork"):
         return _in_child(run, body, timeout)
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = body()
-        except BaseException as exc:  # handed back to the caller's thread below
-            box["error"] = exc
-
-    thread = threading.Thread(target=contextvars.copy_context().run, args=(target,),
-                              name=f"prefect_dask-timeout-{run.name}", daemon=True)
-    thread.start()
-    thread.join(timeout)
-    if thread.is_alive():
-        return _timed_out(run, timeout)
-    if "error" in box:
-        raise box["error"]
-    return Success("Task run succeeded.", box["value"])
+    done, value = _in_thread(body, timeout, f"prefect_dask-timeout-{run.name}")
+    return Success("Task run succeeded.", value) if done else _timed_out(run, timeout)
 
 
 def _timed_out(run: _Run, timeout: float) -> State:
