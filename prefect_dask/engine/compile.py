@@ -30,7 +30,7 @@ from ..task import first_non_sequence, is_sequence
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states",
-           "retry_crashed", "gathers", "task_resources"]
+           "retry_crashed", "gathers", "parent_shell", "with_children", "task_resources"]
 
 UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
@@ -68,7 +68,7 @@ class Stage:
     graph: dict[Any, Node]
     tasks: list[Any]
     layouts: dict[Any, Layout]    # batch layouts of the mapped tasks compiled here
-    annotations: dict[Any, dict]  # Dask annotations of nodes that need them (resources)
+    annotations: dict[Any, dict]  # Dask annotations per node (priority, resources)
 
 
 def task_resources(task: Any) -> dict[str, float]:
@@ -221,6 +221,7 @@ class _Compiler:
         self.new_layouts: dict[Any, Layout] = {}
         self.graph: dict[Any, Node] = {}
         self.annotations: dict[Any, dict] = {}
+        self.tasks: list[Any] = []      # compiled so far, in flow order
 
     def width_of(self, plan: TaskPlan) -> int:
         """How many children ``plan``'s task has, UNKNOWN, or NO_WIDTH."""
@@ -276,12 +277,18 @@ class _Compiler:
                 locs[i] = (dep((up.slug, b)), o, path)
         return ("paths", locs)
 
-    def annotate(self, plan: TaskPlan, key: Any) -> None:
+    def annotate(self, plan: TaskPlan, key: Any, batch: int = 0) -> None:
+        """Worker resources, and a depth-first priority: among ready nodes a worker takes
+        the earliest batch first and, within it, the task furthest down the flow, so a
+        chain of mapped tasks finishes its first elements before starting new ones."""
+        ann: dict[str, Any] = {"priority": len(self.tasks) - batch * (len(self.plans) + 1)}
         resources = task_resources(plan.task)
         if resources:
-            self.annotations[key] = {"resources": resources}
+            ann["resources"] = resources
+        self.annotations[key] = ann
 
     def add(self, task: Any) -> None:
+        self.tasks.append(task)
         plan = self.plans[task]
         whole = [TaskRef(i.edge.upstream_task.slug) for i in plan.inputs]
         width = self.width_of(plan) if plan.is_mapped else NO_WIDTH
@@ -299,10 +306,11 @@ class _Compiler:
                           else ("whole", dep(inp.edge.upstream_task.slug)) for inp in plan.inputs)
             key = (plan.slug, j)
             self.graph[key] = Node(key, _node_batch, plan, self.info, span, rules, *dep.refs)
-            self.annotate(plan, key)
+            self.annotate(plan, key, j)
             batches.append(TaskRef(key))
         self.graph[plan.slug] = Node(plan.slug, _node_parent, plan, self.info, len(whole),
                                      *whole, *batches)
+        self.annotate(plan, plan.slug)
 
 
 def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
@@ -310,7 +318,6 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
                workers: int = 1) -> Stage:
     """The tasks (in ``order``, not in ``done``) that can be compiled now, as one graph."""
     c = _Compiler(plans, info, done, layouts, workers)
-    tasks: list[Any] = []
     in_stage: set[Any] = set()
     for task in order:
         if task in done:
@@ -322,9 +329,8 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
         if plan.is_mapped and c.width_of(plan) == UNKNOWN:
             continue
         c.add(task)
-        tasks.append(task)
         in_stage.add(task)
-    return Stage(c.graph, tasks, c.new_layouts, c.annotations)
+    return Stage(c.graph, c.tasks, c.new_layouts, c.annotations)
 
 
 def _crash_indices(node: Node) -> list[int | None]:
@@ -334,6 +340,24 @@ def _crash_indices(node: Node) -> list[int | None]:
 def gathers(node: Node) -> bool:
     """Whether ``node`` only gathers a mapped task's batches (no task code runs in it)."""
     return node.func is _node_parent
+
+
+def parent_shell(state: State) -> State:
+    """What the driver fetches of a mapped parent's State from a cluster: all but its
+    children, which it already has from the batches (see ``with_children``)."""
+    if isinstance(state, Mapped):
+        return dataclasses.replace(state, map_states=None, result=None)
+    return state
+
+
+def with_children(node: Node, state: State, batches: Mapping[Any, Any]) -> State:
+    """A parent's State from ``parent_shell``, whole again from the driver's ``batches``."""
+    if not isinstance(state, Mapped) or state.map_states is not None:
+        return state
+    plan: TaskPlan = node.args[0]
+    n_up = node.args[2]
+    children = MapStates.concat(plan.task.name, [batches[r.key] for r in node.args[3 + n_up:]])
+    return dataclasses.replace(state, map_states=children, result=list(children.results))
 
 
 def retry_crashed(node: Node) -> Node | None:

@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from .. import executors
@@ -28,8 +28,8 @@ from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Ru
                       State, Success)
 from ..targets import check_template
 from ..task import Constant, Parameter
-from .compile import (Layout, build_plans, crashed_states, gathers, next_stage,
-                      retry_crashed)
+from .compile import (Layout, build_plans, crashed_states, gathers, next_stage, parent_shell,
+                      retry_crashed, with_children)
 from .runner import RunInfo, SystemClock, TaskPlan, run_task
 
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
@@ -236,7 +236,8 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                         "please report it."
                     )
                 bar.expect(len(stage.tasks) + sum(lay.width for lay in stage.layouts.values()))
-                run_stage(executor, stage.graph, held, on_node, stage.annotations)
+                run_stage(executor, stage.graph, held, on_node, stage.annotations,
+                          keep=_read_later(plans, order, done, stage))
                 layouts.update(stage.layouts)
                 for t in stage.tasks:
                     done[t] = held[plans[t].slug]
@@ -258,6 +259,15 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     bar.close()
     logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))
     return final
+
+
+def _read_later(plans: Mapping[Any, TaskPlan], order: tuple, done: Mapping[Any, State],
+                stage: Any) -> set[Any]:
+    """The keys of ``stage`` that tasks of later stages read."""
+    compiled = set(stage.tasks)
+    read = {i.edge.upstream_task.slug for t in order if t not in done and t not in compiled
+            for i in plans[t].inputs}
+    return {k for k in stage.graph if (k[0] if isinstance(k, tuple) else k) in read}
 
 
 def emit_logs(value: Any) -> None:
@@ -370,28 +380,39 @@ def _semaphore(executor: Any, name: str, n: int) -> Any:
 
 def run_stage(executor: Any, graph: dict, held: dict,
               on_node: Callable[[Any, Any], None] | None = None,
-              annotations: Mapping[Any, dict] | None = None) -> None:
+              annotations: Mapping[Any, dict] | None = None,
+              keep: Collection[Any] | None = None) -> None:
     """Compute ``graph`` into ``held``; a node whose worker died holds Crashed states.
 
     Nodes that failed only because an upstream node crashed are computed again
-    against the Crashed states, so every task still ends in a definite state.
+    against the Crashed states, so every task still ends in a definite state.  On a
+    cluster (an executor with ``on_cluster``), mapped parents come back without their
+    children, which the driver has from the batches, and only the ``keep`` keys (read
+    by later stages) stay on the cluster.
     """
     pending = graph
+    on_cluster = getattr(executor, "on_cluster", False)
     while pending:
         deps = set().union(*(node.dependencies for node in pending.values())) - set(pending)
 
+        def whole(key: Any, value: Any, pending: dict = pending) -> Any:
+            return with_children(pending[key], value, held) if gathers(pending[key]) else value
+
         def finished(key: Any, value: Any, pending: dict = pending) -> None:
             if key in pending and not isinstance(value, NodeError):
-                held[key] = value
+                held[key] = whole(key, value)
                 if on_node is not None:
-                    on_node(key, value)
+                    on_node(key, held[key])
 
-        extra = {"annotations": {k: a for k, a in annotations.items() if k in pending}} \
-            if annotations else {}
+        extra = {} if not on_cluster else {
+            "annotations": {k: a for k, a in (annotations or {}).items() if k in pending},
+            "views": {k: parent_shell for k, node in pending.items() if gathers(node)},
+            "keep": set(pending) if keep is None else keep,
+        }
         out = executor.compute(pending, list(pending), {k: held[k] for k in deps},
                                on_result=finished, **extra)
         errors = {k: v for k, v in out.items() if isinstance(v, NodeError)}
-        held.update((k, v) for k, v in out.items() if k not in errors)
+        held.update((k, whole(k, v)) for k, v in out.items() if k not in errors and k not in held)
         crashed = {e.crashed_key: e for e in errors.values() if e.crashed_key in pending}
         if errors and not crashed:
             first = next(iter(errors.values()))

@@ -47,10 +47,17 @@ class Executor(Protocol):
         """Run ``graph``; return ``{key: value or NodeError}`` for ``keys``.
 
         ``on_result(key, value)`` is called as each node finishes.  On
-        KeyboardInterrupt the executor cancels what runs and re-raises.  When some
-        nodes need Dask annotations (worker resources) they come as a keyword
-        argument ``annotations={key: {...}}``; executors without workers to choose
-        from need not accept it.
+        KeyboardInterrupt the executor cancels what runs and re-raises.
+
+        An executor that sets ``on_cluster = True`` (its nodes run in other processes that
+        keep their results) also receives, as keyword arguments:
+
+        - ``annotations={key: {...}}``: Dask annotations (worker ``resources``, a
+          depth-first ``priority``);
+        - ``views={key: fn}``: for these keys return ``fn(value)``, computed where the
+          node ran, instead of the value itself (the driver rebuilds the rest);
+        - ``keep``: the keys later stages read; the others may be dropped as soon as
+          this graph no longer needs them.
         """
         ...
 

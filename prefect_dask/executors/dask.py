@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import importlib
+from functools import partial
 import uuid
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..errors import ExecutorError
@@ -43,6 +44,7 @@ class DaskExecutor:
     """
 
     needs_pickle = True
+    on_cluster = True   # takes annotations, views and keep (see executors.base)
 
     def __init__(self, address: str | None = None, cluster_class: Any = None,
                  cluster_kwargs: dict | None = None, adapt_kwargs: dict | None = None,
@@ -150,7 +152,9 @@ class DaskExecutor:
 
     def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
                 on_result: OnResult | None = None,
-                annotations: Mapping[Any, dict] | None = None) -> dict:
+                annotations: Mapping[Any, dict] | None = None,
+                views: Mapping[Any, Callable[[Any], Any]] | None = None,
+                keep: Collection[Any] | None = None) -> dict:
         if self.client is None:
             raise ExecutorError(
                 f"{self!r} was used outside `with executor:`; pass it to flow.run(executor=...), "
@@ -160,6 +164,8 @@ class DaskExecutor:
 
         if self.client.status != "running":
             return {k: self._lost(k) for k in keys}
+        views = views or {}
+        keep = set(graph) if keep is None else set(keep)
         # Keys are global on a scheduler: give this call's keys a fresh suffix so they never
         # meet another flow run's, or an earlier erred attempt's, under the same name.
         tag = uuid.uuid4().hex[:10]
@@ -173,23 +179,26 @@ class DaskExecutor:
                   for k, node in with_held(graph, send).items()}
         if annotations:
             tagged = _annotated(tagged, {subs[k]: a for k, a in annotations.items()})
-        futures = self.client.get(tagged, [subs[k] for k in keys], sync=False)
-        by_future = dict(zip(futures, keys))
+        # Each future is dropped once its value is fetched, unless a later stage reads it:
+        # the cluster frees what no one needs as soon as its consumers here have run.
+        waiting = dict(zip(self.client.get(tagged, [subs[k] for k in keys], sync=False), keys))
         untag = {v: k for k, v in subs.items()}
         out: dict = {}
         try:
             # When the client loses the scheduler it cancels every future: they come out
             # of as_completed "cancelled", and their tasks end Crashed.
-            for future in as_completed(futures):
-                key = by_future[future]
+            for future in as_completed(list(waiting)):
+                key = waiting.pop(future)
                 if future.status not in ("finished", "error"):
                     out[key] = self._lost(key) if self.client.status != "running" else NodeError(
                         RuntimeError(f"Dask cancelled {key!r}"), crashed_key=key, reason=(
                             "Dask cancelled it after its worker or the data it needed was "
                             "lost; its outcome is unknown. Run the flow again."))
                 elif future.status == "finished":
-                    self._kept[key] = future
-                    out[key] = future.result()
+                    if key in keep:
+                        self._kept[key] = future
+                    out[key] = (self.client.submit(views[key], future, pure=False).result()
+                                if key in views else future.result())
                     if on_result is not None:
                         on_result(key, out[key])
                 else:
@@ -199,12 +208,13 @@ class DaskExecutor:
                         out[key] = NodeError(exc, crashed_key=untag.get(exc.task), worker=worker)
                     else:
                         out[key] = NodeError(exc)
+                del future
         except BaseException:
             if self.client.status == "running":
-                self.client.cancel(futures)
+                self.client.cancel(list(waiting))
             raise
         finally:
-            del futures, by_future
+            waiting.clear()
         return out
 
     def __repr__(self) -> str:
@@ -214,18 +224,28 @@ class DaskExecutor:
 
 
 def _annotated(graph: dict, annotations: Mapping[Any, dict]) -> Any:
-    """``graph`` as a HighLevelGraph: one layer per distinct annotation (worker resources)."""
+    """``graph`` as a HighLevelGraph carrying per-key annotations.
+
+    One layer per distinct set of worker resources; priorities, which differ per key,
+    are looked up per key."""
     from dask.highlevelgraph import HighLevelGraph, MaterializedLayer
 
+    priority = {k: a["priority"] for k, a in annotations.items() if "priority" in a}
     groups: dict[str, tuple[dict, dict]] = {}
     for key, node in graph.items():
-        ann = annotations.get(key)
-        name = repr(sorted((k, sorted(v.items()) if isinstance(v, dict) else v)
-                           for k, v in ann.items())) if ann else "plain"
-        groups.setdefault(name, ({}, ann or {}))[0][key] = node
-    layers = {name: MaterializedLayer(nodes, annotations=ann or None)
-              for name, (nodes, ann) in groups.items()}
+        resources = annotations.get(key, {}).get("resources")
+        name = repr(sorted(resources.items())) if resources else "plain"
+        groups.setdefault(name, ({}, {"resources": resources} if resources else {}))[0][key] = node
+    layers = {}
+    for name, (nodes, ann) in groups.items():
+        if priority:
+            ann = {**ann, "priority": partial(_lookup, priority)}
+        layers[name] = MaterializedLayer(nodes, annotations=ann or None)
     return HighLevelGraph(layers, {name: set() for name in layers})
+
+
+def _lookup(table: Mapping[Any, Any], key: Any) -> Any:
+    return table.get(key, 0)
 
 
 def _tagged(key: Any, tag: str) -> Any:
