@@ -22,6 +22,10 @@ def main(paths):
                 rows.append(f"| {r['workload']} | {r['executor']} | error: {r['error']} | | | | | | |")
                 continue
             extra = f" (ideal {r['ideal_s']} s)" if "ideal_s" in r else ""
+            if "median_raw_client_map_gather_s" in r:
+                extra = (f" (client.map + gather of every result: "
+                         f"{r['median_raw_client_map_gather_s']} s, ratio "
+                         f"{r['ratio_to_client_map_gather']})")
             rows.append(f"| {r['workload']} | {r['executor']} | {r['median_prefect_dask_s']}{extra} "
                         f"| {r['median_raw_dask_s']} | {r['ratio']} "
                         f"| {r.get('median_raw_client_map_s', '-')} | {r.get('ratio_to_client_map', '-')} "

@@ -22,7 +22,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import cloudpickle
@@ -105,14 +105,15 @@ def _kill_tree(proc: subprocess.Popen) -> None:
 
 
 @contextlib.contextmanager
-def dask_processes(tmp_path: Path, n_workers: int = 2,
-                   timeout: float = 60) -> Iterator[str]:
+def dask_processes(tmp_path: Path, n_workers: int = 2, timeout: float = 60,
+                   worker_args: Mapping[int, list[str]] | None = None) -> Iterator[str]:
     """``dask scheduler`` and ``n_workers`` ``dask worker`` processes on 127.0.0.1.
 
     Yields the scheduler's address once every worker has registered.  Every
     process is killed on exit, whatever happened.  Each worker runs in its own
     directory under ``tmp_path`` with one thread and no nanny, and its output
-    goes to a log file there.
+    goes to a log file there; ``worker_args[i]`` are extra arguments for worker i
+    (e.g. ``["--resources", "GPU=1"]``).
     """
     from distributed import Client
 
@@ -138,9 +139,8 @@ def dask_processes(tmp_path: Path, n_workers: int = 2,
             time.sleep(0.1)
         address = _address(sched_file)
         for i in range(n_workers):
-            start([dask, "worker", address, "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                   "--host", "127.0.0.1", "--name", f"w{i}",
-                   "--local-directory", str(tmp_path / f"w{i}")], f"worker{i}")
+            start(worker_command(address, tmp_path, f"w{i}", *(worker_args or {}).get(i, [])),
+                  f"worker{i}")
         with Client(address, timeout=timeout) as client:
             client.wait_for_workers(n_workers, timeout=timeout)
         yield address
@@ -149,6 +149,25 @@ def dask_processes(tmp_path: Path, n_workers: int = 2,
             _kill_tree(proc)
         for log in logs:
             log.close()
+
+
+def worker_command(address: str, tmp_path: Path, name: str, *extra: str) -> list[str]:
+    """``dask worker`` for ``address``: one thread, no nanny, its own directory."""
+    return [str(BIN / "dask"), "worker", address, "--nthreads", "1", "--no-nanny",
+            "--no-dashboard", "--host", "127.0.0.1", "--name", name,
+            "--local-directory", str(tmp_path / name), *extra]
+
+
+@contextlib.contextmanager
+def late_worker(address: str, tmp_path: Path, name: str, *extra: str) -> Iterator[None]:
+    """One more ``dask worker`` joining a running scheduler; killed on exit."""
+    with open(tmp_path / f"{name}.log", "wb") as log:
+        proc = subprocess.Popen(worker_command(address, tmp_path, name, *extra), stdout=log,
+                                stderr=subprocess.STDOUT, cwd=tmp_path, start_new_session=True)
+        try:
+            yield
+        finally:
+            _kill_tree(proc)
 
 
 def _address(sched_file: Path) -> str:

@@ -21,7 +21,7 @@ from datetime import timedelta
 
 import pytest
 
-from cluster_helpers import (append_line, dask_processes, intervals, overlaps,
+from cluster_helpers import (append_line, dask_processes, intervals, late_worker, overlaps,
                              pickle_by_value, read_lines, tls_security, wait_gone)
 from prefect_dask import (Flow, Parameter, cache_validators, case, merge, signals, task, triggers,
                           unmapped)
@@ -154,6 +154,56 @@ def where(i):
 
     time.sleep(0.2)
     return get_worker().address
+
+
+@task(tags=["dask-resource:GPU=1"], map_batch_size=1)
+def on_gpu(i):
+    """The address of the Dask worker running this child (a GPU worker, by Prefect 1's tag)."""
+    from distributed import get_worker
+
+    return get_worker().address
+
+
+@task(resources={"GPU": 1}, map_batch_size=1)
+def on_gpu_too(i):
+    from distributed import get_worker
+
+    return get_worker().address
+
+
+@task(tags=["dask-resource:GPU=1"])
+def needs_gpu(x):
+    return x * 2
+
+
+@task(map_batch_size=1)
+def step(log, name, x):
+    append_line(log, f"{name} {x}")
+    return x
+
+
+@task(map_batch_size=1)
+def blob(i):
+    return bytes(2**20)
+
+
+@task(map_batch_size=1)
+def blob_size(b):
+    return len(b)
+
+
+@task
+def blobs_left(sizes, prefix):
+    """Keys of ``prefix`` still in cluster memory, waiting up to 10 s for them to go."""
+    from distributed import get_client
+
+    deadline = time.monotonic() + 10
+    while True:
+        left = sorted(str(k) for k, where in get_client().who_has().items()
+                      if where and str(k).startswith(prefix))
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(0.1)
 
 
 @task
@@ -344,7 +394,102 @@ def test_concurrency_limit_of_one_never_overlaps(any_executor, tmp_path):
     assert overlaps(lines) == 1, lines         # never two at once
 
 
+@pytest.mark.parametrize("name", ["local", "threads", "processes"])
+def test_worker_resources_are_ignored_without_workers_to_choose(name):
+    """A Prefect 1 flow tagged dask-resource:... runs unchanged on the local executors."""
+    with Flow("resources here") as flow:
+        out = needs_gpu.map([1, 2, 3])
+    state = run(flow, name)
+    assert state.is_successful(), state.result
+    assert state.result[out].result == [2, 4, 6]
+
+
 # -- real clusters ---------------------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_mapped_chain_runs_depth_first_on_a_cluster(tmp_path):
+    """One worker thread, a chain of three mapped tasks: elements go through the whole
+    chain in order, a few at a time (the scheduler hands a worker two tasks at once), so
+    element i is through before element i + 3 starts and memory stays small."""
+    log = str(tmp_path / "order")
+    n = 12
+    with Flow("depth first") as flow:
+        a = step.map(unmapped(log), unmapped("a"), list(range(n)))
+        b = step.map(unmapped(log), unmapped("b"), a)
+        step.map(unmapped(log), unmapped("c"), b)
+    run(flow, DaskExecutor(cluster_kwargs={"n_workers": 1, "threads_per_worker": 1,
+                                           "processes": True, **NO_HTTP_PORT}))
+    order = read_lines(log)
+    assert sorted(order) == sorted(f"{name} {i}" for i in range(n) for name in "abc")
+    for i in range(n - 3):
+        assert order.index(f"c {i}") < order.index(f"a {i + 3}"), order
+
+
+def test_stage_data_is_released_once_its_consumers_ran(dask_cluster):
+    """Children's results that nothing later reads leave cluster memory during the run."""
+    with Flow("release") as flow:
+        blobs = blob.map(list(range(4)))
+        sizes = blob_size.map(blobs)
+        left = blobs_left(sizes, blobs.slug)
+    state = run(flow, DaskExecutor(address=dask_cluster.scheduler_address))
+    assert state.result[sizes].result == [2**20] * 4
+    assert state.result[left].result == []
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_worker_resources_choose_the_worker(tmp_path):
+    """Only worker w1 has GPU=1: children tagged dask-resource:GPU=1, or given
+    resources={"GPU": 1}, all run there; untagged ones may run anywhere."""
+    with dask_processes(tmp_path, n_workers=2, worker_args={1: ["--resources", "GPU=1"]}) \
+            as address:
+        from distributed import Client
+
+        with Client(address) as client:
+            gpu = [a for a, w in client.scheduler_info(n_workers=-1)["workers"].items()
+                   if w.get("resources", {}).get("GPU")]
+        assert len(gpu) == 1
+        with Flow("gpu") as flow:
+            tagged = on_gpu.map(list(range(6)))
+            given = on_gpu_too.map(list(range(6)))
+            plain = where.map(list(range(8)))
+        state = run(flow, DaskExecutor(address=address))
+    assert state.is_successful(), state.result
+    assert set(state.result[tagged].result) == set(gpu)
+    assert set(state.result[given].result) == set(gpu)
+    assert len(set(state.result[plain].result)) == 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_missing_worker_resource_is_named_and_the_task_waits_for_one(tmp_path, caplog):
+    """No worker has GPU: a warning names the task and how to start such a worker; the run
+    goes on once one joins."""
+    import threading
+
+    with Flow("waits for a gpu") as flow:
+        out = needs_gpu(21)
+    with dask_processes(tmp_path, n_workers=1) as address:
+        result = {}
+        runner = threading.Thread(target=lambda: result.setdefault(
+            "state", flow.run(executor=DaskExecutor(address=address))))
+        with caplog.at_level(logging.WARNING, logger="prefect_dask"):
+            runner.start()
+            deadline = time.monotonic() + 30
+            while "no worker of the cluster has" not in caplog.text:
+                assert time.monotonic() < deadline, caplog.text
+                time.sleep(0.1)
+            assert runner.is_alive()               # waiting, not failed
+            with late_worker(address, tmp_path, "gpu", "--resources", "GPU=1"):
+                runner.join(60)
+    assert not runner.is_alive()
+    message = caplog.text
+    assert "needs_gpu" in message and "GPU" in message and "--resources" in message
+    assert result["state"].is_successful(), result["state"].result
+    assert result["state"].result[out].result == 42
+
+
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)

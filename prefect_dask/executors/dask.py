@@ -73,9 +73,13 @@ class DaskExecutor:
         """Threads across the cluster's workers (at least 1)."""
         if self.client is None:
             return 1
+        return max(1, sum(w.get("nthreads", 1) for w in self._worker_info()))
+
+    def _worker_info(self) -> list[dict]:
+        """What the scheduler knows of each worker (threads, resources...)."""
         info = self.client.scheduler_info(n_workers=-1) if _takes_n_workers(self.client) \
             else self.client.scheduler_info()
-        return max(1, sum(w.get("nthreads", 1) for w in info.get("workers", {}).values()))
+        return list(info.get("workers", {}).values())
 
     def __enter__(self) -> "DaskExecutor":
         from distributed import Client, LocalCluster
@@ -144,6 +148,24 @@ class DaskExecutor:
             f"the connection to the Dask scheduler ({where}) was lost before it finished; its "
             "outcome is unknown. Run the flow again (resume=\"last\" reuses what finished)."))
 
+    def _warn_missing_resources(self, graph: dict, annotations: Mapping[Any, dict]) -> None:
+        """Dask holds a task needing worker resources no worker has until one joins: say so."""
+        needs = {}
+        for key, ann in annotations.items():
+            if ann.get("resources") and key in graph:
+                needs.setdefault(repr(key[0] if isinstance(key, tuple) else key), ann["resources"])
+        if not needs:
+            return
+        workers = self._worker_info()
+        for slug, wanted in needs.items():
+            if not any(all(w.get("resources", {}).get(r, 0) >= n for r, n in wanted.items())
+                       for w in workers):
+                spec = ",".join(f"{r}={n:g}" for r, n in wanted.items())
+                logger.warning(
+                    "Task %s needs Dask worker resources %s, which no worker of the cluster has "
+                    "now; it waits until such a worker joins (e.g. `dask worker %s --resources "
+                    "\"%s\"`).", slug, wanted, self.client.scheduler.address, spec)
+
     def semaphore(self, name: str, n: int) -> Any:
         """A cluster-wide semaphore (``distributed.Semaphore``) for tag concurrency limits."""
         from distributed import Semaphore
@@ -178,6 +200,7 @@ class DaskExecutor:
         tagged = {subs[k]: node.substitute(subs, key=subs[k])
                   for k, node in with_held(graph, send).items()}
         if annotations:
+            self._warn_missing_resources(graph, annotations)
             tagged = _annotated(tagged, {subs[k]: a for k, a in annotations.items()})
         # Each future is dropped once its value is fetched, unless a later stage reads it:
         # the cluster frees what no one needs as soon as its consumers here have run.
