@@ -347,6 +347,41 @@ def closed_port() -> int:
         return s.getsockname()[1]
 
 
+def _only_on_a_worker():
+    from distributed import get_worker
+
+    get_worker()   # raises ValueError outside a Dask worker
+    return OnlyOnWorkers()
+
+
+class OnlyOnWorkers:
+    """A value that unpickles on Dask workers but not on the driver."""
+
+    def __reduce__(self):
+        return (_only_on_a_worker, ())
+
+
+@task
+def unfetchable(x):
+    return OnlyOnWorkers()
+
+
+def test_result_the_driver_cannot_load_ends_crashed_naming_the_task(dask_cluster):
+    """A result that cannot come back to the driver: the task ends Crashed, its message
+    names the task and the error; the other tasks keep their results."""
+    with Flow("unfetchable") as flow:
+        ok = inc(1)
+        bad = unfetchable(ok)
+    state = flow.run(executor=DaskExecutor(address=dask_cluster.scheduler_address))
+    assert state.is_failed()
+    assert state.result[ok].result == 2
+    crashed = state.result[bad]
+    assert isinstance(crashed, Crashed), crashed
+    assert "unfetchable" in str(crashed.message) and "could not be fetched" in \
+        str(crashed.message), crashed.message
+    assert "ValueError" in str(crashed.message)
+
+
 @pytest.mark.timeout(60)
 def test_unreachable_scheduler_is_a_clear_error_within_10_s(tmp_path):
     address = f"tcp://127.0.0.1:{closed_port()}"

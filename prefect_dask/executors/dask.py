@@ -140,6 +140,40 @@ class DaskExecutor:
                 self._cluster.close()
                 self._cluster = None
 
+    def _fetch(self, futures: dict) -> dict:
+        """The values of finished ``futures`` ({key: future}), fetched together; a value that
+        can no longer be fetched (the scheduler or its worker is gone) is a NodeError."""
+        try:
+            return dict(zip(futures, self.client.gather(list(futures.values()))))
+        except Exception:
+            out = {}
+            for key, future in futures.items():
+                try:
+                    if self.client.status != "running":
+                        raise ExecutorError("the client lost the scheduler")
+                    out[key] = future.result(timeout=self.connect_timeout)
+                except Exception as exc:
+                    out[key] = self._cancelled(key, exc)
+            return out
+
+    def _cancelled(self, key: Any, exc: BaseException | None = None) -> NodeError:
+        if self.client.status != "running":
+            return self._lost(key)
+        why = f"its result could not be fetched ({type(exc).__name__}: {exc})" if exc else \
+            "Dask cancelled it after its worker or the data it needed was lost"
+        return NodeError(RuntimeError(f"{why} [{key!r}]"), crashed_key=key, reason=(
+            f"{why}; its outcome is unknown. Run the flow again."))
+
+    @staticmethod
+    def _error(exc: BaseException, untag: Mapping[Any, Any]) -> NodeError:
+        """A node that raised: its worker died (KilledWorker names the crashed node) or not."""
+        from distributed import KilledWorker
+
+        if isinstance(exc, KilledWorker):
+            return NodeError(exc, crashed_key=untag.get(exc.task),
+                             worker=getattr(exc.last_worker, "address", None))
+        return NodeError(exc)
+
     def _lost(self, key: Any) -> NodeError:
         where = self.address or getattr(getattr(self.client, "scheduler", None), "address", None)
         exc = ExecutorError(f"The connection to the Dask scheduler ({where}) was lost before "
@@ -182,7 +216,7 @@ class DaskExecutor:
                 f"{self!r} was used outside `with executor:`; pass it to flow.run(executor=...), "
                 "which starts and stops it."
             )
-        from distributed import KilledWorker, as_completed
+        from distributed import as_completed
 
         if self.client.status != "running":
             return {k: self._lost(k) for k in keys}
@@ -209,29 +243,27 @@ class DaskExecutor:
         out: dict = {}
         try:
             # When the client loses the scheduler it cancels every future: they come out
-            # of as_completed "cancelled", and their tasks end Crashed.
-            for future in as_completed(list(waiting)):
-                key = waiting.pop(future)
-                if future.status not in ("finished", "error"):
-                    out[key] = self._lost(key) if self.client.status != "running" else NodeError(
-                        RuntimeError(f"Dask cancelled {key!r}"), crashed_key=key, reason=(
-                            "Dask cancelled it after its worker or the data it needed was "
-                            "lost; its outcome is unknown. Run the flow again."))
-                elif future.status == "finished":
-                    if key in keep:
-                        self._kept[key] = future
-                    out[key] = (self.client.submit(views[key], future, pure=False).result()
-                                if key in views else future.result())
-                    if on_result is not None:
-                        on_result(key, out[key])
-                else:
-                    exc = future.exception()
-                    if isinstance(exc, KilledWorker):
-                        worker = getattr(exc.last_worker, "address", None)
-                        out[key] = NodeError(exc, crashed_key=untag.get(exc.task), worker=worker)
+            # of as_completed "cancelled", and their tasks end Crashed.  Values of the nodes
+            # that finished meanwhile are fetched together (one request per worker).
+            for batch in as_completed(list(waiting)).batches():
+                fetch = {}
+                for future in batch:
+                    key = waiting.pop(future)
+                    if future.status == "finished":
+                        if key in keep:
+                            self._kept[key] = future
+                        fetch[key] = (self.client.submit(views[key], future, pure=False)
+                                      if key in views else future)
+                    elif future.status == "error":
+                        out[key] = self._error(future.exception(), untag)
                     else:
-                        out[key] = NodeError(exc)
-                del future
+                        out[key] = self._cancelled(key)
+                del batch, future
+                for key, value in self._fetch(fetch).items():
+                    out[key] = value
+                    if on_result is not None and not isinstance(value, NodeError):
+                        on_result(key, value)
+                del fetch
         except BaseException:
             if self.client.status == "running":
                 self.client.cancel(list(waiting))
