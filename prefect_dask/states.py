@@ -30,6 +30,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, overload
 
+from dask.sizeof import sizeof
+
 __all__ = [
     "State", "Pending", "Scheduled", "Retrying", "Paused", "Running", "Finished",
     "Success", "Cached", "Mapped", "Skipped", "Failed", "TimedOut", "TriggerFailed",
@@ -363,3 +365,19 @@ class MapStates(Sequence):
 
     def __repr__(self) -> str:
         return f"<MapStates of {self.task_name!r}: {len(self)} children>"
+
+
+# -- sizes for Dask: what a State holds is mostly its result -------------------------------
+# Dask's scheduler decides where to run tasks, when workers spill to disk and how the driver
+# fetches values by these sizes; without them every State would count as ~100 bytes.
+
+@sizeof.register(State)
+def _sizeof_state(state: State) -> int:
+    inner = state.map_states if isinstance(state, Mapped) and state.map_states is not None \
+        else state.result
+    return 200 + sizeof(inner) + sizeof(state.logs)
+
+
+@sizeof.register(MapStates)
+def _sizeof_map_states(states: MapStates) -> int:
+    return 64 * len(states.kinds) + sizeof(states.results) + sizeof(list(states.whole.values()))

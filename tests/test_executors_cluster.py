@@ -437,6 +437,17 @@ def test_stage_data_is_released_once_its_consumers_ran(dask_cluster):
     assert state.result[left].result == []
 
 
+def test_big_results_come_back_whole(dask_cluster):
+    """Children's results of more than DaskExecutor.FETCH_BYTES in all come back intact
+    (fetched in several requests)."""
+    with Flow("big results") as flow:
+        blobs = blob.map(list(range(40)))
+    state = run(flow, DaskExecutor(address=dask_cluster.scheduler_address))
+    assert state.is_successful()
+    assert [len(b) for b in state.result[blobs].result] == [2**20] * 40
+    assert [c.result == bytes(2**20) for c in state.result[blobs].map_states] == [True] * 40
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_worker_resources_choose_the_worker(tmp_path):

@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from prefect_dask import states
-from prefect_dask.states import (Cached, Cancelled, Failed, Finished, Looped, Mapped, Pending,
+from prefect_dask.states import (Cached, Cancelled, Failed, Finished, Looped, Mapped, MapStates, Pending,
                                  Retrying, Running, Scheduled, Skipped, State, Success, TimedOut,
                                  TriggerFailed)
 
@@ -141,3 +141,16 @@ def test_all_is_literal_and_complete():
     for name in states.__all__:
         assert isinstance(getattr(states, name), type)
     assert {c.__name__ for c in ALL} <= set(states.__all__)
+
+
+def test_dask_sees_the_size_of_what_a_state_holds():
+    """Dask's scheduler and workers size data with dask.sizeof: a State counts its result,
+    a mapped parent and a MapStates their children's results."""
+    from dask.sizeof import sizeof
+
+    mb = bytes(2**20)
+    assert sizeof(Success(result=mb)) >= 2**20
+    children = MapStates.from_states("t", [Success(result=mb, map_index=i) for i in range(20)])
+    assert sizeof(children) >= 20 * 2**20
+    assert sizeof(Mapped(map_states=children, result=list(children.results))) >= 20 * 2**20
+    assert sizeof(Mapped(map_states=None)) < 1000     # a parent's shell, children elsewhere

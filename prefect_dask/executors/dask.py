@@ -45,6 +45,7 @@ class DaskExecutor:
 
     needs_pickle = True
     on_cluster = True   # takes annotations, views and keep (see executors.base)
+    FETCH_BYTES = 16 * 2**20   # at most this much in one request for finished nodes' values
 
     def __init__(self, address: str | None = None, cluster_class: Any = None,
                  cluster_kwargs: dict | None = None, adapt_kwargs: dict | None = None,
@@ -141,10 +142,16 @@ class DaskExecutor:
                 self._cluster = None
 
     def _fetch(self, futures: dict) -> dict:
-        """The values of finished ``futures`` ({key: future}), fetched together; a value that
-        can no longer be fetched (the scheduler or its worker is gone) is a NodeError."""
+        """The values of finished ``futures`` ({key: future}); a value that can no longer be
+        fetched (the scheduler or its worker is gone) is a NodeError.
+
+        Small values come in one request per ``FETCH_BYTES``; big ones one at a time (one
+        gather of many big values is slower and needs twice their size in driver memory)."""
         try:
-            return dict(zip(futures, self.client.gather(list(futures.values()))))
+            out: dict = {}
+            for group in self._fetch_groups(futures):
+                out.update(zip(group, self.client.gather([futures[k] for k in group])))
+            return out
         except Exception:
             out = {}
             for key, future in futures.items():
@@ -155,6 +162,23 @@ class DaskExecutor:
                 except Exception as exc:
                     out[key] = self._cancelled(key, exc)
             return out
+
+    def _fetch_groups(self, futures: dict) -> list[list]:
+        """``futures``' keys cut into groups of at most FETCH_BYTES (by the scheduler's sizes)."""
+        if len(futures) == 1:
+            return [list(futures)]
+        nbytes = self.client.nbytes([f.key for f in futures.values() if f.status == "finished"],
+                                    summary=False)   # views just submitted count as small
+        groups: list[list] = [[]]
+        total = 0
+        for key, future in futures.items():
+            size = nbytes.get(future.key, 0)
+            if groups[-1] and total + size > self.FETCH_BYTES:
+                groups.append([])
+                total = 0
+            groups[-1].append(key)
+            total += size
+        return groups
 
     def _cancelled(self, key: Any, exc: BaseException | None = None) -> NodeError:
         if self.client.status != "running":
