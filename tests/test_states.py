@@ -7,9 +7,9 @@ import dataclasses
 import pytest
 
 from prefect_dask import states
-from prefect_dask.states import (Cached, Cancelled, Failed, Finished, Looped, Mapped, MapStates, Pending,
-                                 Retrying, Running, Scheduled, Skipped, State, Success, TimedOut,
-                                 TriggerFailed)
+from prefect_dask.states import (Cached, Cancelled, Failed, Finished, Looped, Mapped, MapStates,
+                                 Pending, Retrying, Running, Scheduled, Skipped, State, Success,
+                                 TimedOut, TriggerFailed)
 
 ALL = [Pending, Scheduled, Retrying, Running, Finished, Success, Cached, Mapped, Skipped, Failed,
        TimedOut, TriggerFailed, Looped, Cancelled]
