@@ -582,6 +582,39 @@ def test_dask_executor_starts_and_closes_its_own_cluster(caplog):
 
 @pytest.mark.slow
 @pytest.mark.timeout(120)
+def test_performance_report_is_written(tmp_path):
+    pytest.importorskip("bokeh")
+    report = tmp_path / "report.html"
+    with Flow("reported") as flow:
+        total(inc.map(list(range(20))))
+    state = run(flow, DaskExecutor(cluster_kwargs={"n_workers": 1, "processes": True,
+                                                   **NO_HTTP_PORT},
+                                   performance_report_path=str(report)))
+    assert state.is_successful()
+    text = report.read_text()
+    assert "<html" in text.lower() and "Dask Performance Report" in text
+
+
+def test_performance_report_without_bokeh_is_a_clear_error(tmp_path, monkeypatch):
+    """The scheduler (here in this process) cannot import bokeh: an error before any task
+    runs, saying what to install; the cluster it started is closed."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "bokeh", None)     # `import bokeh` fails from now on
+    log = tmp_path / "ran"
+    with Flow("no bokeh") as flow:
+        logged(str(log), "ran", 1)
+    ex = DaskExecutor(cluster_kwargs={"n_workers": 1, "processes": False, **NO_HTTP_PORT},
+                      performance_report_path=str(tmp_path / "report.html"))
+    with pytest.raises(ExecutorError, match=r"performance_report_path=.*needs bokeh.*"
+                                            r"pip install bokeh"):
+        flow.run(executor=ex)
+    assert not log.exists()
+    assert ex.client is None and ex._cluster is None
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
 def test_cluster_class_as_an_import_string_with_adapt():
     # n_workers=0: the flow can only run if adapt(minimum=1) added a worker.
     ex = DaskExecutor(cluster_class="distributed.LocalCluster",

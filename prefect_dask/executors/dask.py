@@ -113,9 +113,21 @@ class DaskExecutor:
                 self._cluster.adapt(**self.adapt_kwargs)
             self.client = Client(self._cluster, **self.client_kwargs)
         link = getattr(self.client, "dashboard_link", None)
-        if link and (self.address is not None or self.cluster_kwargs.get("dashboard_address")):
-            logger.info("Dask dashboard: %s", link)
+        try:   # the dashboard's pages and the performance report need bokeh
+            bokeh = self.client.run_on_scheduler(_bokeh_probe())
+        except Exception:   # a scheduler that runs no code of ours: assume it has it
+            bokeh = None
+        if link and (bokeh is not False or self.address is not None
+                     or self.cluster_kwargs.get("dashboard_address")):
+            logger.info("Dask dashboard: %s%s", link, "" if bokeh is not False else
+                        " (its pages need bokeh on the scheduler: pip install bokeh)")
         if self.performance_report_path:
+            if bokeh is False:
+                self.__exit__(None, None, None)
+                raise ExecutorError(
+                    f"DaskExecutor(performance_report_path={self.performance_report_path!r}): "
+                    "Dask's performance report needs bokeh where the scheduler runs; install it "
+                    "there (pip install bokeh) or leave performance_report_path out.")
             from distributed import performance_report
 
             self._report = performance_report(filename=self.performance_report_path)
@@ -325,6 +337,19 @@ def _annotated(graph: dict, annotations: Mapping[Any, dict]) -> Any:
 
 def _lookup(table: Mapping[Any, Any], key: Any) -> Any:
     return table.get(key, 0)
+
+
+def _bokeh_probe() -> Callable[[], bool]:
+    """A function telling whether bokeh imports where it runs (made here, so it pickles by
+    value and a scheduler without prefect_dask can run it)."""
+    def probe() -> bool:
+        try:
+            import bokeh  # noqa: F401
+        except ImportError:
+            return False
+        return True
+
+    return probe
 
 
 def _tagged(key: Any, tag: str) -> Any:
