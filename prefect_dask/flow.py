@@ -16,8 +16,10 @@
 from __future__ import annotations
 
 import contextvars
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .context import pop_flow, push_flow
@@ -42,6 +44,11 @@ class Edge:
     def __repr__(self) -> str:
         key = f" (key={self.key})" if self.key else ""
         return f"<Edge{' mapped' if self.mapped else ''}: {self.upstream_task.name} -> {self.downstream_task.name}{key}>"
+
+
+def _file_name(name: str) -> str:
+    """A flow name as a file name: lower case, runs of other characters as one dash."""
+    return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "flow"
 
 
 def _check_mappable(value: Any, flattened: bool, task: Task, key: str | None) -> None:
@@ -72,7 +79,8 @@ class Flow:
                  edges: Iterable[Edge] | None = None, reference_tasks: Iterable[Task] | None = None,
                  state_handlers: Iterable[Callable] | None = None,
                  on_failure: Callable | None = None, result: Any = None,
-                 executor: Any = None, validate: bool = False, schedule: Any = None) -> None:
+                 executor: Any = None, validate: bool = False, schedule: Any = None,
+                 terminal_state_handler: Callable | None = None) -> None:
         if not isinstance(name, str) or not name:
             raise FlowValidationError(f"Flow name must be a non-empty string, got {name!r}.")
         self.name = name
@@ -88,6 +96,11 @@ class Flow:
         self.result = result
         self.executor = executor
         self.schedule = schedule
+        if terminal_state_handler is not None and not callable(terminal_state_handler):
+            raise FlowValidationError(
+                f"Flow {name!r}: terminal_state_handler={terminal_state_handler!r} must be a "
+                "callable handler(flow, state, reference_task_states) -> State or None.")
+        self.terminal_state_handler = terminal_state_handler
         self._token: list[contextvars.Token] = []
         for t in tasks or ():
             self.add_task(t)
@@ -203,6 +216,58 @@ class Flow:
             return flatten(as_task(value.value, self))
         return as_task(value, self)
 
+    def replace(self, old: Task, new: Any, validate: bool = True) -> None:
+        """Put ``new`` (a task, or a value made a Constant) where ``old`` is: its edges, its
+        constant arguments and its place among the reference tasks."""
+        if old not in self._tasks:
+            raise ValueError(f"Flow {self.name!r}: task {old!r} is not in the flow, so it "
+                             "cannot be replaced.")
+        new = new if isinstance(new, Task) else Constant(new)
+        edges = [e for e in self.edges if old in (e.upstream_task, e.downstream_task)]
+        for e in edges:
+            self.edges.discard(e)
+            if e.key is not None:
+                self._by_key.pop((e.downstream_task, e.key), None)
+        del self._tasks[old]
+        self._slugs.discard(old.slug)
+        self.add_task(new)
+        if old in self.constants:
+            self.constants[new] = self.constants.pop(old)
+        for e in edges:
+            self.add_edge(new if e.upstream_task is old else e.upstream_task,
+                          new if e.downstream_task is old else e.downstream_task,
+                          key=e.key, mapped=e.mapped, flattened=e.flattened)
+        self._reference = [new if t is old else t for t in self._reference]
+        if validate:
+            self.validate()
+
+    def update(self, flow: "Flow", merge_parameters: bool = False, validate: bool | None = None,
+               merge_reference_tasks: bool = False) -> None:
+        """Add every task, edge and constant of ``flow`` to this flow.
+
+        ``merge_parameters``: a Parameter of this flow with the name of one of ``flow``'s is
+        replaced by it (and the flow is validated).  ``merge_reference_tasks``: ``flow``'s
+        reference tasks become reference tasks here too."""
+        if merge_parameters:
+            validate = True
+            theirs = {p.name: p for p in flow.parameters()}
+            for p in self.parameters():
+                if p.name in theirs and theirs[p.name] is not p:
+                    self.replace(p, theirs[p.name], validate=False)
+        references = self.reference_tasks() | flow.reference_tasks()
+        for t in flow.tasks:
+            self.add_task(t)
+        for e in flow.edges:
+            if e not in self.edges:
+                self.add_edge(e.upstream_task, e.downstream_task, key=e.key, mapped=e.mapped,
+                              flattened=e.flattened)
+        for t, consts in flow.constants.items():
+            self.constants.setdefault(t, {}).update(consts)
+        if merge_reference_tasks:
+            self.set_reference_tasks(references)
+        if validate:
+            self.validate()
+
     def chain(self, *tasks: Task, validate: bool | None = None) -> list[Edge]:
         """Add ordering edges ``tasks[0] -> tasks[1] -> ...``."""
         return [self.add_edge(a, b, validate=validate) for a, b in zip(tasks, tasks[1:])]
@@ -213,6 +278,20 @@ class Flow:
 
     def edges_from(self, task: Task) -> set[Edge]:
         return {e for e in self.edges if e.upstream_task is task}
+
+    def all_upstream_edges(self) -> dict[Task, set[Edge]]:
+        """Each task's incoming edges."""
+        out: dict[Task, set[Edge]] = {t: set() for t in self._tasks}
+        for e in self.edges:
+            out[e.downstream_task].add(e)
+        return out
+
+    def all_downstream_edges(self) -> dict[Task, set[Edge]]:
+        """Each task's outgoing edges."""
+        out: dict[Task, set[Edge]] = {t: set() for t in self._tasks}
+        for e in self.edges:
+            out[e.upstream_task].add(e)
+        return out
 
     def upstream_tasks(self, task: Task) -> set[Task]:
         return {e.upstream_task for e in self.edges_to(task)}
@@ -321,9 +400,42 @@ class Flow:
         """A new flow with the same tasks and edges."""
         new = Flow(self.name, tasks=self._tasks, edges=self.edges,
                    reference_tasks=self._reference, state_handlers=self.state_handlers,
-                   on_failure=self.on_failure, result=self.result, executor=self.executor)
+                   on_failure=self.on_failure, result=self.result, executor=self.executor,
+                   schedule=self.schedule, terminal_state_handler=self.terminal_state_handler)
         new.constants = {t: dict(c) for t, c in self.constants.items()}
         return new
+
+    def save(self, fpath: str | None = None) -> str:
+        """Write the flow to ``fpath`` with cloudpickle (default: ``flows/<name>.prefect``
+        under the prefect_dask home); returns the path.  ``Flow.load`` reads it back."""
+        import cloudpickle
+
+        from .results import home
+
+        path = Path(fpath) if fpath else home() / "flows" / f"{_file_name(self.name)}.prefect"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(cloudpickle.dumps(self))
+        return str(path)
+
+    @classmethod
+    def load(cls, fpath: str) -> "Flow":
+        """A flow written by ``save``: a path, or the name it was saved under by default.
+        Only load files you trust: loading runs code from the file (it is a pickle)."""
+        import pickle
+
+        from .results import home
+
+        path = Path(fpath)
+        if not path.is_absolute() and not path.exists():
+            path = home() / "flows" / f"{_file_name(fpath)}.prefect"
+        try:
+            flow = pickle.loads(path.read_bytes())
+        except FileNotFoundError:
+            raise FileNotFoundError(f"No saved flow at {str(path)!r}; save one with "
+                                    "flow.save() first.") from None
+        if not isinstance(flow, cls):
+            raise TypeError(f"{str(path)!r} holds a {type(flow).__name__}, not a Flow.")
+        return flow
 
     def visualize(self, flow_state: State | None = None, filename: str | None = None,
                   format: str = "svg") -> str:

@@ -19,14 +19,18 @@ from typing import Any
 from . import states
 
 __all__ = [
-    "PrefectStateSignal", "FAIL", "TRIGGERFAIL", "SUCCESS", "SKIP", "RETRY", "LOOP",
-    "PAUSE", "ENDRUN",
+    "PrefectSignal", "PrefectStateSignal", "FAIL", "TRIGGERFAIL", "VALIDATIONFAIL", "SUCCESS",
+    "SKIP", "RETRY", "LOOP", "PAUSE", "ENDRUN", "signal_from_state",
 ]
 
 _SELF = object()
 
 
-class PrefectStateSignal(Exception):
+class PrefectSignal(Exception):
+    """Base of every signal (Prefect 1's name)."""
+
+
+class PrefectStateSignal(PrefectSignal):
     """Base of the signals; ``state()`` is the state the task ends in."""
 
     state_class: type[states.State] = states.State
@@ -51,6 +55,12 @@ class TRIGGERFAIL(FAIL):
     """Raised by a trigger that does not pass: the task ends ``TriggerFailed``."""
 
     state_class = states.TriggerFailed
+
+
+class VALIDATIONFAIL(FAIL):
+    """The task's result is not valid: the task ends ``ValidationFailed``."""
+
+    state_class = states.ValidationFailed
 
 
 class SUCCESS(PrefectStateSignal):
@@ -92,3 +102,24 @@ class ENDRUN(PrefectStateSignal):
 
     def state(self) -> states.State:
         return self._state
+
+
+def signal_from_state(state: states.State) -> type[PrefectStateSignal]:
+    """The signal class that ends a task in ``state``'s class.
+
+    >>> signal_from_state(states.Skipped()).__name__
+    'SKIP'
+    """
+    found = [sig for sig in _all_signals() if sig.state_class is type(state)]
+    if not found:
+        raise ValueError(f"No signal ends a task in state {type(state).__name__}.")
+    return found[0]
+
+
+def _all_signals() -> list[type[PrefectStateSignal]]:
+    out, todo = [], [PrefectStateSignal]
+    while todo:
+        sig = todo.pop(0)
+        out.append(sig)
+        todo.extend(sig.__subclasses__())
+    return out

@@ -6,11 +6,11 @@ one (``state.replace(...)`` or ``NewClass.from_state(old, ...)``).
 The hierarchy is Prefect 1's::
 
     State
-    ├── Pending ── Scheduled ── Retrying, Paused
+    ├── Pending ── Scheduled ── Retrying, Paused, Resume
     ├── Running
     └── Finished
         ├── Success ── Cached, Mapped, Skipped
-        ├── Failed ── TimedOut, TriggerFailed, Crashed
+        ├── Failed ── TimedOut, TriggerFailed, ValidationFailed, Crashed
         ├── Looped
         └── Cancelled
 
@@ -33,8 +33,9 @@ from typing import Any, overload
 from dask.sizeof import sizeof
 
 __all__ = [
-    "State", "Pending", "Scheduled", "Retrying", "Paused", "Running", "Finished",
+    "State", "Pending", "Scheduled", "Retrying", "Paused", "Resume", "Running", "Finished",
     "Success", "Cached", "Mapped", "Skipped", "Failed", "TimedOut", "TriggerFailed",
+    "ValidationFailed",
     "Crashed", "Looped", "Cancelled", "MapStates",
 ]
 
@@ -164,6 +165,12 @@ class Paused(Scheduled):
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Resume(Scheduled):
+    """Given to a paused task (``flow.run(task_states={task: Resume()})``): it runs, and a
+    ``manual_only`` trigger lets it."""
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Running(State):
     """The task function is running."""
 
@@ -217,6 +224,11 @@ class TimedOut(Failed):
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class TriggerFailed(Failed):
     """Not run because its trigger did not pass."""
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ValidationFailed(Failed):
+    """The task's result did not validate (``signals.VALIDATIONFAIL``)."""
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

@@ -306,6 +306,27 @@ class Task:
                               mapped=mapped)
         return self
 
+    def pipe(self, task: "Task", **kwargs: Any) -> "Task":
+        """``a.pipe(b, y=1)`` is ``b(a, y=1)``: reads left to right in long chains."""
+        if "self" in kwargs:
+            raise TaskBindError(f"Task {self.name!r}: .pipe() takes no keyword argument "
+                                "'self' (the piped result is the first argument).")
+        return task(self, **kwargs)
+
+    def inputs(self) -> dict[str, dict]:
+        """``{name: {"type", "default", "required"}}`` for each argument of ``run``."""
+        out = {}
+        for name, p in _run_signature(self).parameters.items():
+            required = p.default is inspect.Parameter.empty
+            out[name] = {"type": Any if p.annotation is inspect.Parameter.empty else p.annotation,
+                         "default": None if required else p.default, "required": required}
+        return out
+
+    def outputs(self) -> Any:
+        """The return annotation of ``run`` (``Any`` without one)."""
+        ret = _run_signature(self).return_annotation
+        return Any if ret is inspect.Signature.empty else ret
+
     def set_upstream(self, task: Any, flow: Any = None, key: str | None = None,
                      mapped: bool = False) -> None:
         """Make ``task`` run before this one (passing its result as ``key`` if given)."""
@@ -360,53 +381,21 @@ class Task:
     def _operator(self, op: Callable, name: str, *others: Any) -> "Task":
         return Operator(op, name=name)(self, *others)
 
-    def __add__(self, other: Any) -> "Task":
-        return self._operator(operator.add, "Add", other)
+    # a + b, 2 * a, a > b ...: tasks computing the operator (attached below the class)
 
-    def __sub__(self, other: Any) -> "Task":
-        return self._operator(operator.sub, "Sub", other)
+    def __or__(self, other: Any) -> Any:
+        """``a | b``: b runs after a (no data passes), as in Prefect 1; returns ``b``."""
+        self.set_dependencies(downstream_tasks=[other])
+        return other
 
-    def __mul__(self, other: Any) -> "Task":
-        return self._operator(operator.mul, "Mul", other)
+    def __ror__(self, other: Any) -> "Task":
+        """``x | a``: a runs after x; returns ``a``."""
+        self.set_dependencies(upstream_tasks=[other])
+        return self
 
-    def __truediv__(self, other: Any) -> "Task":
-        return self._operator(operator.truediv, "Div", other)
-
-    def __floordiv__(self, other: Any) -> "Task":
-        return self._operator(operator.floordiv, "FloorDiv", other)
-
-    def __mod__(self, other: Any) -> "Task":
-        return self._operator(operator.mod, "Mod", other)
-
-    def __pow__(self, other: Any) -> "Task":
-        return self._operator(operator.pow, "Pow", other)
-
-    def __and__(self, other: Any) -> "Task":
-        return self._operator(operator.and_, "And", other)
-
-    def __or__(self, other: Any) -> "Task":
-        return self._operator(operator.or_, "Or", other)
-
-    def __gt__(self, other: Any) -> "Task":
-        return self._operator(operator.gt, "GreaterThan", other)
-
-    def __ge__(self, other: Any) -> "Task":
-        return self._operator(operator.ge, "GreaterThanOrEqual", other)
-
-    def __lt__(self, other: Any) -> "Task":
-        return self._operator(operator.lt, "LessThan", other)
-
-    def __le__(self, other: Any) -> "Task":
-        return self._operator(operator.le, "LessThanOrEqual", other)
-
-    def __radd__(self, other: Any) -> "Task":
-        return Operator(operator.add, name="Add")(other, self)
-
-    def __rsub__(self, other: Any) -> "Task":
-        return Operator(operator.sub, name="Sub")(other, self)
-
-    def __rmul__(self, other: Any) -> "Task":
-        return Operator(operator.mul, name="Mul")(other, self)
+    def or_(self, other: Any) -> "Task":
+        """A task returning ``self or other``."""
+        return self._operator(_logical_or, "Or", other)
 
     def is_equal(self, other: Any) -> "Task":
         """A task returning ``self == other``."""
@@ -421,6 +410,44 @@ class Task:
         return self._operator(operator.not_, "Not")
 
     __hash__ = object.__hash__
+
+
+def _run_signature(task: Task) -> inspect.Signature:
+    """``task.run``'s signature, with string annotations evaluated where they can be."""
+    try:
+        return inspect.signature(task.run, eval_str=True)
+    except Exception:   # an annotation naming something not importable here
+        return inspect.signature(task.run)
+
+
+def _logical_and(a: Any, b: Any) -> Any:
+    return a and b
+
+
+def _logical_or(a: Any, b: Any) -> Any:
+    return a or b
+
+
+def _operator_method(op: Callable, name: str, reflected: bool) -> Callable:
+    def method(self: Task, other: Any) -> Task:
+        return Operator(op, name=name)(other, self) if reflected else self._operator(op, name, other)
+
+    method.__doc__ = f"A task computing {name} of {'other and self' if reflected else 'self and other'}."
+    return method
+
+
+# Prefect 1's operators: ``&`` is a logical and (``x and y``), ``|`` orders tasks (above).
+for _dunder, _op, _name in (("add", operator.add, "Add"), ("sub", operator.sub, "Sub"),
+                            ("mul", operator.mul, "Mul"), ("truediv", operator.truediv, "Div"),
+                            ("floordiv", operator.floordiv, "FloorDiv"),
+                            ("mod", operator.mod, "Mod"), ("pow", operator.pow, "Pow"),
+                            ("and", _logical_and, "And")):
+    setattr(Task, f"__{_dunder}__", _operator_method(_op, _name, False))
+    setattr(Task, f"__r{_dunder}__", _operator_method(_op, _name, True))
+for _dunder, _op, _name in (("gt", operator.gt, "GreaterThan"),
+                            ("ge", operator.ge, "GreaterThanOrEqual"),
+                            ("lt", operator.lt, "LessThan"), ("le", operator.le, "LessThanOrEqual")):
+    setattr(Task, f"__{_dunder}__", _operator_method(_op, _name, False))
 
 
 def _unpack_target_count(frame: Any) -> int | None:

@@ -58,7 +58,12 @@ always_run = all_finished
 
 
 def manual_only(upstream_states: Mapping[Any, State]) -> bool:
-    """Never run on its own: the task ends ``Paused``."""
+    """Never run on its own: the task ends ``Paused``, until it is given a ``Resume`` state
+    (``flow.run(task_states={task: Resume()})``)."""
+    from .context import context
+
+    if context.get("resume"):
+        return True
     raise signals.PAUSE('Trigger function is "manual_only"')
 
 

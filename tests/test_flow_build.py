@@ -426,3 +426,94 @@ def test_exponential_backoff_delays():
     assert [delay(n) for n in (1, 2, 3)] == [2.0, 4.0, 8.0]
     capped = exponential_backoff(1, factor=3, max_delay=timedelta(seconds=10))
     assert [capped(n) for n in (1, 2, 3, 4)] == [1.0, 3.0, 9.0, 10.0]
+
+
+# -- save / load, replace, update, pipe, terminal_state_handler ------------------------------
+
+def test_save_and_load_round_trip(tmp_path):
+    with Flow("Saved Flow!") as flow:
+        n = Parameter("n", default=2)
+        r = inc(add(n, 3))
+    path = flow.save(str(tmp_path / "f.prefect"))
+    loaded = Flow.load(path)
+    assert loaded.name == "Saved Flow!" and len(loaded.tasks) == len(flow.tasks)
+    state = loaded.run(parameters={"n": 10})
+    (out,) = loaded.get_tasks(name="inc")
+    assert state.result[out].result == 14
+    assert r in flow.tasks
+
+
+def test_save_by_default_under_the_home_and_load_by_name():
+    from prefect_dask.results import home
+
+    with Flow("Named Flow") as flow:
+        one()
+    path = flow.save()
+    assert path == str(home() / "flows" / "named-flow.prefect")
+    assert Flow.load("Named Flow").name == "Named Flow"
+
+
+def test_load_missing_or_foreign_files_is_a_clear_error(tmp_path):
+    import pickle
+
+    with pytest.raises(FileNotFoundError, match="No saved flow.*flow.save"):
+        Flow.load(str(tmp_path / "nothing.prefect"))
+    other = tmp_path / "other.prefect"
+    other.write_bytes(pickle.dumps({"not": "a flow"}))
+    with pytest.raises(TypeError, match="holds a dict, not a Flow"):
+        Flow.load(str(other))
+
+
+def test_replace_moves_edges_constants_and_references():
+    with Flow("replace") as flow:
+        a = one()
+        b = add(a, 5)
+    flow.set_reference_tasks([b])
+    new = task(lambda x, y: x * y, name="mul")
+    flow.replace(b, new)
+    assert b not in flow.tasks and flow.reference_tasks() == {new}
+    assert flow.run().result[new].result == 5
+
+
+def test_replace_a_task_not_in_the_flow_names_the_flow():
+    with Flow("replace-missing") as flow:
+        one()
+    with pytest.raises(ValueError, match="replace-missing.*not in the flow"):
+        flow.replace(inc, one)
+
+
+def test_update_adds_another_flows_tasks_and_merges_parameters():
+    with Flow("base") as base:
+        n = Parameter("n", default=1)
+        r = inc(n)
+    with Flow("extra") as extra:
+        n2 = Parameter("n", default=40)
+        r2 = add(n2, 2)
+    base.update(extra, merge_parameters=True, merge_reference_tasks=True)
+    assert n not in base.tasks and n2 in base.tasks
+    state = base.run()
+    assert (state.result[r].result, state.result[r2].result) == (41, 42)
+    assert base.reference_tasks() == {r, r2}
+
+
+def test_pipe_reads_left_to_right_and_refuses_self():
+    with Flow("pipe") as flow:
+        r = one().pipe(add, y=10)
+        with pytest.raises(TypeError, match="pipe.*'self'"):
+            one().pipe(add, self=1)
+    assert flow.run().result[r].result == 11
+
+
+def test_inputs_and_outputs_describe_run():
+    @task
+    def f(x: int, y: str = "a") -> float:
+        return 1.0
+
+    assert f.inputs() == {"x": {"type": int, "default": None, "required": True},
+                          "y": {"type": str, "default": "a", "required": False}}
+    assert f.outputs() is float
+
+
+def test_terminal_state_handler_must_be_callable():
+    with pytest.raises(ValueError, match="terminal_state_handler=5 must be a callable"):
+        Flow("t", terminal_state_handler=5)

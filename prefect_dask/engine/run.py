@@ -24,8 +24,8 @@ from ..log import configure_logging, emit
 from ..records import RunRecorder, find_run
 from ..report import Progress, summary
 from ..results import CorruptResultError, LocalResult
-from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Running, Scheduled,
-                      State, Success)
+from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
+                      Scheduled, State, Success)
 from ..targets import check_template
 from ..task import Constant, Parameter
 from .compile import (Layout, build_plans, crashed_states, gathers, next_stage, parent_shell,
@@ -96,6 +96,24 @@ def final_flow_state(flow: Any, states: Mapping[Any, State]) -> State:
     if all(issubclass(c, Success) for c in key):
         return Success("All reference tasks succeeded.", result=dict(states))
     return Success("No reference tasks failed.", result=dict(states))
+
+
+def _terminal_state(flow: Any, state: State) -> State:
+    """The flow's ``terminal_state_handler(flow, state, reference_task_states)`` may replace
+    the final state (a mapped reference task counts as its children); a raising one fails
+    the run."""
+    handler = flow.terminal_state_handler
+    if handler is None:
+        return state
+    keys: set[State] = set()
+    for t in flow.reference_tasks():
+        s = state.result[t]
+        keys.update(s.map_states if isinstance(s, Mapped) else (s,))
+    try:
+        return handler(flow, state, keys) or state
+    except Exception as exc:
+        return Failed(f"Flow {flow.name!r}: its terminal_state_handler raised {exc!r}.",
+                      result=exc)
 
 
 def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any,
@@ -185,7 +203,11 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     flow.validate()
     order = flow.sorted_tasks()
     plans = build_plans(flow)
-    given: dict[Any, State] = dict(task_states or {})
+    # A given state that is not finished only sets where the task starts: it runs (a Resume
+    # state lets a manual_only trigger pass), as in Prefect 1.
+    plans.update({t: dataclasses.replace(plans[t], resume=True)
+                  for t, s in (task_states or {}).items() if isinstance(s, Resume)})
+    given: dict[Any, State] = {t: s for t, s in (task_states or {}).items() if s.is_finished()}
     record = find_run(resume, flow.name) if resume is not None else None
     if record is not None:  # the recorded run's parameters, but secret ones were never kept
         recorded = {k: v for k, v in (record.get("parameters") or {}).items() if v != SECRET}
@@ -253,8 +275,8 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
             bar.close()
             raise
         getattr(executor, "release", lambda: None)()  # stages done: free the cluster's copies
-    final = _flow_transition(flow, run_id, state,
-                             final_flow_state(flow, {t: done[t] for t in order}))
+    final = final_flow_state(flow, {t: done[t] for t in order})
+    final = _flow_transition(flow, run_id, state, _terminal_state(flow, final))
     recorder.end(final)
     bar.close()
     logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))

@@ -34,7 +34,7 @@ from dask.base import tokenize
 
 from ..cache_validators import all_inputs, duration_only, hash_inputs
 from ..caching import CacheStore, cache_key
-from ..context import enter_task_context, exit_task_context
+from ..context import context, enter_task_context, exit_task_context
 from ..log import capture_logs, capture_stdout, get_logger, task_logger
 from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
@@ -113,6 +113,7 @@ class TaskPlan:
     given: Mapping[int, State] = field(default_factory=dict)
     constant_states: Mapping[Any, State] = field(default_factory=dict)  # Edge -> Success
     crashes: Mapping[Any, int] = field(default_factory=dict)  # map index -> worker deaths
+    resume: bool = False     # given a Resume state: context.resume is set, manual_only passes
 
 
 def pick(state: State, path: tuple[int, ...]) -> State:
@@ -199,6 +200,8 @@ class _Run:
             "map_index": self.map_index, "task_run_count": attempt, "clock": info.clock,
             "logger": task_logger(info.flow_name, task.name),
         }
+        if self.plan.resume:
+            values["resume"] = True
         if loop_count > 1:
             values["task_loop_count"] = loop_count
             values["task_loop_result"] = loop_result
@@ -395,7 +398,11 @@ def check_trigger(run: _Run, state: State) -> State:
     upstream = {inp.edge: s for inp, s in zip(run.plan.inputs, run.upstream)}
     upstream.update(run.plan.constant_states)  # constants count as successful upstreams
     try:
-        ok = task.trigger(upstream)
+        if run.plan.resume:
+            with context(resume=True):
+                ok = task.trigger(upstream)
+        else:
+            ok = task.trigger(upstream)
     except signals.PrefectStateSignal as sig:
         return run.set_state(state, sig.state())
     except Exception as exc:
