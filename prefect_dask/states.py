@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
@@ -91,7 +92,36 @@ class State:
         """Prefect 1's name for ``attempts`` (on Retrying: the attempts made so far)."""
         return self.attempts
 
+    @classmethod
+    def children(cls) -> list[type["State"]]:
+        """Every subclass of this state class, at any depth."""
+        out, todo = [], list(cls.__subclasses__())
+        while todo:
+            sub = todo.pop(0)
+            # @dataclass(slots=True) leaves the class it replaced among the subclasses
+            if getattr(sys.modules.get(sub.__module__), sub.__qualname__, sub) is sub:
+                out.append(sub)
+            todo.extend(sub.__subclasses__())
+        return out
+
+    @classmethod
+    def parents(cls) -> list[type["State"]]:
+        """The state classes this one derives from, nearest first."""
+        return [c for c in cls.__mro__[1:] if issubclass(c, State)]
+
+    def load_result(self, result: Any = None) -> "State":
+        """Prefect 1 loaded a checkpointed result here; results are always loaded: self."""
+        return self
+
     # -- predicates, Prefect 1 names -------------------------------------
+    def is_queued(self) -> bool:
+        """Always False: there is no queue state without a Prefect server."""
+        return False
+
+    def is_submitted(self) -> bool:
+        """Always False: there is no submitted state without a Prefect server."""
+        return False
+
     def is_pending(self) -> bool:
         return isinstance(self, Pending)
 
@@ -204,6 +234,11 @@ class Mapped(Success):
     """The parent of a mapped task; ``map_states`` holds one State per child, in order."""
 
     map_states: Sequence[State] = field(default=(), kw_only=True)
+
+    @property
+    def n_map_states(self) -> int:
+        """How many children."""
+        return len(self.map_states)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

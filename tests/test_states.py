@@ -154,3 +154,12 @@ def test_dask_sees_the_size_of_what_a_state_holds():
     assert sizeof(children) >= 20 * 2**20
     assert sizeof(Mapped(map_states=children, result=list(children.results))) >= 20 * 2**20
     assert sizeof(Mapped(map_states=None)) < 1000     # a parent's shell, children elsewhere
+
+
+def test_hierarchy_queries_and_prefect1_leftovers():
+    assert Failed.children() == [TimedOut, TriggerFailed, states.ValidationFailed,
+                                 states.Crashed]
+    assert Cached.parents() == [Success, Finished, State]
+    assert Mapped(map_states=MapStates.from_states("t", [Success(map_index=0)])).n_map_states == 1
+    s = Success(result=3)
+    assert s.load_result() is s and not s.is_queued() and not s.is_submitted()
