@@ -23,8 +23,8 @@ import pytest
 
 from cluster_helpers import (append_line, dask_processes, intervals, late_worker, overlaps,
                              pickle_by_value, read_lines, tls_security, wait_gone)
-from prefect_dask import (Flow, Parameter, cache_validators, case, merge, signals, task, triggers,
-                          unmapped)
+from prefect_dask import (Flow, Parameter, cache_validators, case, flatten, merge, signals, task,
+                          triggers, unmapped)
 from prefect_dask.errors import ExecutorError
 from prefect_dask.executors import DaskExecutor, LocalExecutor
 from prefect_dask.states import Cached, Mapped, Skipped, Success
@@ -446,6 +446,35 @@ def test_big_results_come_back_whole(dask_cluster):
     assert state.is_successful()
     assert [len(b) for b in state.result[blobs].result] == [2**20] * 40
     assert [c.result == bytes(2**20) for c in state.result[blobs].map_states] == [True] * 40
+
+
+@task
+def positions(xs):
+    """[[0], [1], ...]: one list per element of ``xs`` (for flatten, whose width waits)."""
+    return [[i] for i in range(len(xs))]
+
+
+@task(map_batch_size=1)
+def blob_size_at(b, i):
+    return len(b) + i
+
+
+@task(map_batch_size=1)
+def blobs_left_each(i, prefix):
+    return blobs_left.run(None, prefix)
+
+
+def test_data_read_by_a_later_stage_is_released_after_it(dask_cluster):
+    """Stage 2 makes blobs; stage 3 (waiting for a width) reads them; stage 4 finds them
+    gone from the cluster."""
+    with Flow("release later") as flow:
+        xs = upto(3)                                                # stage 1
+        blobs = blob.map(xs)                                        # stage 2: width from xs
+        sizes = blob_size_at.map(blobs, flatten(positions(blobs)))  # stage 3: waits for it
+        left = blobs_left_each.map(flatten(positions(sizes)), unmapped(blobs.slug))  # 4
+    state = run(flow, DaskExecutor(address=dask_cluster.scheduler_address))
+    assert state.result[sizes].result == [2**20, 2**20 + 1, 2**20 + 2]
+    assert state.result[left].result == [[], [], []]
 
 
 @pytest.mark.slow

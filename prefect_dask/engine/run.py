@@ -12,7 +12,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from .. import executors
@@ -247,6 +247,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         bar.expect(len(done))
         for t, s in done.items():
             on_node(plans[t].slug, s)
+        release = getattr(executor, "release", None)
         try:
             workers = getattr(executor, "workers", 1)
             while len(done) < len(order):
@@ -258,11 +259,14 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                         "please report it."
                     )
                 bar.expect(len(stage.tasks) + sum(lay.width for lay in stage.layouts.values()))
+                later = _read_later(plans, order, {*done, *stage.tasks})
                 run_stage(executor, stage.graph, held, on_node, stage.annotations,
-                          keep=_read_later(plans, order, done, stage))
+                          keep=_keys_of(stage.graph, later))
                 layouts.update(stage.layouts)
                 for t in stage.tasks:
                     done[t] = held[plans[t].slug]
+                if release is not None:   # what no later stage reads leaves the cluster
+                    release(keep=_keys_of(held, later))
         except KeyboardInterrupt as interrupt:
             for t in order:
                 if t not in done:
@@ -274,7 +278,8 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
             recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
             bar.close()
             raise
-        getattr(executor, "release", lambda: None)()  # stages done: free the cluster's copies
+        if release is not None:
+            release()   # stages done: free the cluster's copies
     final = final_flow_state(flow, {t: done[t] for t in order})
     final = _flow_transition(flow, run_id, state, _terminal_state(flow, final))
     recorder.end(final)
@@ -283,13 +288,15 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     return final
 
 
-def _read_later(plans: Mapping[Any, TaskPlan], order: tuple, done: Mapping[Any, State],
-                stage: Any) -> set[Any]:
-    """The keys of ``stage`` that tasks of later stages read."""
-    compiled = set(stage.tasks)
-    read = {i.edge.upstream_task.slug for t in order if t not in done and t not in compiled
+def _read_later(plans: Mapping[Any, TaskPlan], order: tuple, compiled: set[Any]) -> set[str]:
+    """The slugs of the tasks whose results tasks not yet ``compiled`` read."""
+    return {i.edge.upstream_task.slug for t in order if t not in compiled
             for i in plans[t].inputs}
-    return {k for k in stage.graph if (k[0] if isinstance(k, tuple) else k) in read}
+
+
+def _keys_of(keys: Iterable[Any], slugs: set[str]) -> set[Any]:
+    """The graph keys (a task's slug, or its batches ``(slug, j)``) of tasks in ``slugs``."""
+    return {k for k in keys if (k[0] if isinstance(k, tuple) else k) in slugs}
 
 
 def emit_logs(value: Any) -> None:

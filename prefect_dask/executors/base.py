@@ -58,6 +58,9 @@ class Executor(Protocol):
           node ran, instead of the value itself (the driver rebuilds the rest);
         - ``keep``: the keys later stages read; the others may be dropped as soon as
           this graph no longer needs them.
+
+        Such an executor may also define ``release(keep=())``, called after each stage
+        with the keys later stages still read, and with none when the run ends.
         """
         ...
 

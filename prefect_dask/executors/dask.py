@@ -134,9 +134,9 @@ class DaskExecutor:
             self._report.__enter__()
         return self
 
-    def release(self) -> None:
-        """Let the cluster drop the results this executor kept for later stages."""
-        self._kept = {}
+    def release(self, keep: Collection[Any] = ()) -> None:
+        """Let the cluster drop the results this executor kept for later stages, but ``keep``."""
+        self._kept = {k: f for k, f in self._kept.items() if k in keep}
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
