@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import importlib
-from functools import partial
-import uuid
 import logging
+import uuid
+from functools import partial
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
@@ -294,7 +294,7 @@ class DaskExecutor:
                         out[key] = self._error(future.exception(), untag)
                     else:
                         out[key] = self._cancelled(key)
-                del batch, future
+                batch = future = None   # hold no future longer than needed
                 for key, value in self._fetch(fetch).items():
                     out[key] = value
                     if on_result is not None and not isinstance(value, NodeError):
