@@ -360,3 +360,29 @@ def test_executor_used_outside_with():
     ex = LocalDaskExecutor(scheduler="threads", num_workers=1)
     with pytest.raises(ExecutorError, match=r"outside `with executor:`.*flow\.run\(executor=\.\.\.\)"):
         ex.compute({}, [], {})
+
+
+def test_task_states_for_a_task_not_in_the_flow_is_named():
+    from prefect_dask.states import Success
+
+    @task
+    def a():
+        return 1
+
+    with Flow("given-states") as flow:
+        a()
+    with pytest.raises(TypeError, match=r"'given-states'.*task_states has <Task: a>.*not a "
+                                        r"task of this flow.*get_tasks"):
+        flow.run(task_states={a: Success(result=1)})   # `a` itself: the flow holds a copy
+
+
+def test_task_states_value_that_is_not_a_state_is_named():
+    @task
+    def a():
+        return 1
+
+    with Flow("given-values") as flow:
+        t = a()
+    with pytest.raises(TypeError, match=r"'given-values'.*task_states\['a'\] = 5 is not a "
+                                        r"State.*Success\(result=...\)"):
+        flow.run(task_states={t: 5})

@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import executors
 from ..results import home
-from ..errors import ExecutorError, ParameterError
+from ..errors import ExecutorError, ParameterError, RunArgumentError
 from ..executors.base import NodeError
 from ..context import context
 from ..log import configure_logging, emit
@@ -203,6 +203,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     flow.validate()
     order = flow.sorted_tasks()
     plans = build_plans(flow)
+    _check_task_states(flow, task_states or {})
     # A given state that is not finished only sets where the task starts: it runs (a Resume
     # state lets a manual_only trigger pass), as in Prefect 1.
     plans.update({t: dataclasses.replace(plans[t], resume=True)
@@ -389,6 +390,19 @@ def _start(plans: Mapping[Any, Any], order: tuple, info: RunInfo,
         if t not in done and isinstance(t, (Parameter, Constant)) and not plans[t].inputs:
             done[t] = held[plans[t].slug] = run_task(plans[t], info, None, ())
     return done, held, layouts
+
+
+def _check_task_states(flow: Any, task_states: Mapping[Any, Any]) -> None:
+    tasks = flow.tasks
+    for t, s in task_states.items():
+        if t not in tasks:
+            raise RunArgumentError(
+                f"Flow {flow.name!r}: task_states has {t!r}, which is not a task of this flow; "
+                "key it by the flow's own task objects (flow.get_tasks(name=...) finds them).")
+        if not isinstance(s, State):
+            raise RunArgumentError(
+                f"Flow {flow.name!r}: task_states[{t.name!r}] = {s!r:.60} is not a State; give "
+                "one such as Success(result=...) (taken as the task's outcome) or Resume().")
 
 
 def _check_limits(flow: Any, limits: Mapping[str, int]) -> dict[str, int]:
