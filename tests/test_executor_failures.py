@@ -164,6 +164,39 @@ def test_killed_worker_of_a_single_task(fragile_cluster, tmp_path):
     assert state.is_failed()
 
 
+@task
+def quick(i):
+    return i
+
+
+@task
+def die_twice_then_succeed_no_retries(log):
+    """Kills its worker on its first two runs (Dask's own allowed rerun included)."""
+    append_line(log, "run")
+    if len(read_lines(log)) <= 2:
+        time.sleep(0.5)
+        os.kill(os.getpid(), signal.SIGKILL)
+    return "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_killed_worker_in_a_group_of_separate_tasks(fragile_cluster, tmp_path):
+    """Many independent single tasks run in group nodes.  One kills its worker twice (Dask
+    reruns it once, then gives up): its group is split and its tasks run again one by one,
+    none charged with the death, so none of them (no retries) ends Crashed."""
+    log = str(tmp_path / "log")
+    with Flow("killed group") as flow:
+        plain = [quick(i) for i in range(200)]
+        killer = die_twice_then_succeed_no_retries(log)
+    state = flow.run(executor=on_fragile(fragile_cluster))
+    assert all(s.is_finished() for s in every_state(state)), every_state(state)
+    assert [state.result[t].result for t in plain] == list(range(200))
+    assert state.result[killer].result == "ok"
+    assert read_lines(log) == ["run"] * 3
+    assert state.is_successful()
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_a_crash_counts_against_the_tasks_retries(fragile_cluster, tmp_path):

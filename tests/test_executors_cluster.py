@@ -404,6 +404,36 @@ def test_worker_resources_are_ignored_without_workers_to_choose(name):
     assert state.result[out].result == [2, 4, 6]
 
 
+@task
+def classify(i):
+    """i * i, but a failure for i % 7 == 3 and a skip for i % 11 == 5."""
+    if i % 7 == 3:
+        raise ValueError(f"bad {i}")
+    if i % 11 == 5:
+        raise signals.SKIP(f"skip {i}")
+    return i * i
+
+
+def test_many_separate_tasks_each_keep_their_own_state(any_executor):
+    """70 independent single tasks (run in group nodes where there are more than the
+    workers take at once): each ends in its own state, fan-in and later stages read them."""
+    with Flow("separate") as flow:
+        parts = [classify(i) for i in range(70)]
+        n = total([t for i, t in enumerate(parts) if i % 7 != 3 and i % 11 != 5])
+        later = add.map(upto(3), unmapped(parts[4]))      # a later stage reads one of them
+    state = run(flow, any_executor)
+    for i, t in enumerate(parts):
+        s = state.result[t]
+        if i % 7 == 3:
+            assert s.is_failed() and str(s.result) == f"bad {i}", s
+        elif i % 11 == 5:
+            assert s.is_skipped(), s
+        else:
+            assert type(s) is Success and s.result == i * i, s
+    assert state.result[n].result == sum(i * i for i in range(70) if i % 7 != 3 and i % 11 != 5)
+    assert state.result[later].result == [16, 17, 18]
+
+
 # -- real clusters ---------------------------------------------------------------------
 
 @pytest.mark.slow

@@ -165,6 +165,17 @@ def test_local_executor_matches_reference(nodes):
 
 @MANY
 @given(nodes=flows())
+def test_grouped_single_tasks_match_reference(nodes, monkeypatch):
+    """One batch per worker: every two or more ready single tasks share a group node."""
+    from prefect_dask.engine import compile as compiler
+
+    monkeypatch.setattr(compiler, "BATCHES_PER_WORKER", 1)
+    assume(known_bug(nodes, interpret(nodes)[0]) is None)
+    check(nodes, LocalExecutor())
+
+
+@MANY
+@given(nodes=flows())
 def test_thread_executor_matches_reference(nodes):
     assume(known_bug(nodes, interpret(nodes)[0]) is None)
     check(nodes, LocalDaskExecutor(scheduler="threads", num_workers=4))

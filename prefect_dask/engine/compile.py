@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Mapping
+import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,12 +31,14 @@ from ..task import first_non_sequence, is_sequence
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states",
-           "retry_crashed", "gathers", "parent_shell", "with_children", "task_resources"]
+           "retry_crashed", "gathers", "group_members", "split_group", "collects", "parent_shell",
+           "with_children", "task_resources"]
 
 UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
 BATCHES_PER_WORKER = 8
 MAX_AUTO_BATCH = 20_000
+_GROUPS = itertools.count()   # group node keys: ("~group", n), never a task's slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ class Stage:
     tasks: list[Any]
     layouts: dict[Any, Layout]    # batch layouts of the mapped tasks compiled here
     annotations: dict[Any, dict]  # Dask annotations per node (priority, resources)
+    groups: dict[Any, list[str]] = dataclasses.field(default_factory=dict)  # key -> slugs
 
 
 def task_resources(task: Any) -> dict[str, float]:
@@ -160,6 +164,12 @@ def _node_batch(plan: TaskPlan, info: RunInfo, span: range, rules: tuple,
         offset=span.start)
 
 
+def _node_group(info: RunInfo, members: tuple, *deps: Any) -> tuple[State, ...]:
+    """Each member ``(plan, indices of its inputs in deps)`` in turn."""
+    return tuple(run_task(plan, info, None, tuple(deps[d] for d in idxs))
+                 for plan, idxs in members)
+
+
 def _node_parent(plan: TaskPlan, info: RunInfo, n_up: int, *deps: Any) -> State:
     return run_parent(plan, info, deps[:n_up], MapStates.concat(plan.task.name, deps[n_up:]))
 
@@ -199,26 +209,43 @@ def _width(state: State, flattened: bool) -> int | None:
     return None
 
 
+def _member(states: tuple, i: int) -> State:
+    return states[i]
+
+
+def ref(key: Any, member_of: Mapping[str, tuple]) -> Any:
+    """What a node passes to read ``key``: a TaskRef, or for a task that ran in a group
+    node (``member_of[slug] = (group key, index)``) its State picked from the group's."""
+    if key in member_of:
+        group, i = member_of[key]
+        return Node(None, _member, TaskRef(group), i)
+    return TaskRef(key)
+
+
 class _Deps:
     """The keys one batch node reads, each once; calling it gives a key's argument index."""
 
-    def __init__(self) -> None:
+    def __init__(self, member_of: Mapping[str, tuple]) -> None:
+        self.member_of = member_of
         self.index: dict[Any, int] = {}
-        self.refs: list[TaskRef] = []
+        self.refs: list[Any] = []
 
     def __call__(self, key: Any) -> int:
         if key not in self.index:
             self.index[key] = len(self.refs)
-            self.refs.append(TaskRef(key))
+            self.refs.append(ref(key, self.member_of))
         return self.index[key]
 
 
 class _Compiler:
     def __init__(self, plans: Mapping[Any, TaskPlan], info: RunInfo, done: Mapping[Any, State],
-                 layouts: Mapping[Any, Layout], workers: int) -> None:
+                 layouts: Mapping[Any, Layout], workers: int,
+                 member_of: Mapping[str, tuple]) -> None:
         self.plans, self.info, self.done, self.workers = plans, info, done, workers
         self.layouts: dict[Any, Layout] = dict(layouts)
         self.new_layouts: dict[Any, Layout] = {}
+        self.member_of: dict[str, tuple] = dict(member_of)
+        self.groups: dict[Any, list[str]] = {}    # group key -> its tasks' slugs
         self.graph: dict[Any, Node] = {}
         self.annotations: dict[Any, dict] = {}
         self.tasks: list[Any] = []      # compiled so far, in flow order
@@ -287,10 +314,24 @@ class _Compiler:
             ann["resources"] = resources
         self.annotations[key] = ann
 
+    def add_group(self, key: Any, tasks: list[Any]) -> None:
+        """Independent single tasks, their inputs all computed earlier, as one node that
+        runs them one after another (fewer nodes: less scheduling per task)."""
+        dep = _Deps(self.member_of)
+        members = tuple((self.plans[t], tuple(dep(i.edge.upstream_task.slug)
+                                               for i in self.plans[t].inputs))
+                        for t in tasks)
+        self.graph[key] = Node(key, _node_group, self.info, members, *dep.refs)
+        self.annotations[key] = {"priority": len(self.tasks) + 1}
+        self.groups[key] = [self.plans[t].slug for t in tasks]
+        for i, t in enumerate(tasks):
+            self.member_of[self.plans[t].slug] = (key, i)
+        self.tasks.extend(tasks)
+
     def add(self, task: Any) -> None:
         self.tasks.append(task)
         plan = self.plans[task]
-        whole = [TaskRef(i.edge.upstream_task.slug) for i in plan.inputs]
+        whole = [ref(i.edge.upstream_task.slug, self.member_of) for i in plan.inputs]
         width = self.width_of(plan) if plan.is_mapped else NO_WIDTH
         if width == NO_WIDTH:
             self.graph[plan.slug] = Node(plan.slug, _node_single, plan, self.info, *whole)
@@ -301,7 +342,7 @@ class _Compiler:
         batches = []
         for j in range(layout.n_batches):
             span = layout.span(j)
-            dep = _Deps()
+            dep = _Deps(self.member_of)
             rules = tuple(self.rule(inp, span, dep) if inp.mapped
                           else ("whole", dep(inp.edge.upstream_task.slug)) for inp in plan.inputs)
             key = (plan.slug, j)
@@ -315,12 +356,23 @@ class _Compiler:
 
 def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
                done: Mapping[Any, State], layouts: Mapping[Any, Layout],
-               workers: int = 1) -> Stage:
-    """The tasks (in ``order``, not in ``done``) that can be compiled now, as one graph."""
-    c = _Compiler(plans, info, done, layouts, workers)
-    in_stage: set[Any] = set()
+               workers: int = 1, member_of: Mapping[str, tuple] | None = None) -> Stage:
+    """The tasks (in ``order``, not in ``done``) that can be compiled now, as one graph.
+
+    Single tasks whose inputs were all computed earlier are independent of each other: when
+    there are more of them than the workers could take one at a time, they run in groups
+    (like a mapped task's batches); ``member_of`` says where earlier groups put each one."""
+    c = _Compiler(plans, info, done, layouts, workers, member_of or {})
+    ready = [t for t in order if t not in done and not plans[t].is_mapped
+             and not task_resources(t)
+             and all(i.edge.upstream_task in done for i in plans[t].inputs)]
+    size = math.ceil(len(ready) / (max(1, workers) * BATCHES_PER_WORKER))
+    grouped = ready if size > 1 else []
+    for g in range(0, len(grouped), max(1, size)):
+        c.add_group(("~group", next(_GROUPS)), grouped[g:g + size])
+    in_stage: set[Any] = set(grouped)
     for task in order:
-        if task in done:
+        if task in done or task in in_stage:
             continue
         plan = plans[task]
         if any(i.edge.upstream_task not in done and i.edge.upstream_task not in in_stage
@@ -330,11 +382,18 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
             continue
         c.add(task)
         in_stage.add(task)
-    return Stage(c.graph, c.tasks, c.new_layouts, c.annotations)
+    return Stage(c.graph, c.tasks, c.new_layouts, c.annotations, c.groups)
 
 
 def _crash_indices(node: Node) -> list[int | None]:
     return list(node.args[2]) if node.func is _node_batch else [None]
+
+
+def group_members(node: Node) -> list[str] | None:
+    """The slugs of the tasks a group node runs (None for any other node)."""
+    if node.func is not _node_group:
+        return None
+    return [plan.slug for plan, _ in node.args[1]]
 
 
 def gathers(node: Node) -> bool:
@@ -373,19 +432,41 @@ def retry_crashed(node: Node) -> Node | None:
     return Node(node.key, node.func, plan, *node.args[1:])
 
 
+def split_group(node: Node) -> dict[Any, Node]:
+    """A group node whose worker died, as one node per task plus a node collecting their
+    States under the group's key: which task killed the worker is unknown, so none is
+    charged; if it dies again, alone, only that task is."""
+    info, members, refs = node.args[0], node.args[1], node.args[2:]
+    out = {plan.slug: Node(plan.slug, _node_single, plan, info, *(refs[d] for d in idxs))
+           for plan, idxs in members}
+    out[node.key] = Node(node.key, _node_collect, *(TaskRef(p.slug) for p, _ in members))
+    return out
+
+
+def _node_collect(*states: State) -> tuple[State, ...]:
+    return states
+
+
+def collects(node: Node) -> bool:
+    """Whether ``node`` only collects States of tasks that were reported on their own."""
+    return node.func is _node_collect
+
+
 def crashed_states(node: Node, err: Any) -> Any:
     """What a node whose worker died holds instead of its result: Crashed state(s)."""
     plan: TaskPlan = node.args[0]
-    where = f"Dask worker {err.worker}" if err.worker else "the worker"
-
-    def crashed(name: str, i: int | None) -> State:
-        reason = err.reason or (
-            f"{where} running it died ({type(err.exc).__name__}: {err.exc}); its outcome is "
-            "unknown. Check the worker's log (often it ran out of memory), then run the flow "
-            "again.")
-        return Crashed(f"Task {name!r}: {reason}", result=err.exc, task_name=plan.task.name,
-                       map_index=i, attempts=plan.crashes.get(i, 0) + 1)
-
     if node.func is _node_batch:
-        return tuple(crashed(f"{plan.task.name}[{i}]", i) for i in node.args[2])
-    return crashed(plan.task.name, None)
+        return tuple(_crashed(plan, i, err) for i in node.args[2])
+    return _crashed(plan, None, err)
+
+
+def _crashed(plan: TaskPlan, i: int | None, err: Any) -> State:
+    """The Crashed state of task run ``i`` of ``plan`` (None: not a mapped child)."""
+    where = f"Dask worker {err.worker}" if err.worker else "the worker"
+    name = plan.task.name if i is None else f"{plan.task.name}[{i}]"
+    reason = err.reason or (
+        f"{where} running it died ({type(err.exc).__name__}: {err.exc}); its outcome is "
+        "unknown. Check the worker's log (often it ran out of memory), then run the flow "
+        "again.")
+    return Crashed(f"Task {name!r}: {reason}", result=err.exc, task_name=plan.task.name,
+                   map_index=i, attempts=plan.crashes.get(i, 0) + 1)

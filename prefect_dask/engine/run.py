@@ -28,8 +28,8 @@ from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Re
                       Scheduled, State, Success)
 from ..targets import check_template
 from ..task import Constant, Parameter
-from .compile import (Layout, build_plans, crashed_states, gathers, next_stage, parent_shell,
-                      retry_crashed, with_children)
+from .compile import (Layout, build_plans, collects, crashed_states, gathers, group_members,
+                      next_stage, parent_shell, retry_crashed, split_group, with_children)
 from .runner import RunInfo, SystemClock, TaskPlan, run_task
 
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
@@ -249,10 +249,11 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         for t, s in done.items():
             on_node(plans[t].slug, s)
         release = getattr(executor, "release", None)
+        member_of: dict[str, tuple] = {}   # slug -> (group node key, index), see next_stage
         try:
             workers = getattr(executor, "workers", 1)
             while len(done) < len(order):
-                stage = next_stage(plans, order, info, done, layouts, workers)
+                stage = next_stage(plans, order, info, done, layouts, workers, member_of)
                 if not stage.tasks:
                     raise RuntimeError(
                         f"Flow {flow.name!r}: no task could be scheduled although "
@@ -262,12 +263,16 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                 bar.expect(len(stage.tasks) + sum(lay.width for lay in stage.layouts.values()))
                 later = _read_later(plans, order, {*done, *stage.tasks})
                 run_stage(executor, stage.graph, held, on_node, stage.annotations,
-                          keep=_keys_of(stage.graph, later))
+                          keep=_keys_of(stage.graph, later, {
+                              slug: (key, i) for key, slugs in stage.groups.items()
+                              for i, slug in enumerate(slugs)}))
                 layouts.update(stage.layouts)
+                member_of.update((slug, (key, i)) for key, slugs in stage.groups.items()
+                                 for i, slug in enumerate(slugs))
                 for t in stage.tasks:
                     done[t] = held[plans[t].slug]
                 if release is not None:   # what no later stage reads leaves the cluster
-                    release(keep=_keys_of(held, later))
+                    release(keep=_keys_of(held, later, member_of))
         except KeyboardInterrupt as interrupt:
             for t in order:
                 if t not in done:
@@ -295,9 +300,12 @@ def _read_later(plans: Mapping[Any, TaskPlan], order: tuple, compiled: set[Any])
             for i in plans[t].inputs}
 
 
-def _keys_of(keys: Iterable[Any], slugs: set[str]) -> set[Any]:
-    """The graph keys (a task's slug, or its batches ``(slug, j)``) of tasks in ``slugs``."""
-    return {k for k in keys if (k[0] if isinstance(k, tuple) else k) in slugs}
+def _keys_of(keys: Iterable[Any], slugs: set[str],
+             member_of: Mapping[str, tuple]) -> set[Any]:
+    """The graph keys (a task's slug, its batches ``(slug, j)``, or the group node it ran
+    in, see ``member_of``) of the tasks in ``slugs``."""
+    groups = {member_of[s][0] for s in slugs if s in member_of}
+    return {k for k in keys if k in groups or (k[0] if isinstance(k, tuple) else k) in slugs}
 
 
 def emit_logs(value: Any) -> None:
@@ -438,14 +446,22 @@ def run_stage(executor: Any, graph: dict, held: dict,
     while pending:
         deps = set().union(*(node.dependencies for node in pending.values())) - set(pending)
 
-        def whole(key: Any, value: Any, pending: dict = pending) -> Any:
-            return with_children(pending[key], value, held) if gathers(pending[key]) else value
+        def store(key: Any, value: Any, pending: dict = pending) -> None:
+            """Hold a node's value: a mapped parent made whole, a group's States each under
+            its task's slug too; report each task's State."""
+            node = pending[key]
+            held[key] = value = with_children(node, value, held) if gathers(node) else value
+            if collects(node):
+                return                   # its tasks were reported one by one
+            members = group_members(node)
+            for slug, state in zip(members, value) if members is not None else [(key, value)]:
+                held[slug] = state
+                if on_node is not None:
+                    on_node(slug, state)
 
         def finished(key: Any, value: Any, pending: dict = pending) -> None:
             if key in pending and not isinstance(value, NodeError):
-                held[key] = whole(key, value)
-                if on_node is not None:
-                    on_node(key, held[key])
+                store(key, value)
 
         extra = {} if not on_cluster else {
             "annotations": {k: a for k, a in (annotations or {}).items() if k in pending},
@@ -455,7 +471,9 @@ def run_stage(executor: Any, graph: dict, held: dict,
         out = executor.compute(pending, list(pending), {k: held[k] for k in deps},
                                on_result=finished, **extra)
         errors = {k: v for k, v in out.items() if isinstance(v, NodeError)}
-        held.update((k, whole(k, v)) for k, v in out.items() if k not in errors and k not in held)
+        for k, v in out.items():
+            if k not in errors and k not in held:
+                store(k, v)
         crashed = {e.crashed_key: e for e in errors.values() if e.crashed_key in pending}
         if errors and not crashed:
             first = next(iter(errors.values()))
@@ -467,14 +485,15 @@ def run_stage(executor: Any, graph: dict, held: dict,
             node = pending[key]
             if gathers(node):
                 continue                 # decided below, from its batches
+            if key in crashed and group_members(node) is not None:
+                again.update(split_group(node))   # run its tasks one by one
+                continue
             if key in crashed:
                 retry = retry_crashed(node)
                 if retry is not None:    # the task has retries left: run the node again
                     again[key] = retry
                     continue
-                held[key] = crashed_states(node, crashed[key])
-                if on_node is not None:
-                    on_node(key, held[key])
+                store(key, crashed_states(node, crashed[key]))
             else:                        # it only failed because an upstream node crashed
                 again[key] = node
         for key in errors:
@@ -484,9 +503,7 @@ def run_stage(executor: Any, graph: dict, held: dict,
             if all(d in held for d in node.dependencies):
                 # A mapped parent only gathers its batches (finished or Crashed): do it on
                 # the driver, so finished children are kept even if the cluster is gone.
-                held[key] = node({d: held[d] for d in node.dependencies})
-                if on_node is not None:
-                    on_node(key, held[key])
+                store(key, node({d: held[d] for d in node.dependencies}))
             else:
                 again[key] = node        # some batch runs again first
         pending = again
