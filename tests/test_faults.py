@@ -237,6 +237,41 @@ def test_resume_after_scheduler_loss_on_a_fresh_cluster(scheduler_killed, monkey
     assert [before.count(str(i)) for i in k["fast"]] == [1] * FAST
 
 
+@task
+def slow_single(i, probes):
+    append_line(Path(probes) / "started", str(i))
+    time.sleep(0.3)
+    return i
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+def test_scheduler_killed_while_groups_of_separate_tasks_run(tmp_path):
+    """Separate tasks run in group nodes; the scheduler dies mid-run: flow.run returns, every
+    task ends Success or Crashed naming the lost scheduler, the finished ones keep their
+    results."""
+    probes, cluster = tmp_path / "probes", tmp_path / "cluster"
+    probes.mkdir()
+    cluster.mkdir()
+    with Flow("groups lose their scheduler") as flow:
+        singles = [slow_single(i, str(probes)) for i in range(40)]
+    box: dict = {}
+    with dask_processes(cluster, n_workers=1) as address:
+        victim = scheduler_pid(cluster)
+        runner = threading.Thread(target=lambda: box.setdefault(
+            "state", flow.run(executor=DaskExecutor(address=address))), daemon=True)
+        runner.start()
+        assert poll(lambda: len(read_lines(probes / "started")) >= 6, 60)
+        os.kill(victim, signal.SIGKILL)
+        runner.join(60)
+    assert not runner.is_alive(), "flow.run did not return after the scheduler died"
+    states = [box["state"].result[t] for t in singles]
+    assert all(s.is_finished() for s in states), states
+    crashed = [s for s in states if isinstance(s, Crashed)]
+    assert crashed and all(names_lost_scheduler(s, address) for s in crashed), crashed
+    assert all(s.result == i for i, s in enumerate(states) if type(s) is Success)
+
+
 # == 2. hard timeouts ======================================================================
 
 @task(timeout=1)

@@ -483,8 +483,8 @@ def run_stage(executor: Any, graph: dict, held: dict,
         again: dict[Any, Any] = {}   # nodes to run in the next round
         for key, err in errors.items():
             node = pending[key]
-            if gathers(node):
-                continue                 # decided below, from its batches
+            if gathers(node) or collects(node):
+                continue                 # decided below, from the nodes it gathers
             if key in crashed and group_members(node) is not None:
                 again.update(split_group(node))   # run its tasks one by one
                 continue
@@ -498,11 +498,12 @@ def run_stage(executor: Any, graph: dict, held: dict,
                 again[key] = node
         for key in errors:
             node = pending[key]
-            if not gathers(node):
+            if not (gathers(node) or collects(node)):
                 continue
             if all(d in held for d in node.dependencies):
-                # A mapped parent only gathers its batches (finished or Crashed): do it on
-                # the driver, so finished children are kept even if the cluster is gone.
+                # A mapped parent only gathers its batches (finished or Crashed), a split
+                # group its tasks' States: do it on the driver, so what finished is kept
+                # even if the cluster is gone.
                 store(key, node({d: held[d] for d in node.dependencies}))
             else:
                 again[key] = node        # some batch runs again first
