@@ -169,14 +169,7 @@ def quick(i):
     return i
 
 
-@task
-def die_twice_then_succeed_no_retries(log):
-    """Kills its worker on its first two runs (Dask's own allowed rerun included)."""
-    append_line(log, "run")
-    if len(read_lines(log)) <= 2:
-        time.sleep(0.5)
-        os.kill(os.getpid(), signal.SIGKILL)
-    return "ok"
+die_twice_then_succeed_no_retries = die_twice_then_succeed.copy(max_retries=0)
 
 
 @pytest.mark.slow
