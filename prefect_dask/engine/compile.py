@@ -10,8 +10,13 @@ depends on a result not yet computed waits for the next stage: ``next_stage``
 returns every task that can be compiled now, the caller runs that graph,
 records the States, and asks again.
 
+Single tasks whose inputs were all computed earlier are independent of each other; when
+more of them are ready than ``BATCHES_PER_WORKER`` per worker, they run in group nodes,
+several one after another, like a mapped task's batches.
+
 Keys: a task's final State is under its slug; batch ``j`` of a mapped task,
-a tuple of child States, under ``(slug, j)``.
+a tuple of child States, under ``(slug, j)``; a group node's tuple of States under
+``("~group", n)``, where later nodes pick each task's State from it.
 """
 
 from __future__ import annotations
@@ -359,9 +364,8 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
                workers: int = 1, member_of: Mapping[str, tuple] | None = None) -> Stage:
     """The tasks (in ``order``, not in ``done``) that can be compiled now, as one graph.
 
-    Single tasks whose inputs were all computed earlier are independent of each other: when
-    there are more of them than the workers could take one at a time, they run in groups
-    (like a mapped task's batches); ``member_of`` says where earlier groups put each one."""
+    Ready single tasks beyond ``BATCHES_PER_WORKER`` per worker run in group nodes (see the
+    module's docstring); ``member_of`` says which group node earlier stages put each in."""
     c = _Compiler(plans, info, done, layouts, workers, member_of or {})
     ready = [t for t in order if t not in done and not plans[t].is_mapped
              and not task_resources(t)
