@@ -368,7 +368,7 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
     module's docstring); ``member_of`` says which group node earlier stages put each in."""
     c = _Compiler(plans, info, done, layouts, workers, member_of or {})
     ready = [t for t in order if t not in done and not plans[t].is_mapped
-             and not task_resources(t)
+             and not task_resources(t) and not _waits_to_retry(t)
              and all(i.edge.upstream_task in done for i in plans[t].inputs)]
     size = math.ceil(len(ready) / (max(1, workers) * BATCHES_PER_WORKER))
     grouped = ready if size > 1 else []
@@ -387,6 +387,12 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
         c.add(task)
         in_stage.add(task)
     return Stage(c.graph, c.tasks, c.new_layouts, c.annotations, c.groups)
+
+
+def _waits_to_retry(task: Any) -> bool:
+    """A task that sleeps between retries keeps its own node: in a group it would hold
+    back the tasks after it."""
+    return bool(task.max_retries) and (callable(task.retry_delay) or bool(task.retry_delay))
 
 
 def _crash_indices(node: Node) -> list[int | None]:
