@@ -261,14 +261,12 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                         "please report it."
                     )
                 bar.expect(len(stage.tasks) + sum(lay.width for lay in stage.layouts.values()))
-                later = _read_later(plans, order, {*done, *stage.tasks})
-                run_stage(executor, stage.graph, held, on_node, stage.annotations,
-                          keep=_keys_of(stage.graph, later, {
-                              slug: (key, i) for key, slugs in stage.groups.items()
-                              for i, slug in enumerate(slugs)}))
-                layouts.update(stage.layouts)
                 member_of.update((slug, (key, i)) for key, slugs in stage.groups.items()
                                  for i, slug in enumerate(slugs))
+                later = _read_later(plans, order, {*done, *stage.tasks})
+                run_stage(executor, stage.graph, held, on_node, stage.annotations,
+                          keep=_keys_of(stage.graph, later, member_of))
+                layouts.update(stage.layouts)
                 for t in stage.tasks:
                     done[t] = held[plans[t].slug]
                 if release is not None:   # what no later stage reads leaves the cluster
