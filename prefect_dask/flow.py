@@ -406,30 +406,27 @@ class Flow:
         return new
 
     def save(self, fpath: str | None = None) -> str:
-        """Write the flow to ``fpath`` with cloudpickle (default: ``flows/<name>.prefect``
-        under the prefect_dask home); returns the path.  ``Flow.load`` reads it back."""
-        import cloudpickle
-
-        from .results import home
+        """Write the flow to ``fpath`` (default: ``flows/<name>.prefect`` under the
+        prefect_dask home) as results are written: cloudpickle, atomically, with a digest
+        (an HMAC with ``PREFECT_DASK_RESULT_KEY``); returns the path."""
+        from .results import home, write_value
 
         path = Path(fpath) if fpath else home() / "flows" / f"{_file_name(self.name)}.prefect"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(cloudpickle.dumps(self))
+        write_value(path, self)
         return str(path)
 
     @classmethod
     def load(cls, fpath: str) -> "Flow":
         """A flow written by ``save``: a path, or the name it was saved under by default.
-        Only load files you trust: loading runs code from the file (it is a pickle)."""
-        import pickle
-
-        from .results import home
+        A file whose digest does not match is refused before it is unpickled; still, load
+        only files you trust, as unpickling runs code."""
+        from .results import home, read_value
 
         path = Path(fpath)
         if not path.is_absolute() and not path.exists():
             path = home() / "flows" / f"{_file_name(fpath)}.prefect"
         try:
-            flow = pickle.loads(path.read_bytes())
+            flow = read_value(path)
         except FileNotFoundError:
             raise FileNotFoundError(f"No saved flow at {str(path)!r}; save one with "
                                     "flow.save() first.") from None

@@ -5,6 +5,7 @@ Nothing here depends on an executor; the few runs use the default one.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Tuple
 
 import pytest
@@ -453,15 +454,29 @@ def test_save_by_default_under_the_home_and_load_by_name():
     assert Flow.load("Named Flow").name == "Named Flow"
 
 
-def test_load_missing_or_foreign_files_is_a_clear_error(tmp_path):
+def test_load_missing_foreign_or_tampered_files_is_a_clear_error(tmp_path):
     import pickle
+
+    from prefect_dask.results import CorruptResultError, write_value
 
     with pytest.raises(FileNotFoundError, match="No saved flow.*flow.save"):
         Flow.load(str(tmp_path / "nothing.prefect"))
     other = tmp_path / "other.prefect"
-    other.write_bytes(pickle.dumps({"not": "a flow"}))
+    write_value(other, {"not": "a flow"})
     with pytest.raises(TypeError, match="holds a dict, not a Flow"):
         Flow.load(str(other))
+    raw = tmp_path / "raw.prefect"
+    raw.write_bytes(pickle.dumps({"a": 1}))       # never unpickled: no digest
+    with pytest.raises(CorruptResultError, match="not a prefect_dask result"):
+        Flow.load(str(raw))
+    with Flow("tampered") as flow:
+        one()
+    path = flow.save(str(tmp_path / "t.prefect"))
+    data = bytearray(Path(path).read_bytes())
+    data[-5] ^= 0xFF
+    Path(path).write_bytes(bytes(data))
+    with pytest.raises(CorruptResultError, match="integrity check"):
+        Flow.load(path)
 
 
 def test_replace_moves_edges_constants_and_references():
