@@ -430,9 +430,12 @@ def _logical_or(a: Any, b: Any) -> Any:
 
 def _operator_method(op: Callable, name: str, reflected: bool) -> Callable:
     def method(self: Task, other: Any) -> Task:
-        return Operator(op, name=name)(other, self) if reflected else self._operator(op, name, other)
+        if reflected:
+            return Operator(op, name=name)(other, self)
+        return self._operator(op, name, other)
 
-    method.__doc__ = f"A task computing {name} of {'other and self' if reflected else 'self and other'}."
+    operands = "other and self" if reflected else "self and other"
+    method.__doc__ = f"A task computing {name} of {operands}."
     return method
 
 
@@ -448,6 +451,7 @@ for _dunder, _op, _name in (("gt", operator.gt, "GreaterThan"),
                             ("ge", operator.ge, "GreaterThanOrEqual"),
                             ("lt", operator.lt, "LessThan"), ("le", operator.le, "LessThanOrEqual")):
     setattr(Task, f"__{_dunder}__", _operator_method(_op, _name, False))
+del _dunder, _op, _name
 
 
 def _unpack_target_count(frame: Any) -> int | None:
