@@ -59,33 +59,32 @@ def all_parameters(state: State, inputs: Mapping[str, Any], parameters: Mapping[
 
 def partial_inputs_only(validate_on: Iterable[str] | None = None) -> Validator:
     """Valid while not expired and the inputs named in ``validate_on`` are unchanged."""
-    names = None if validate_on is None else set(validate_on)
-
-    def _partial_inputs_only(state: State, inputs: Mapping[str, Any],
-                             parameters: Mapping[str, Any]) -> bool:
-        if not duration_only(state, inputs, parameters):
-            return False
-        if names is None:
-            return True
-        cached = getattr(state, "hashed_inputs", None) or {}
-        return {k: v for k, v in hash_inputs(inputs or {}).items() if k in names} == \
-            {k: v for k, v in cached.items() if k in names}
-
-    return _partial_inputs_only
+    return _partial("partial_inputs_only", validate_on, "hashed_inputs",
+                    lambda inputs, parameters: hash_inputs(inputs or {}))
 
 
 def partial_parameters_only(validate_on: Iterable[str] | None = None) -> Validator:
     """Valid while not expired and the parameters named in ``validate_on`` are unchanged."""
+    return _partial("partial_parameters_only", validate_on, "cached_parameters",
+                    lambda inputs, parameters: parameters or {})
+
+
+def _partial(name: str, validate_on: Iterable[str] | None, field: str,
+             now: Callable[[Mapping[str, Any], Mapping[str, Any]], Mapping[str, Any]]
+             ) -> Validator:
+    """A validator comparing, of the values ``now`` gives, those named in ``validate_on``
+    (all of them if None: then only expiry counts) with the cache entry's ``field``."""
     names = None if validate_on is None else set(validate_on)
 
-    def _partial_parameters_only(state: State, inputs: Mapping[str, Any],
-                                 parameters: Mapping[str, Any]) -> bool:
+    def validator(state: State, inputs: Mapping[str, Any],
+                  parameters: Mapping[str, Any]) -> bool:
         if not duration_only(state, inputs, parameters):
             return False
         if names is None:
             return True
-        cached = getattr(state, "cached_parameters", None) or {}
-        return {k: v for k, v in (parameters or {}).items() if k in names} == \
+        cached = getattr(state, field, None) or {}
+        return {k: v for k, v in now(inputs, parameters).items() if k in names} == \
             {k: v for k, v in cached.items() if k in names}
 
-    return _partial_parameters_only
+    validator.__name__ = validator.__qualname__ = f"_{name}"
+    return validator

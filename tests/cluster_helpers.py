@@ -24,6 +24,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import Any
 
 import cloudpickle
 
@@ -281,3 +282,12 @@ def write_dist_info(where: Path, dist: str, group: str, entries: dict[str, str])
     lines = [f"[{group}]", *(f"{name} = {target}" for name, target in entries.items())]
     (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
     return info
+
+
+def every_state(flow_state: Any) -> list:
+    """Every task's state and every mapped child's state of a flow run."""
+    out = []
+    for s in flow_state.result.values():
+        out.append(s)
+        out.extend(getattr(s, "map_states", None) or ())
+    return out

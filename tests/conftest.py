@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from pathlib import Path
 from collections.abc import Callable
 
 import pytest
@@ -127,9 +128,10 @@ def rec() -> Recorder:
 
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory,
-                   monkeypatch: pytest.MonkeyPatch) -> None:
+def home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test writes run records, caches and results under its own PREFECT_DASK_HOME,
-    never into the user's ~/.prefect_dask (tests that need a particular home set their own)."""
-    monkeypatch.setenv("PREFECT_DASK_HOME", str(tmp_path_factory.mktemp("home")))
+    never into the user's ~/.prefect_dask; the path, for tests that look inside it."""
+    path = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("PREFECT_DASK_HOME", str(path))
     monkeypatch.delenv("PREFECT_DASK_RESULT_KEY", raising=False)
+    return path

@@ -29,15 +29,6 @@ from prefect_dask.states import Cached, Mapped, Success
 HOUR = timedelta(hours=1)
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Caches, results and run records of this test go under its own tmp_path."""
-    path = tmp_path / "home"
-    monkeypatch.setenv("PREFECT_DASK_HOME", str(path))
-    monkeypatch.delenv("PREFECT_DASK_RESULT_KEY", raising=False)
-    return path
-
-
 def utc(**delta):
     return datetime.datetime.now(datetime.timezone.utc) + timedelta(**delta)
 

@@ -22,13 +22,6 @@ UPSTREAM_SKIPPED = ("Upstream task was skipped; if this was not the intended beh
                     "consider changing `skip_on_upstream_skip=False` for this task.")
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Runs write records under PREFECT_DASK_HOME: keep them in the test's directory."""
-    monkeypatch.setenv("PREFECT_DASK_HOME", str(tmp_path))
-    return tmp_path
-
-
 @task
 def ident(x):
     return x

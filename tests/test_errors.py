@@ -13,6 +13,7 @@ import re
 import pytest
 
 from prefect_dask import Flow, Parameter, Task, task
+from tasks import inc
 from prefect_dask.errors import (CycleError, ExecutorError, FlowValidationError, ParameterError,
                                  PrefectDaskError, TaskBindError, TaskDefinitionError)
 from prefect_dask.executors import LocalDaskExecutor
@@ -30,11 +31,6 @@ def raises(builtin, match):
     with pytest.raises(builtin, match=match) as info:
         yield info
     assert isinstance(info.value, PrefectDaskError), type(info.value).__mro__
-
-
-@task
-def inc(x):
-    return x + 1
 
 
 @task(nout=2)

@@ -27,27 +27,18 @@ from pathlib import Path
 
 import pytest
 
-from cluster_helpers import (alive, append_line, descendants, describe, pickle_by_value,
-                             read_lines, wait_gone, write_dist_info)
+from cluster_helpers import (alive, append_line, descendants, describe, every_state,
+                             pickle_by_value, read_lines, wait_gone, write_dist_info)
 from prefect_dask import Flow, Parameter, Task, task, triggers, unmapped
+from tasks import inc
 from prefect_dask.errors import ExecutorError
 from prefect_dask.executors import (DaskExecutor, LocalDaskExecutor, LocalExecutor,
                                     get_executor, known_executors)
-from prefect_dask.states import Crashed, Failed, Mapped, State
+from prefect_dask.states import Crashed, Failed
 
 pickle_by_value(__name__)
 
 NO_HTTP_PORT = {"dashboard_address": ":0"}   # see test_executors_cluster.py
-
-
-def every_state(flow_state: State) -> list[State]:
-    """Every task's state and every mapped child's state of a flow run."""
-    out = []
-    for s in flow_state.result.values():
-        out.append(s)
-        if isinstance(s, Mapped):
-            out.extend(s.map_states)
-    return out
 
 
 def kinds(state) -> list[str]:
@@ -55,11 +46,6 @@ def kinds(state) -> list[str]:
 
 
 # -- tasks (module level, pickled by value) ----------------------------------------------
-
-@task
-def inc(x):
-    return x + 1
-
 
 @task(trigger=triggers.all_finished)
 def count_ok(xs):

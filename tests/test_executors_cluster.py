@@ -25,6 +25,7 @@ from cluster_helpers import (append_line, dask_processes, intervals, late_worker
                              pickle_by_value, read_lines, tls_security, wait_gone)
 from prefect_dask import (Flow, Parameter, cache_validators, case, flatten, merge, signals, task,
                           triggers, unmapped)
+from tasks import one, inc, add
 from prefect_dask.errors import ExecutorError
 from prefect_dask.executors import DaskExecutor, LocalExecutor
 from prefect_dask.states import Cached, Mapped, Skipped, Success
@@ -51,23 +52,8 @@ def kinds(state) -> list[str]:
 # -- tasks (module level, pickled by value) ------------------------------------------
 
 @task
-def one():
-    return 1
-
-
-@task
-def inc(x):
-    return x + 1
-
-
-@task
 def double(x):
     return 2 * x
-
-
-@task
-def add(x, y):
-    return x + y
 
 
 @task

@@ -33,8 +33,8 @@ from pathlib import Path
 
 import pytest
 
-from cluster_helpers import (append_line, dask_processes, descendants, pickle_by_value,
-                             read_lines)
+from cluster_helpers import (append_line, dask_processes, descendants, every_state,
+                             pickle_by_value, read_lines)
 from prefect_dask import Flow, Parameter, get_logger, task, unmapped
 from prefect_dask.executors import DaskExecutor
 from prefect_dask.records import list_runs, read_record
@@ -44,16 +44,6 @@ from prefect_dask.states import Cached, Crashed, Mapped, State, Success, TimedOu
 pickle_by_value(__name__)
 
 CLI = [sys.executable, "-m", "prefect_dask.cli"]
-
-
-def every_state(flow_state: State) -> list[State]:
-    """Every task's state and every mapped child's state of a flow run."""
-    out = []
-    for s in flow_state.result.values():
-        out.append(s)
-        if isinstance(s, Mapped):
-            out.extend(s.map_states)
-    return out
 
 
 def by_name(record: dict) -> dict:

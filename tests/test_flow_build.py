@@ -11,22 +11,8 @@ from typing import Tuple
 import pytest
 
 from prefect_dask import Flow, Parameter, Task, task
+from tasks import one, inc, add
 from prefect_dask.errors import CycleError
-
-
-@task
-def one():
-    return 1
-
-
-@task
-def inc(x):
-    return x + 1
-
-
-@task
-def add(x, y):
-    return x + y
 
 
 def edge_set(flow):

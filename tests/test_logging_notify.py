@@ -32,17 +32,13 @@ ROOT = logging.getLogger("prefect_dask")
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Runs write records under PREFECT_DASK_HOME: keep them in the test's directory.
-
-    Also start every test from the default log level (INFO) and put back the
-    ``prefect_dask`` logger's level afterwards (``log_level=`` changes it).
-    """
-    monkeypatch.setenv("PREFECT_DASK_HOME", str(tmp_path))
+def home(home, monkeypatch):
+    """conftest's home; every test starts from the default log level (INFO) and the
+    ``prefect_dask`` logger's level is put back afterwards (``log_level=`` changes it)."""
     monkeypatch.delenv("PREFECT_DASK_LOGGING_LEVEL", raising=False)
     level = ROOT.level
     ROOT.setLevel(logging.NOTSET)
-    yield tmp_path
+    yield home
     ROOT.setLevel(level)
 
 

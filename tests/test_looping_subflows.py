@@ -28,13 +28,6 @@ from prefect_dask.states import (Failed, Looped, Mapped, Skipped, Success, Trigg
 UTC = datetime.timezone.utc
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Runs write records under PREFECT_DASK_HOME: keep them in the test's directory."""
-    monkeypatch.setenv("PREFECT_DASK_HOME", str(tmp_path))
-    return tmp_path
-
-
 def recording_handler(rec):
     def handler(task, old, new):
         rec.add((context.get("map_index"), type(old).__name__, type(new).__name__, new.message))

@@ -19,6 +19,7 @@ import pytest
 
 from prefect_dask import (Flow, Parameter, apply_map, case, context, flatten, merge, signals,
                           task, triggers, unmapped)
+from tasks import inc, add
 from prefect_dask.errors import PrefectDaskError
 from prefect_dask.states import Failed, Mapped, Skipped, Success, TimedOut, TriggerFailed
 
@@ -52,18 +53,8 @@ def assert_mapped(state, results: list, child_kinds: list[str] | None = None) ->
 # -- tasks (module level: no shared state, picklable by reference) --------------------
 
 @task
-def inc(x):
-    return x + 1
-
-
-@task
 def double(x):
     return 2 * x
-
-
-@task
-def add(x, y):
-    return x + y
 
 
 @task

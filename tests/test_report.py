@@ -31,11 +31,10 @@ from prefect_dask.visualize import STATE_COLOURS
 
 
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Runs write records under PREFECT_DASK_HOME: keep them in the test's directory."""
-    monkeypatch.setenv("PREFECT_DASK_HOME", str(tmp_path / "home"))
+def home(home, monkeypatch):
+    """conftest's home, and the default log level."""
     monkeypatch.delenv("PREFECT_DASK_LOGGING_LEVEL", raising=False)
-    return tmp_path / "home"
+    return home
 
 
 @task

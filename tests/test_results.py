@@ -36,15 +36,6 @@ from prefect_dask.states import Cached, Failed, Mapped, Success
 MAGIC_PLAIN, MAGIC_HMAC = b"PDR2", b"PDH2"
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Results, caches and run records of this test go under its own tmp_path."""
-    path = tmp_path / "home"
-    monkeypatch.setenv("PREFECT_DASK_HOME", str(path))
-    monkeypatch.delenv("PREFECT_DASK_RESULT_KEY", raising=False)
-    return path
-
-
 def stored_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file())
 

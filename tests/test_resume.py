@@ -27,15 +27,6 @@ from prefect_dask.results import CorruptResultError, LocalResult
 from prefect_dask.states import Cached, Failed, Mapped, Success, TriggerFailed
 
 
-@pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Results, caches and run records of this test go under its own tmp_path."""
-    path = tmp_path / "home"
-    monkeypatch.setenv("PREFECT_DASK_HOME", str(path))
-    monkeypatch.delenv("PREFECT_DASK_RESULT_KEY", raising=False)
-    return path
-
-
 def record_of() -> dict:
     """The newest run record."""
     runs = list_runs()

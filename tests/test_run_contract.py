@@ -18,6 +18,7 @@ from typing import Tuple
 import pytest
 
 from prefect_dask import Flow, Parameter, Task, context, get_logger, signals, states, task, triggers
+from tasks import one, inc, add
 from prefect_dask.states import (Failed, Paused, Retrying, Running, Skipped, Success,
                                  TimedOut, TriggerFailed)
 
@@ -32,21 +33,6 @@ def run(flow, executor, **kwargs):
 
 def names(transitions):
     return [(type(old).__name__, type(new).__name__) for old, new in transitions]
-
-
-@task
-def one():
-    return 1
-
-
-@task
-def inc(x):
-    return x + 1
-
-
-@task
-def add(x, y):
-    return x + y
 
 
 @task
