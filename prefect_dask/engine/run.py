@@ -30,7 +30,7 @@ from ..targets import check_template
 from ..task import Constant, Parameter
 from .compile import (Layout, build_plans, collects, crashed_states, gathers, group_members,
                       next_stage, parent_shell, retry_crashed, split_group, with_children)
-from .runner import RunInfo, SystemClock, TaskPlan, run_task
+from .runner import TASK_RUN_ONLY, RunInfo, SystemClock, TaskPlan, run_task
 
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
 
@@ -57,6 +57,13 @@ def resolve_parameters(flow: Any, given: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _base_context(now: datetime.datetime, extra: Mapping[str, Any] | None) -> dict[str, Any]:
+    """What every task of the run finds in ``context`` under its own values: the values set
+    around ``flow.run`` (``with context(...)``), overridden by ``flow.run(context=...)``, over
+    the run's dates (worked out from a given ``date``, if it is a datetime), as in Prefect 1."""
+    given = {k: v for k, v in {**context.to_dict(), **(extra or {})}.items()
+             if k not in TASK_RUN_ONLY}
+    if isinstance(given.get("date"), datetime.datetime):
+        now = given["date"]
     day = datetime.timedelta(days=1)
     return {
         "date": now, "scheduled_start_time": now, "today": now.strftime("%Y-%m-%d"),
@@ -65,7 +72,7 @@ def _base_context(now: datetime.datetime, extra: Mapping[str, Any] | None) -> di
         "today_nodash": now.strftime("%Y%m%d"),
         "yesterday_nodash": (now - day).strftime("%Y%m%d"),
         "tomorrow_nodash": (now + day).strftime("%Y%m%d"),
-        **(extra or {}),
+        **given,
     }
 
 
@@ -117,7 +124,7 @@ def _terminal_state(flow: Any, state: State) -> State:
 
 
 def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any,
-                    params: Mapping[str, Any]) -> None:
+                    params: Mapping[str, Any], run_context: Mapping[str, Any]) -> None:
     """For executors that ship tasks to other processes: fail now, naming what does not pickle."""
     if not getattr(executor, "needs_pickle", False):
         return
@@ -145,6 +152,10 @@ def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any,
         why = what_fails(value)
         if why:
             fail("", f"the value of Parameter {name!r}", why)
+    for key, value in run_context.items():
+        why = what_fails(value)
+        if why:
+            fail("", f"the context value {key!r} (set around or given to flow.run)", why)
     for t, plan in plans.items():
         if isinstance(t, Parameter):
             continue
@@ -220,12 +231,12 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     limits = _check_limits(flow, concurrency_limits or {})
     _check_targets(flow, plans, params)
     executor = executors.resolve(executor)
-    check_picklable(flow, plans, executor, params)
+    base_context = _base_context(datetime.datetime.now(datetime.timezone.utc), extra_context)
+    check_picklable(flow, plans, executor, params, base_context)
     run_id = str(uuid.uuid4())
     state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
                              Running("Running flow."))
     with executor:
-        now = datetime.datetime.now(datetime.timezone.utc)
         secret = {p.name for p in flow.parameters() if p.secret}
         recorder = RunRecorder(run_id, flow.name,
                                {k: SECRET if k in secret else v for k, v in params.items()},
@@ -238,7 +249,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
             emit_logs(value)
 
         info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
-                       _base_context(now, extra_context), started=time.time(),
+                       base_context, started=time.time(),
                        cache_root=str(home() / "cache"), flow_result=flow.result, log_level=level,
                        hard_timeouts=bool(getattr(executor, "needs_pickle", False)),
                        secret_params=frozenset(secret),

@@ -42,7 +42,7 @@ from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retryi
 from ..targets import default_location, render
 from ..task import first_non_sequence, is_sequence
 
-__all__ = ["Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
+__all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
            "pick"]
 
 logger = logging.getLogger("prefect_dask.runner")
@@ -129,6 +129,11 @@ def pick(state: State, path: tuple[int, ...]) -> State:
     for i in path:
         result = result[i]
     return state.with_result(result)
+
+
+#: Context keys one task run sets for itself; a run context never passes them on (a
+#: subflow started inside a looping or resumed task does not loop or resume).
+TASK_RUN_ONLY = frozenset({"resume", "task_loop_count", "task_loop_result"})
 
 
 class _Run:
