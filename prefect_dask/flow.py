@@ -111,7 +111,7 @@ class Flow:
             self.set_reference_tasks(reference_tasks)
 
     def __repr__(self) -> str:
-        return f"<Flow: name={self.name!r}, {len(self._tasks)} tasks>"
+        return f'<Flow: name="{self.name}">'
 
     # -- context manager ---------------------------------------------------------
     def __enter__(self) -> "Flow":

@@ -6,8 +6,8 @@ a signal never turns into a plain ``Failed``.  As in Prefect 1 they subclass
 ``Exception`` and, unless ``result=`` is given, the state's result is the
 signal itself.
 
->>> FAIL("too big").state_class.__name__
-'Failed'
+>>> FAIL("too big").state
+<Failed: "too big">
 >>> SUCCESS("fine", result=5).result
 5
 """
@@ -31,18 +31,23 @@ class PrefectSignal(Exception):
 
 
 class PrefectStateSignal(PrefectSignal):
-    """Base of the signals; ``state()`` is the state the task ends in."""
+    """Base of the signals; ``state`` is the state the task ends in, as in Prefect 1.
+
+    Keyword arguments besides ``result`` go to that state (``RETRY(start_time=...)``).
+
+    >>> sig = SKIP("not today")
+    >>> sig.state, sig.state.result is sig
+    (<Skipped: "not today">, True)
+    """
 
     state_class: type[states.State] = states.State
 
-    def __init__(self, message: Any = None, *args: Any, result: Any = _SELF) -> None:
+    def __init__(self, message: Any = None, *args: Any, result: Any = _SELF,
+                 **state_fields: Any) -> None:
         super().__init__(message, *args)
         self.message = message
         self.result = self if result is _SELF else result
-
-    def state(self) -> states.State:
-        """The state this signal stands for (no bookkeeping fields filled in)."""
-        return self.state_class(self.message, self.result)
+        self.state = self.state_class(message, self.result, **state_fields)
 
 
 class FAIL(PrefectStateSignal):
@@ -98,10 +103,7 @@ class ENDRUN(PrefectStateSignal):
 
     def __init__(self, state: states.State | None = None) -> None:
         super().__init__(getattr(state, "message", None))
-        self._state = state if state is not None else states.Success()
-
-    def state(self) -> states.State:
-        return self._state
+        self.state = state if state is not None else states.Success()
 
 
 def signal_from_state(state: states.State) -> type[PrefectStateSignal]:

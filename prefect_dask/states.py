@@ -29,7 +29,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, overload
+from typing import Any, ClassVar, overload
 
 from dask.sizeof import sizeof
 
@@ -164,9 +164,39 @@ class State:
     def is_meta_state(self) -> bool:
         return False
 
+    #: Fields besides ``result`` (and those a subclass adds) that equality compares.
+    _compared: ClassVar[tuple[str, ...]] = ()
+
+    def __eq__(self, other: object) -> bool:
+        """Prefect 1's equality: the same class and data (result, and what the class adds,
+        e.g. ``map_states`` or ``start_time``); message, timings and names do not count.
+
+        >>> Success("a", result=1) == Success("b", result=1), Success(result=1) == Cached(result=1)
+        (True, False)
+        """
+        if type(self) is not type(other):
+            return False
+        names = ("result", *self._compared,
+                 *(f for f in type(self).__dataclass_fields__ if f not in _BASE_FIELDS))
+        return all(_same(getattr(self, n), getattr(other, n)) for n in names)
+
+    __hash__ = object.__hash__   # by identity, as in Prefect 1: states stay usable as keys
+
     def __repr__(self) -> str:
-        msg = f'("{self.message}")' if self.message is not None else "()"
-        return f"<{type(self).__name__}{msg}>"
+        if self.message is None:
+            return f"<{type(self).__name__}>"
+        return f'<{type(self).__name__}: "{self.message}">'
+
+
+def _same(a: Any, b: Any) -> bool:
+    """``a == b`` as a bool; values whose ``==`` is not a bool (arrays) count as equal only
+    when they are the same object."""
+    if a is b:
+        return True
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
 
 
 _BASE_FIELDS = State.__dataclass_fields__.keys()
@@ -187,6 +217,8 @@ class Scheduled(Pending):
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Retrying(Scheduled):
     """Failed, and will run again at ``start_time``."""
+
+    _compared = ("attempts",)   # Prefect 1's run_count
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -274,6 +306,8 @@ class Crashed(Failed):
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Looped(Finished):
     """One iteration of a looping task finished (``signals.LOOP``)."""
+
+    _compared = ("loop_count",)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

@@ -52,3 +52,55 @@ def test_unpicklable_context_value_is_an_error_before_the_run():
     with context(lock=threading.Lock()):
         with pytest.raises(ExecutorError, match="context value 'lock' .* cannot be pickled"):
             flow.run(executor=LocalDaskExecutor(scheduler="processes"))
+
+
+# -- 7. states compare as values; signals carry their state ------------------------------
+
+def test_states_equal_by_class_and_data_not_message():
+    from prefect_dask.states import Cached, Looped, Retrying, Success
+
+    assert Success(result=1) == Success(result=1)
+    assert Success("a", result=1) == Success("b", result=1)
+    assert Success(result=1) != Success(result=2)
+    assert Success(result=1) != Cached(result=1)
+    assert Retrying(result=1, attempts=2) != Retrying(result=1, attempts=3)
+    assert Looped(result=1, loop_count=2) != Looped(result=1, loop_count=3)
+    # hashed by identity, as in Prefect 1: equal states stay distinct keys
+    assert len({Success(result=1), Success(result=1)}) == 2
+
+
+def test_signal_carries_its_state():
+    from prefect_dask import signals
+    from prefect_dask.states import Failed, Retrying, Skipped
+
+    skip = signals.SKIP("x")
+    assert isinstance(skip.state, Skipped) and skip.state.result is skip
+    assert skip.state.message == "x"
+    assert signals.FAIL("boom", result=3).state == Failed(result=3)
+    assert signals.RETRY("later", start_time=5.0).state.start_time == 5.0
+    assert isinstance(signals.RETRY().state, Retrying)
+
+
+@task
+def add_one(x):
+    return x + 1
+
+
+def test_map_states_compare_equal_to_equal_states(executor):
+    from prefect_dask.states import Success
+
+    with Flow("ms") as flow:
+        r = add_one.map([1, 2])
+    state = flow.run(executor=executor)
+    ms = state.result[r].map_states
+    assert ms == ms
+    assert ms == [Success(result=2), Success(result=3)]
+    assert state.result[r] == state.result[r]
+
+
+def test_reprs_read_like_prefect_1():
+    from prefect_dask.states import Success
+
+    assert repr(Success("done")) == '<Success: "done">'
+    assert repr(Success()) == "<Success>"
+    assert repr(Flow("f")) == '<Flow: name="f">'

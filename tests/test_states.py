@@ -133,8 +133,9 @@ def test_from_state_carries_bookkeeping():
 
 
 def test_repr_names_class_and_message():
-    assert repr(Success("fine")) == '<Success("fine")>'
-    assert repr(Pending()) == "<Pending()>"
+    assert repr(Success("fine")) == '<Success: "fine">'
+    assert repr(Success()) == '<Success>'
+    assert repr(Pending()) == "<Pending>"
 
 
 def test_all_is_literal_and_complete():

@@ -54,7 +54,7 @@ def test_all_successful_raises_triggerfail_with_message():
 
 def test_triggerfail_is_a_fail_signal_ending_triggerfailed():
     assert issubclass(signals.TRIGGERFAIL, signals.FAIL)
-    assert isinstance(signals.TRIGGERFAIL("x").state(), TriggerFailed)
+    assert isinstance(signals.TRIGGERFAIL("x").state, TriggerFailed)
 
 
 @pytest.mark.parametrize("states, expected", [
@@ -116,7 +116,7 @@ def test_always_run_is_all_finished():
 def test_manual_only_pauses(states):
     with pytest.raises(signals.PAUSE) as info:
         triggers.manual_only(ups(*states))
-    assert isinstance(info.value.state(), Paused)
+    assert isinstance(info.value.state, Paused)
 
 
 # -- some_successful / some_failed: absolute counts and fractions (< 1) --------------
@@ -178,8 +178,8 @@ def test_not_all_skipped_runs_when_some_not_skipped():
 def test_not_all_skipped_skips_when_all_skipped():
     with pytest.raises(signals.SKIP) as info:
         triggers.not_all_skipped(ups(K(), K()))
-    assert isinstance(info.value.state(), Skipped)
-    assert info.value.state().result is None       # Prefect 1: SKIP(..., result=None)
+    assert isinstance(info.value.state, Skipped)
+    assert info.value.state.result is None       # Prefect 1: SKIP(..., result=None)
     with pytest.raises(signals.SKIP):
         triggers.not_all_skipped(ups(Mapped(map_states=(K(), K()))))
 

@@ -167,7 +167,7 @@ class _Run:
             if task.on_failure is not None and new.is_failed():
                 task.on_failure(task, new)
         except signals.PrefectStateSignal as sig:
-            new = sig.state()
+            new = sig.state
         except Exception as exc:
             new = Failed(f"Unexpected error while calling state handlers: {exc!r} (task "
                          f"{self.name!r})", result=exc)
@@ -409,14 +409,14 @@ def check_trigger(run: _Run, state: State) -> State:
         else:
             ok = task.trigger(upstream)
     except signals.PrefectStateSignal as sig:
-        return run.set_state(state, sig.state())
+        return run.set_state(state, sig.state)
     except Exception as exc:
         return run.set_state(state, TriggerFailed(
             f"Unexpected error while checking task trigger: {exc!r} (task {run.name!r}, trigger "
             f"{getattr(task.trigger, '__name__', task.trigger)!r})", result=exc))
     if not ok:
         sig = signals.TRIGGERFAIL("Trigger failed")
-        return run.set_state(state, sig.state())
+        return run.set_state(state, sig.state)
     return state
 
 
@@ -520,9 +520,9 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
                            **stamp), False
         new = _with_timeout(run, body, task.timeout)
     except signals.ENDRUN as sig:
-        return sig.state().replace(finished=run.info.clock.now(), **stamp), True
+        return sig.state.replace(finished=run.info.clock.now(), **stamp), True
     except signals.PrefectStateSignal as sig:
-        new = sig.state()
+        new = sig.state
     except Exception as exc:
         new = Failed(f"Error during execution of task: {exc!r}", result=exc)
     return new.replace(finished=run.info.clock.now(), **stamp), False
