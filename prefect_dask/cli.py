@@ -6,6 +6,7 @@
     prefect-dask resume RUN_ID [--file path/to/file.py:flow_name]
     prefect-dask report RUN_ID [-o report.html]
     prefect-dask bench path/to/file.py:flow_name --executors local,threads [--repeat 3]
+    prefect-dask ui [--host 127.0.0.1] [--port 8765] [--home DIR] [--token SECRET]
 
 The exit status is 0 when the flow run succeeded, 1 when it failed, 2 on a usage error.
 """
@@ -165,6 +166,17 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ui(args: argparse.Namespace) -> int:
+    import os
+
+    from .ui import serve
+
+    if args.home:
+        os.environ["PREFECT_DASK_HOME"] = args.home
+    serve(args.host, args.port, args.token)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="prefect-dask", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
@@ -201,6 +213,13 @@ def main(argv: list[str] | None = None) -> int:
     report.add_argument("run_id", help='a run id, or "last"')
     report.add_argument("-o", "--output", help="the HTML file to write")
     report.set_defaults(func=cmd_report)
+    ui = sub.add_parser("ui", help="a read-only web UI over the recorded runs, live")
+    ui.add_argument("--host", default="127.0.0.1",
+                    help="address to bind (another than 127.0.0.1 needs --token)")
+    ui.add_argument("--port", type=int, default=8765, help="port (0: a free one)")
+    ui.add_argument("--home", help="the PREFECT_DASK_HOME to read (default: the environment's)")
+    ui.add_argument("--token", help="a secret every request must carry (?token= once)")
+    ui.set_defaults(func=cmd_ui)
     args = ap.parse_args(argv)
     try:
         return args.func(args)

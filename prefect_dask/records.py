@@ -11,6 +11,7 @@ is ignored on reading.  Records are never pickled: reading one cannot run code.
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -58,14 +59,21 @@ def _children_entry(slug: str, chunk: MapStates) -> dict:
 class RunRecorder:
     """Appends one flow run's record as it goes (one open file, flushed per entry)."""
 
-    def __init__(self, run_id: str, flow_name: str, parameters: dict, executor: str) -> None:
+    def __init__(self, run_id: str, flow_name: str, parameters: dict, executor: str,
+                 dashboard: str | None = None) -> None:
         folder = records_dir()
         private_dir(folder)
         self.path = folder / f"{run_id}.msgpack"
         self._fh = open(self.path, "ab")
         os.chmod(self.path, 0o600)
+        # pid and host tell a reader whether an unfinished run's driver still lives
         self._write({"kind": "start", "run_id": run_id, "flow": flow_name,
-                     "parameters": parameters, "executor": executor, "started": time.time()})
+                     "parameters": parameters, "executor": executor, "started": time.time(),
+                     "pid": os.getpid(), "host": socket.gethostname(), "dashboard": dashboard})
+
+    def expect(self, n: int) -> None:
+        """``n`` more task runs will finish (a stage was compiled): readers show progress."""
+        self._write({"kind": "expect", "n": n})
 
     def _write(self, entry: dict) -> None:
         self._fh.write(msgpack.packb(entry, default=_plain, use_bin_type=True))
@@ -105,14 +113,16 @@ def _entries(path: Path) -> Iterator[dict]:
 
 def read_record(path: str | os.PathLike) -> dict:
     """A run record as a dict: ``run_id, flow, parameters, executor, started, finished,
-    state, message`` and ``tasks``: ``{slug: {"name", "state", ..., "children": {i: {...}}}}``."""
+    state, message, pid, host, dashboard, expected`` (task runs announced) and ``tasks``: ``{slug: {"name", "state", ..., "children": {i: {...}}}}``."""
     path = Path(path)
     record: dict[str, Any] = {"tasks": {}, "state": None, "finished": None, "path": str(path)}
     for entry in _entries(path):
         kind = entry.get("kind")
         if kind == "start":
-            record.update({k: entry.get(k) for k in
-                           ("run_id", "flow", "parameters", "executor", "started")})
+            record.update({k: entry.get(k) for k in ("run_id", "flow", "parameters", "executor",
+                                                     "started", "pid", "host", "dashboard")})
+        elif kind == "expect":
+            record["expected"] = record.get("expected", 0) + entry.get("n", 0)
         elif kind == "task":
             task = record["tasks"].setdefault(entry["slug"], {"children": {}})
             task.update({k: entry.get(k) for k in ("name", "state", "message", "attempts",

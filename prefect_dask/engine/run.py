@@ -240,7 +240,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         secret = {p.name for p in flow.parameters() if p.secret}
         recorder = RunRecorder(run_id, flow.name,
                                {k: SECRET if k in secret else v for k, v in params.items()},
-                               repr(executor))
+                               repr(executor), getattr(executor, "dashboard_link", None))
         bar = Progress(flow.name, progress)
 
         def on_node(key: Any, value: Any) -> None:
@@ -256,6 +256,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                        limits={tag: _semaphore(executor, f"{run_id}-{tag}", n)
                                for tag, n in limits.items()})
         done, held, layouts = _start(plans, order, info, given)
+        recorder.expect(len(done))
         bar.expect(len(done))
         for t, s in done.items():
             on_node(plans[t].slug, s)
@@ -271,7 +272,9 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                         f"{len(order) - len(done)} remain; this is a prefect_dask bug, "
                         "please report it."
                     )
-                bar.expect(len(stage.tasks) + sum(lay.width for lay in stage.layouts.values()))
+                expected = len(stage.tasks) + sum(lay.width for lay in stage.layouts.values())
+                recorder.expect(expected)
+                bar.expect(expected)
                 member_of.update((slug, (key, i)) for key, slugs in stage.groups.items()
                                  for i, slug in enumerate(slugs))
                 later = _read_later(plans, order, {*done, *stage.tasks})

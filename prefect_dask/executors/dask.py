@@ -68,6 +68,7 @@ class DaskExecutor:
         self._cluster: Any = None
         self._kept: dict[Any, Any] = {}   # our key -> Future of a finished node (data stays)
         self._report: Any = None
+        self.dashboard_link: str | None = None   # set on entering, when the scheduler shows one
 
     @property
     def workers(self) -> int:
@@ -119,6 +120,7 @@ class DaskExecutor:
             bokeh = None
         if link and (bokeh is not False or self.address is not None
                      or self.cluster_kwargs.get("dashboard_address")):
+            self.dashboard_link = link
             logger.info("Dask dashboard: %s%s", link, "" if bokeh is not False else
                         " (its pages need bokeh on the scheduler: pip install bokeh)")
         if self.performance_report_path:
@@ -149,6 +151,7 @@ class DaskExecutor:
             if self.client is not None:
                 self.client.close()
                 self.client = None
+                self.dashboard_link = None
             if self._cluster is not None:
                 self._cluster.close()
                 self._cluster = None

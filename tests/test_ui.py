@@ -1,0 +1,232 @@
+"""``prefect-dask ui`` in a real browser: headless Chromium against a real UI process on
+127.0.0.1, reading the runs that real flows wrote (issue 16)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from prefect_dask import Flow, Parameter, task
+from prefect_dask.errors import PrefectDaskError
+from prefect_dask.ui import make_server
+
+from browser import Chromium, UIProcess, chromium, fetch
+
+needs_browser = pytest.mark.skipif(
+    chromium() is None, reason="Chromium is not installed (apt-get install -y chromium; "
+                               ".ci/run installs it as root)")
+SECRET = "hunter2-do-not-show"
+EVIL = "<script>window.__pwned = 1</script><img src=x onerror=\"window.__pwned = 2\">"
+
+
+@task
+def numbers(n):
+    return list(range(n))
+
+
+@task
+def parse(x):
+    if x == 3:
+        raise ValueError(f"bad record {x}")
+    return x
+
+
+@task
+def use_token(token):
+    return len(token)
+
+
+@task(name=EVIL)
+def evil(x):
+    return x
+
+
+@task
+def wait_for(path):
+    while not os.path.exists(path):
+        time.sleep(0.02)
+    return "opened"
+
+
+def mapped_flow(name: str) -> Flow:
+    with Flow(name) as flow:
+        parse.map(numbers(Parameter("n", default=6)))
+    return flow
+
+
+def run_id_of(home: Path, before: set) -> str:
+    """The id of the one run recorded since ``before`` (the record files then)."""
+    new = set((home / "runs").glob("*.msgpack")) - before
+    assert len(new) == 1, new
+    return new.pop().stem
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (apt-get install -y chromium; .ci/run installs "
+                    "it as root)")
+    with Chromium() as b:
+        yield b
+
+
+@pytest.fixture(scope="module")
+def ui_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("ui-home")
+
+
+@pytest.fixture(scope="module")
+def ui(ui_home):
+    with UIProcess(ui_home) as process:
+        yield process
+
+
+@pytest.fixture
+def runs_home(ui_home, monkeypatch):
+    """Flows in the test write where the module's UI process reads."""
+    monkeypatch.setenv("PREFECT_DASK_HOME", str(ui_home))
+    return ui_home
+
+
+@needs_browser
+def test_runs_list_shows_the_runs_and_a_failed_runs_page_shows_task_and_exception(
+        browser, ui, runs_home):
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    assert mapped_flow("etl-ok").run(parameters={"n": 2}).is_successful()
+    ok = run_id_of(runs_home, before)
+    before.add(runs_home / "runs" / f"{ok}.msgpack")
+    assert mapped_flow("etl-bad").run().is_failed()
+    bad = run_id_of(runs_home, before)
+
+    browser.goto(ui.url + "/")
+    table = browser.text("table.runs")
+    assert ok[:8] in table and bad[:8] in table
+    assert "etl-ok" in table and "etl-bad" in table
+    row = browser.eval(f"[...document.querySelectorAll('table.runs tr')].find("
+                       f"r => r.innerText.includes('{bad[:8]}')).innerText")
+    assert "Failed" in row and "7 Success" in row and "1 Failed" in row   # n, numbers, 5 children
+
+    browser.goto(ui.url + "/?state=Failed")
+    assert bad[:8] in browser.text("table.runs") and ok[:8] not in browser.text("table.runs")
+
+    browser.eval(f"document.querySelector('a[href=\"/runs/{bad}\"]').click()")
+    browser.wait_for(f"location.pathname === '/runs/{bad}' && "
+                     "document.readyState === 'complete'")
+    failure = browser.text(".failure")
+    assert "parse" in failure and "ValueError" in failure and "bad record 3" in failure
+    assert "Failed" in browser.text("#state")
+    tasks = browser.text("table.tasks")
+    assert "parse (mapped)" in tasks
+
+
+@needs_browser
+def test_a_running_flows_page_turns_from_running_to_success_without_a_reload(
+        browser, ui, runs_home, tmp_path):
+    gate = tmp_path / "gate"
+    with Flow("slow") as flow:
+        wait_for(str(gate))
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    run = threading.Thread(target=flow.run, kwargs={"executor": "threads"})
+    run.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not set((runs_home / "runs").glob("*.msgpack")) - before:
+            assert time.monotonic() < deadline, "the run wrote no record"
+            time.sleep(0.02)
+        run_id = run_id_of(runs_home, before)
+        browser.goto(f"{ui.url}/runs/{run_id[:8]}")
+        assert browser.text("#state").startswith("Running")
+        browser.eval("window.__same_page = true")
+        gate.touch()
+    finally:
+        gate.touch()
+        run.join(60)
+    browser.wait_for("document.querySelector('#state').innerText.startsWith('Success')", 30,
+                     "the page to show Success")
+    assert browser.eval("window.__same_page") is True   # no reload happened
+    assert browser.eval("document.querySelector('#state').dataset.live") == "0"
+    assert "1 Success" in browser.text("#live") or "Success" in browser.text("table.tasks")
+
+
+@needs_browser
+def test_a_secret_parameters_value_leaves_the_server_nowhere(browser, ui, runs_home):
+    with Flow("secretive") as flow:
+        use_token(Parameter("token", secret=True))
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    assert flow.run(parameters={"token": SECRET}).is_successful()
+    run_id = run_id_of(runs_home, before)
+    for path in ("/", f"/runs/{run_id}", f"/runs/{run_id[:8]}", f"/runs/{run_id}/live",
+                 "/?flow=secretive"):
+        browser.goto(ui.url + path)
+        assert SECRET not in browser.html(), path
+        assert run_id[:8] in browser.html() or "use_token" in browser.html(), path
+    browser.goto(f"{ui.url}/runs/{run_id}")
+    assert browser.text("table.params").split() == ["token", '"********"']
+    for path in ("/api/runs", f"/api/runs/{run_id}", f"/api/runs/{run_id}/logs",
+                 "/api/runs/last"):
+        status, body = fetch(ui.url + path)
+        assert status == 200 and SECRET not in body, path
+
+
+@needs_browser
+def test_a_task_name_with_markup_is_shown_as_text(browser, ui, runs_home):
+    with Flow(f"markup {EVIL}") as flow:
+        evil(1)
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    assert flow.run().is_successful()
+    run_id = run_id_of(runs_home, before)
+    for path in (f"/runs/{run_id}", "/"):
+        browser.goto(ui.url + path)
+        time.sleep(0.3)   # give an injected script or onerror the time to run
+        assert browser.eval("window.__pwned") is None, path
+        assert EVIL in browser.text("body"), path
+    browser.goto(f"{ui.url}/runs/{run_id}")
+    assert EVIL in browser.text("table.tasks")
+    assert browser.eval("document.querySelectorAll('main script, main img').length") == 0
+
+
+@needs_browser
+def test_a_wrong_token_is_refused(browser, ui_home):
+    with UIProcess(ui_home, "--token", "right-token-123") as guarded:
+        browser.goto(guarded.url + "/?token=wrong")
+        assert "Refused" in browser.text("body") and "runs" not in browser.text("main h1")
+        for path in ("/api/runs", "/runs/last", "/static/ui.css"):
+            status, body = fetch(guarded.url + path)
+            assert status == 403, path
+            status, body = fetch(guarded.url + path, {"Authorization": "Bearer wrong"})
+            assert status == 403, path
+        status, _ = fetch(guarded.url + "/api/runs", {"Authorization": "Bearer right-token-123"})
+        assert status == 200
+        browser.goto(guarded.url + "/?token=right-token-123")   # kept in a cookie from here on
+        assert browser.text("main h1") == "Runs"
+        assert "token" not in browser.eval("location.href")
+        browser.goto(guarded.url + "/api/runs")
+        assert '"runs"' in browser.text("body")
+
+
+def test_another_address_than_loopback_needs_a_token():
+    with pytest.raises(PrefectDaskError, match=r"--host 0\.0\.0\.0: .* needs a token: add "
+                                               r"--token"):
+        make_server("0.0.0.0", 0)
+
+
+def test_the_ui_is_read_only_and_answers_only_loopback_hosts(ui):
+    import urllib.request
+
+    request = urllib.request.Request(ui.url + "/api/runs", method="POST", data=b"x")
+    with pytest.raises(urllib.error.HTTPError) as err:
+        urllib.request.urlopen(request, timeout=30)
+    assert err.value.code == 405
+    status, body = fetch(ui.url + "/", {"Host": "attacker.example:80"})
+    assert status == 403 and "answers only at 127.0.0.1" in body
+
+
+def test_an_unknown_or_ambiguous_run_id_is_a_404_naming_the_fix(ui):
+    status, body = fetch(ui.url + "/api/runs/ffffffff")
+    assert status == 404 and "No run 'ffffffff' is recorded" in body
+    status, body = fetch(ui.url + "/runs/not-an-id!")
+    assert status == 404 and "is not a run id" in body
