@@ -13,6 +13,7 @@ from typing import Any
 from . import signals, triggers
 from .context import current_flow
 from .errors import NoFlowContextError, TaskBindError, TaskDefinitionError
+from .log import get_logger
 from .task import Constant, Parameter, Task
 
 __all__ = ["case", "merge", "switch", "ifelse", "filter_results", "CompareValue", "Merge",
@@ -136,12 +137,18 @@ class FilterTask(Task):
 
     By default drops None and exceptions (the results of failed or skipped
     children); ``filter_func(item) -> bool`` keeps the items it returns True for.
+    ``log_func(kept) -> str``, if given, is logged at INFO with what the filter kept.
     """
 
-    def __init__(self, filter_func: Callable[[Any], bool] | None = None, **kwargs: Any) -> None:
-        if filter_func is not None and not callable(filter_func):
-            raise TaskDefinitionError(f"FilterTask: filter_func={filter_func!r} is not callable.")
+    def __init__(self, filter_func: Callable[[Any], bool] | None = None,
+                 log_func: Callable[[list], Any] | None = None, **kwargs: Any) -> None:
+        for what, fn in (("filter_func", filter_func), ("log_func", log_func)):
+            if fn is not None and not callable(fn):
+                raise TaskDefinitionError(
+                    f"FilterTask: {what}={fn!r} is not callable; pass a function of "
+                    f"{'one item' if what == 'filter_func' else 'the kept list'}.")
         self.filter_func = filter_func
+        self.log_func = log_func
         kwargs.setdefault("name", "filter_results")
         kwargs.setdefault("trigger", triggers.all_finished)
         kwargs.setdefault("skip_on_upstream_skip", False)
@@ -149,7 +156,10 @@ class FilterTask(Task):
 
     def run(self, task_results: list) -> list:  # type: ignore[override]
         keep = self.filter_func or (lambda r: r is not None and not isinstance(r, BaseException))
-        return [r for r in task_results if keep(r)]
+        kept = [r for r in task_results if keep(r)]
+        if self.log_func is not None:
+            get_logger().info(self.log_func(kept))
+        return kept
 
 
 def filter_results(task_results: Task, filter_func: Callable[[Any], bool] | None = None) -> Task:

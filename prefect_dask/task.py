@@ -27,9 +27,11 @@ from . import triggers as _triggers
 from .context import context, current_flow
 from .errors import (NoFlowContextError, TaskBindError, TaskDefinitionError, TaskOptionError,
                      UnpackError)
+from .utilities.tasks import defaults_from_attrs
 
 __all__ = [
-    "Task", "FunctionTask", "task", "Parameter", "Constant", "GetItem", "Collection",
+    "Task", "FunctionTask", "task", "Parameter", "Constant", "GetItem", "Operator",
+    "VarArgsTask", "List", "Tuple", "Set", "Dict",
     "unmapped", "flatten", "exponential_backoff", "as_seconds", "NO_DEFAULT", "is_sequence",
     "first_non_sequence",
 ]
@@ -514,45 +516,95 @@ class Parameter(Task):
 class Constant(Task):
     """A fixed value as a task (made for mapped constant inputs)."""
 
-    def __init__(self, value: Any, name: str | None = None) -> None:
+    def __init__(self, value: Any, name: str | None = None, **kwargs: Any) -> None:
         self.value = value
         short = repr(value)
-        super().__init__(name=name or (short if len(short) <= 8 else f"Constant[{type(value).__name__}]"))
+        super().__init__(name=name or (short if len(short) <= 8 else f"Constant[{type(value).__name__}]"),
+                         **kwargs)
 
     def run(self) -> Any:
         return self.value
 
 
 class GetItem(Task):
-    """``task[key]``: one item of another task's result."""
+    """``task[key]``: one item of another task's result (``default`` if the key is missing)."""
 
-    def run(self, task_result: Any, key: Any) -> Any:  # type: ignore[override]
-        return task_result[key]
+    def __init__(self, default: Any = NO_DEFAULT, **kwargs: Any) -> None:
+        self.default = default
+        super().__init__(**kwargs)
+
+    @defaults_from_attrs("default")
+    def run(self, task_result: Any, key: Any, default: Any = NO_DEFAULT) -> Any:  # type: ignore[override]
+        if default is NO_DEFAULT:
+            return task_result[key]
+        try:
+            return task_result[key]
+        except KeyError:
+            return default
 
 
 class Operator(Task):
     """``a + b`` and friends on task results."""
 
-    def __init__(self, op: Callable, name: str) -> None:
+    def __init__(self, op: Callable, name: str, **kwargs: Any) -> None:
         self.op = op
-        super().__init__(name=name)
+        super().__init__(name=name, **kwargs)
 
     def run(self, a: Any, b: Any = NO_DEFAULT) -> Any:  # type: ignore[override]
         return self.op(a) if b is NO_DEFAULT else self.op(a, b)
 
 
-class Collection(Task):
-    """A list, tuple, set or dict literal containing tasks, rebuilt from their results."""
+class VarArgsTask(Task):
+    """A task called with any number of positional inputs, which ``run`` receives as
+    ``arg_1=..., arg_2=...`` (Prefect 1's base of ``List``, ``Tuple`` and ``Set``)."""
 
-    def __init__(self, kind: type, keys: tuple = ()) -> None:
-        self.kind, self.keys = kind, keys
-        super().__init__(name=kind.__name__.capitalize())
+    def bind(self, *args: Any, mapped: bool = False, upstream_tasks: Iterable[Any] | None = None,
+             flow: Any = None, **kwargs: Any) -> "Task":
+        if kwargs:
+            raise TaskBindError(
+                f"Task {self.name!r} takes its items as positional inputs, got keywords "
+                f"{sorted(kwargs)}; call it as {self.name}(a, b, ...)."
+            )
+        items = {f"arg_{n}": value for n, value in enumerate(args, start=1)}
+        return super().bind(mapped=mapped, upstream_tasks=upstream_tasks, flow=flow, **items)
 
-    def run(self, **items: Any) -> Any:  # type: ignore[override]
-        values = [items[f"i{n}"] for n in range(len(items))]
-        if self.kind is dict:
-            return dict(zip(self.keys, values))
-        return values if self.kind is list else self.kind(values)
+    @staticmethod
+    def ordered(task_results: dict[str, Any]) -> list:
+        """The values of ``arg_1, arg_2, ...`` in their order."""
+        return [v for _, v in sorted(task_results.items(), key=lambda kv: int(kv[0][4:]))]
+
+
+class List(VarArgsTask):
+    """``List()(a, b)``: a list of its inputs' results (made for ``[a, b]`` given to a task)."""
+
+    def run(self, **task_results: Any) -> list:  # type: ignore[override]
+        return self.ordered(task_results)
+
+
+class Tuple(VarArgsTask):
+    """``Tuple()(a, b)``: a tuple of its inputs' results."""
+
+    def run(self, **task_results: Any) -> tuple:  # type: ignore[override]
+        return tuple(self.ordered(task_results))
+
+
+class Set(VarArgsTask):
+    """``Set()(a, b)``: a set of its inputs' results."""
+
+    def run(self, **task_results: Any) -> set:  # type: ignore[override]
+        return set(task_results.values())
+
+
+class Dict(Task):
+    """``Dict()(keys=[...], values=[...])``: a dict zipping two lists (made for a dict
+    literal holding tasks)."""
+
+    def run(self, keys: Any, values: Any) -> dict:  # type: ignore[override]
+        keys, values = list(keys), list(values)
+        if len(keys) != len(values):
+            raise ValueError(f"Task {self.name!r}: got {len(keys)} keys but {len(values)} "
+                             "values; pass lists of the same length.")
+        return dict(zip(keys, values))
 
 
 def contains_task(value: Any) -> bool:
@@ -567,14 +619,12 @@ def contains_task(value: Any) -> bool:
 
 
 def as_task(value: Any, flow: Any) -> Any:
-    """``value`` itself if a Task, a bound Collection task if it holds tasks, else ``value``."""
+    """``value`` itself if a Task, a bound ``List``/``Tuple``/``Set``/``Dict`` task if it
+    holds tasks (as in Prefect 1), else ``value``."""
     if isinstance(value, Task) or not contains_task(value):
         return value
     if isinstance(value, dict):
-        coll = Collection(dict, tuple(value))
-        items = list(value.values())
-    else:
-        coll = Collection(type(value))
-        items = list(value)
-    flow.set_dependencies(coll, keyword_tasks={f"i{n}": v for n, v in enumerate(items)})
-    return coll
+        return Dict().bind(keys=list(value), values=list(value.values()), flow=flow)
+    kind = Set if isinstance(value, (set, frozenset)) else Tuple if isinstance(value, tuple) \
+        else List
+    return kind().bind(*value, flow=flow)

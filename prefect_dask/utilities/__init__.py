@@ -1,0 +1,1 @@
+"""Helpers for writing tasks (Prefect 1's ``prefect.utilities`` paths)."""

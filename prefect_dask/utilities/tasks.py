@@ -1,0 +1,56 @@
+"""Helpers for writing Task classes: ``defaults_from_attrs``.
+
+A library task keeps its settings as attributes set in ``__init__`` and lets a
+call in a flow override each one: ``ShellTask(shell="sh")(command="ls")``.
+
+>>> from prefect_dask import Task
+>>> class Greet(Task):
+...     def __init__(self, greeting="hello", **kwargs):
+...         self.greeting = greeting
+...         super().__init__(**kwargs)
+...     @defaults_from_attrs("greeting")
+...     def run(self, who, greeting=None):
+...         return f"{greeting} {who}"
+>>> Greet().run("ann"), Greet().run("bob", greeting="hi"), Greet("hey").run("cy")
+('hello ann', 'hi bob', 'hey cy')
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["defaults_from_attrs"]
+
+
+def defaults_from_attrs(*attr_names: str) -> Callable[[Callable], Callable]:
+    """Decorate ``run`` so each argument named here that the call does not pass takes
+    ``self.<name>`` (an explicitly passed ``None`` stays ``None``, as in Prefect 1)."""
+    for name in attr_names:
+        if not isinstance(name, str):
+            raise TypeError(f"defaults_from_attrs({name!r}): give the names of run()'s "
+                            "arguments as strings, e.g. @defaults_from_attrs('command').")
+
+    def decorate(run: Callable) -> Callable:
+        sig = inspect.signature(run)
+        missing = [n for n in attr_names if n not in sig.parameters]
+        if missing:
+            raise TypeError(
+                f"defaults_from_attrs on {run.__qualname__}: run() has no argument "
+                f"{', '.join(map(repr, missing))}; each name must be an argument of run() "
+                "and an attribute the task sets in __init__."
+            )
+
+        @functools.wraps(run)
+        def run_with_defaults(self: Any, *args: Any, **kwargs: Any) -> Any:
+            given = sig.bind_partial(self, *args, **kwargs).arguments
+            for name in attr_names:
+                if name not in given:
+                    kwargs[name] = getattr(self, name)
+            return run(self, *args, **kwargs)
+
+        return run_with_defaults
+
+    return decorate
