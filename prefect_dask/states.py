@@ -64,6 +64,7 @@ class State:
     location: str | None = None
     logs: tuple = ()
     worker: str | None = None
+    _editable: bool = field(default=False, init=False, repr=False, compare=False)
 
     def replace(self, **changes: Any) -> "State":
         """Return a copy of this state with ``changes`` applied."""
@@ -83,7 +84,7 @@ class State:
     def from_state(cls, old: "State", message: Any = None, result: Any = None, **changes: Any) -> "State":
         """Build a state of this class carrying ``old``'s bookkeeping fields over."""
         keep = {f.name: getattr(old, f.name) for f in dataclasses.fields(State)
-                if f.name not in ("message", "result", "_")}
+                if f.init and f.name not in ("message", "result")}
         keep.update(changes)
         return cls(message, result, **keep)
 
@@ -202,6 +203,70 @@ def _same(a: Any, b: Any) -> bool:
 _BASE_FIELDS = State.__dataclass_fields__.keys()
 
 
+# -- editable copies for handlers ---------------------------------------------------
+# Prefect 1's handlers edit the state they are given (``new_state.result = ...``,
+# ``state.message = ...``).  States stay frozen in the engine: a handler gets an editable
+# copy (same class, flagged editable), and the engine freezes whatever the handler returns
+# (or the copy, if it returned None).
+
+def _setattr(self: State, name: str, value: Any) -> None:
+    if self._editable and name != "_editable" and name in type(self).__dataclass_fields__:
+        object.__setattr__(self, name, value)
+        return
+    raise dataclasses.FrozenInstanceError(
+        f"cannot assign to field {name!r}: states are immutable. Make a changed copy with "
+        f"state.replace({name}=...); a state handler may assign to the state it is given.")
+
+
+def _delattr(self: State, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}: states are immutable.")
+
+
+def _guard(cls: type) -> None:
+    """Give ``cls`` the assignment rule above (dataclass(frozen=True) gave it a stricter one)."""
+    if cls.__dict__.get("__setattr__") is not _setattr:
+        cls.__setattr__, cls.__delattr__ = _setattr, _delattr
+
+
+def editable(state: State) -> State:
+    """A copy of ``state`` whose fields can be assigned; ``frozen`` makes it immutable again.
+
+    >>> s = editable(Success("ok", result=1))
+    >>> s.result = 2
+    >>> type(s) is Success, frozen(s), frozen(s).result
+    (True, <Success: "ok">, 2)
+    """
+    _guard(type(state))
+    copy = dataclasses.replace(state)
+    object.__setattr__(copy, "_editable", True)
+    return copy
+
+
+def frozen(state: Any) -> Any:
+    """``state``, made immutable again if it is an editable copy (in place: a handler that
+    kept it cannot change it later); anything else as is."""
+    if isinstance(state, State) and state._editable:
+        object.__setattr__(state, "_editable", False)
+    return state
+
+
+def through_handlers(handlers: Iterable[Any], owner: Any, old: State, new: State) -> State:
+    """``new`` after each of ``handlers(owner, old, new)`` in turn (Prefect 1's state handlers).
+
+    Each handler gets an editable copy; what it returns (or the copy, if it returns None)
+    is frozen and goes on to the next.  A handler returning anything else is a TypeError.
+    """
+    for handler in handlers:
+        given = editable(new)
+        out = handler(owner, old, given)
+        if out is not None and not isinstance(out, State):
+            raise TypeError(
+                f"state handler {getattr(handler, '__name__', handler)!r} of {owner!r} returned "
+                f"{out!r:.60}, not a State; return the new state, or None to keep it.")
+        new = frozen(given if out is None else out)
+    return new
+
+
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Pending(State):
     """Not yet run."""
@@ -314,6 +379,10 @@ class Looped(Finished):
 class Cancelled(Finished):
     """Stopped before it finished (Ctrl-C, or the run was cancelled)."""
 
+
+for _cls in (State, *State.children()):
+    _guard(_cls)
+del _cls
 
 _KINDS: tuple[type[State], ...] = (Success, Failed, Skipped, TriggerFailed, TimedOut, Crashed,
                                    Cancelled, Looped, Pending, Running)

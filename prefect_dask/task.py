@@ -103,7 +103,33 @@ def checked_handlers(owner: str, kind: str, handlers: Iterable[Callable] | None,
                 f"fn({kind}, old_state, new_state) returning a state or None, and on_failure "
                 f"is fn({kind}, state)."
             )
+    if on_failure is not None and OnFailure(on_failure) not in out:
+        out.append(OnFailure(on_failure))  # Prefect 1 lists it among the state handlers
     return out
+
+
+class OnFailure:
+    """The state handler ``on_failure=fn`` adds: calls ``fn(obj, state)`` when ``state``
+    is a failure."""
+
+    __slots__ = ("fn",)
+
+    def __init__(self, fn: Callable) -> None:
+        self.fn = fn
+
+    def __call__(self, obj: Any, old: Any, new: Any) -> Any:
+        if new.is_failed():
+            self.fn(obj, new)
+        return new
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, OnFailure) and other.fn is self.fn
+
+    def __hash__(self) -> int:
+        return hash(self.fn)
+
+    def __repr__(self) -> str:
+        return f"<on_failure {getattr(self.fn, '__name__', self.fn)}>"
 
 
 class unmapped:
@@ -261,6 +287,10 @@ class Task:
                 raise TaskOptionError(f"Task {self.name!r}: copy() got an unknown option {key!r}; "
                                       "pass options Task(...) accepts, e.g. copy(max_retries=2).")
             setattr(new, key, set(value) if key == "tags" else value)
+        if "on_failure" in task_args or "state_handlers" in task_args:
+            handlers = [h for h in new.state_handlers if not isinstance(h, OnFailure)]
+            new.state_handlers = checked_handlers(f"Task {self.name!r}", "task", handlers,
+                                                  new.on_failure)
         return new
 
     def __call__(self, *args: Any, mapped: bool = False, task_args: dict | None = None,

@@ -104,3 +104,94 @@ def test_reprs_read_like_prefect_1():
     assert repr(Success("done")) == '<Success: "done">'
     assert repr(Success()) == "<Success>"
     assert repr(Flow("f")) == '<Flow: name="f">'
+
+
+# -- 8. handlers edit the state they are given, as Prefect 1's docs show --------------
+
+def set_result_handler(task, old_state, new_state):
+    if new_state.is_successful():
+        new_state.result = 99
+        new_state.message = "edited"
+    return new_state
+
+
+def edit_and_return_none(task, old_state, new_state):
+    if new_state.is_failed():
+        new_state.message = "kept without a return"
+
+
+@task(state_handlers=[set_result_handler])
+def gives_one():
+    return 1
+
+
+@task(state_handlers=[set_result_handler])
+def echo(x):
+    return x
+
+
+@task(state_handlers=[edit_and_return_none])
+def fails():
+    raise ValueError("x")
+
+
+def test_task_handler_edits_take_effect_on_every_executor(any_executor):
+    from prefect_dask.states import Success
+
+    with Flow("edit") as flow:
+        r = gives_one()
+        m = echo.map([1, 2])
+        b = fails()
+    state = flow.run(executor=any_executor)
+    assert state.result[r] == Success(result=99) and state.result[r].message == "edited"
+    assert state.result[m].result == [99, 99]
+    assert state.result[b].is_failed() and state.result[b].message == "kept without a return"
+    with pytest.raises(Exception, match="cannot assign|frozen"):   # frozen outside handlers
+        state.result[r].result = 1
+
+
+def test_flow_and_terminal_handlers_edit_the_state(executor):
+    seen = []
+
+    def terminal(flow, state, reference_task_states):
+        seen.append(len(reference_task_states))
+        state.message = "custom"
+        return state
+
+    def shout(flow, old_state, new_state):
+        if new_state.is_finished():
+            new_state.message += "!"
+        return new_state
+
+    with Flow("edit", terminal_state_handler=terminal, state_handlers=[shout]) as flow:
+        gives_one()
+        fails()
+    state = flow.run(executor=executor)
+    assert state.is_failed() and state.message == "custom!" and seen == [2]
+
+
+def test_handler_returning_a_non_state_fails_the_task_naming_it(executor):
+    def bad(task, old_state, new_state):
+        return "done"
+
+    with Flow("bad-handler") as flow:
+        r = gives_one(task_args={"state_handlers": [bad]})
+    state = flow.run(executor=executor).result[r]
+    assert state.is_failed()
+    assert "state handler 'bad'" in state.message and "not a State" in state.message
+
+
+def test_on_failure_is_among_the_state_handlers(executor):
+    calls = []
+
+    def note(task, state):
+        calls.append(state.message)
+        state.message = "noted"
+
+    t = fails.copy()
+    t2 = type(t)(t.run, name="f2", on_failure=note)
+    assert len(t2.state_handlers) == 1
+    with Flow("of") as flow:
+        r = t2()
+    state = flow.run(executor=executor)
+    assert state.result[r].message == "noted" and len(calls) == 1

@@ -25,7 +25,7 @@ from ..records import RunRecorder, find_run
 from ..report import Progress, summary
 from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
-                      Scheduled, State, Success)
+                      Scheduled, State, Success, through_handlers)
 from ..targets import check_template
 from ..task import Constant, Parameter
 from .compile import (Layout, build_plans, collects, crashed_states, gathers, group_members,
@@ -116,8 +116,13 @@ def _terminal_state(flow: Any, state: State) -> State:
     for t in flow.reference_tasks():
         s = state.result[t]
         keys.update(s.map_states if isinstance(s, Mapped) else (s,))
+
+    def terminal(flow: Any, _old: State, new: State) -> State | None:
+        return handler(flow, new, keys)
+
+    terminal.__name__ = getattr(handler, "__name__", "terminal_state_handler")
     try:
-        return handler(flow, state, keys) or state
+        return through_handlers([terminal], flow, state, state)
     except Exception as exc:
         return Failed(f"Flow {flow.name!r}: its terminal_state_handler raised {exc!r}.",
                       result=exc)
@@ -176,18 +181,12 @@ def _flow_transition(flow: Any, run_id: str, old: State, new: State) -> State:
     Handlers see ``context.flow_name`` and ``context.flow_run_id``."""
     try:
         with context(flow_name=flow.name, flow_run_id=run_id):
-            return _flow_handlers(flow, old, new)
+            return through_handlers(flow.state_handlers, flow, old, new)
     except Exception as exc:
         return Failed(f"Unexpected error while calling state handlers: {exc!r} (flow "
                       f"{flow.name!r})", result=exc)
 
 
-def _flow_handlers(flow: Any, old: State, new: State) -> State:
-    for handler in flow.state_handlers:
-        new = handler(flow, old, new) or new
-    if flow.on_failure is not None and new.is_failed():
-        flow.on_failure(flow, new)
-    return new
 
 
 def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,

@@ -38,7 +38,8 @@ from ..context import context, enter_task_context, exit_task_context
 from ..log import capture_logs, capture_stdout, get_logger, task_logger
 from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
-                      Skipped, State, Success, TimedOut, TriggerFailed)
+                      Skipped, State, Success, TimedOut, TriggerFailed, frozen,
+                      through_handlers)
 from ..targets import default_location, render
 from ..task import first_non_sequence, is_sequence
 
@@ -145,7 +146,7 @@ class _Run:
                  upstream: tuple[State, ...]) -> None:
         self.plan, self.info, self.map_index, self.upstream = plan, info, map_index, upstream
         self.name = plan.task.name if map_index is None else f"{plan.task.name}[{map_index}]"
-        self.hooked = bool(plan.task.state_handlers) or plan.task.on_failure is not None
+        self.hooked = bool(plan.task.state_handlers)
         self._inputs: dict[str, Any] | None = None
 
     def set_state(self, old: State, new: State) -> State:
@@ -162,12 +163,9 @@ class _Run:
         token = enter_task_context(self.context_values(max(1, old.attempts, new.attempts), 1,
                                                        None))
         try:
-            for handler in task.state_handlers:
-                new = handler(task, old, new) or new
-            if task.on_failure is not None and new.is_failed():
-                task.on_failure(task, new)
+            new = through_handlers(task.state_handlers, task, old, new)
         except signals.PrefectStateSignal as sig:
-            new = sig.state
+            new = frozen(sig.state)
         except Exception as exc:
             new = Failed(f"Unexpected error while calling state handlers: {exc!r} (task "
                          f"{self.name!r})", result=exc)
@@ -680,7 +678,10 @@ def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
         new = step(run, state)
         if new is not state:
             return new
-    results = list(children.results) if isinstance(children, MapStates) \
-        else [c.result for c in children]
-    return run.set_state(state, Mapped("Ready to proceed with mapping.", map_states=children,
-                                       result=results))
+    state = run.set_state(state, Mapped("Ready to proceed with mapping.", map_states=children))
+    if not isinstance(state, Mapped):
+        return state
+    # a parent's result is its children's results, whatever a handler set (as in Prefect 1)
+    kids = state.map_states
+    return state.with_result(list(kids.results) if isinstance(kids, MapStates)
+                             else [c.result for c in kids])
