@@ -230,3 +230,72 @@ def test_an_unknown_or_ambiguous_run_id_is_a_404_naming_the_fix(ui):
     assert status == 404 and "No run 'ffffffff' is recorded" in body
     status, body = fetch(ui.url + "/runs/not-an-id!")
     assert status == 404 and "is not a run id" in body
+
+
+@needs_browser
+def test_a_big_runs_page_stays_light_and_its_screenshot_shows_it(browser, ui, runs_home,
+                                                                  tmp_path):
+    from prefect_dask.ui.data import BINS, EACH
+
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    n = 2 * EACH
+    assert mapped_flow("big").run(parameters={"n": n}, executor="threads").is_failed()
+    run_id = run_id_of(runs_home, before)
+    status, page = fetch(f"{ui.url}/runs/{run_id}")
+    assert status == 200 and len(page) < 100_000
+    browser.goto(f"{ui.url}/runs/{run_id}")
+    assert f"{n - 1:,}" in browser.text("table.tasks")   # parse: n - 1 Success, 1 Failed
+    lanes = browser.eval("document.querySelectorAll('svg.timeline text.lane').length")
+    rects = browser.eval("document.querySelectorAll('svg.timeline rect').length")
+    assert 1 <= lanes and rects <= lanes * BINS < n   # children binned, not one rect each
+    shot = browser.screenshot(tmp_path / "big-run.png")
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+
+
+@needs_browser
+def test_a_run_whose_driver_was_killed_shows_crashed(browser, ui, runs_home, tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    gate = tmp_path / "never"
+    script = tmp_path / "stuck.py"
+    script.write_text(
+        "import os, time\nfrom prefect_dask import Flow, task\n"
+        "@task\ndef stuck():\n"
+        f"    while not os.path.exists({str(gate)!r}):\n        time.sleep(0.02)\n"
+        "with Flow('stuck') as flow:\n    stuck()\n")
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    driver = subprocess.Popen([sys.executable, "-m", "prefect_dask.cli", "run", str(script)],
+                              env={**os.environ, "PREFECT_DASK_HOME": str(runs_home)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not set((runs_home / "runs").glob("*.msgpack")) - before:
+            assert time.monotonic() < deadline and driver.poll() is None
+            time.sleep(0.05)
+        run_id = run_id_of(runs_home, before)
+        browser.goto(f"{ui.url}/runs/{run_id}")
+        assert browser.text("#state").startswith("Running")
+    finally:
+        driver.send_signal(signal.SIGKILL)
+        driver.wait()
+    browser.wait_for("document.querySelector('#state').innerText.startsWith('Crashed')", 30,
+                     "the page to show Crashed")
+    status, body = fetch(f"{ui.url}/api/runs/{run_id}")
+    assert status == 200 and '"state": "Crashed"' in body and '"live": false' in body
+
+
+@needs_browser
+@pytest.mark.slow
+def test_a_run_on_a_cluster_links_its_dask_dashboard(browser, ui, runs_home, dask_cluster):
+    from prefect_dask.executors import DaskExecutor
+
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    executor = DaskExecutor(address=dask_cluster.scheduler_address)
+    assert mapped_flow("on-cluster").run(parameters={"n": 2}, executor=executor).is_successful()
+    run_id = run_id_of(runs_home, before)
+    browser.goto(f"{ui.url}/runs/{run_id}")
+    link = browser.eval("(document.querySelector('#live a') || {}).href")
+    assert link and link.rstrip("/") == dask_cluster.dashboard_link.rstrip("/")
+    assert "Dask dashboard" in browser.text("#live")

@@ -151,7 +151,8 @@ def _tasks(view: dict) -> str:
         f'<tr><td class="task">{_e(t["name"])}{" (mapped)" if t["mapped"] else ""}</td>'
         + "".join(f'<td class="num">{t["counts"][s]:,}</td>' if t["counts"].get(s)
                   else '<td></td>' for s in states)
-        + f'<td class="num">{t["total"]:,}</td><td class="num">{t["attempts"]}</td>'
+        + f'<td class="num">{t["total"]:,}</td>'
+          f'<td class="num">{"-" if t["mapped"] else t["attempts"]}</td>'
           f'<td class="num">{_took(t["duration"])}</td></tr>' for t in view["tasks"])
     return (f'<table class="tasks"><thead><tr><th>Task</th>{head}<th>Total</th>'
             f'<th>Attempts</th><th>Duration</th></tr></thead><tbody>{rows}</tbody></table>')
