@@ -22,12 +22,16 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 __all__ = ["context", "current_flow", "push_flow", "pop_flow", "enter_task_context",
-           "exit_task_context"]
+           "exit_task_context", "open_blocks", "push_block", "pop_block", "no_blocks"]
 
 _values: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
     "prefect_dask_context", default={}
 )
 _building: contextvars.ContextVar[Any] = contextvars.ContextVar("prefect_dask_flow", default=None)
+# The innermost open ``case`` and resource blocks ({"case": block, "resource": block}): a
+# task added to any flow while one is open joins it (``Flow.add_task`` calls its add_task).
+_blocks: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
+    "prefect_dask_blocks", default={})
 
 
 class _Context(Mapping):
@@ -99,3 +103,28 @@ def push_flow(flow: Any) -> contextvars.Token:
 def pop_flow(token: contextvars.Token) -> None:
     """Undo the matching ``push_flow``."""
     _building.reset(token)
+
+
+def open_blocks() -> Mapping[str, Any]:
+    """The innermost open ``case`` and resource blocks, by kind."""
+    return _blocks.get()
+
+
+def push_block(kind: str, block: Any) -> contextvars.Token:
+    """Open ``block`` (of ``kind``, "case" or "resource") until the matching ``pop_block``."""
+    return _blocks.set({**_blocks.get(), kind: block})
+
+
+def pop_block(token: contextvars.Token) -> None:
+    """Close the block the matching ``push_block`` opened."""
+    _blocks.reset(token)
+
+
+@contextlib.contextmanager
+def no_blocks() -> Iterator[None]:
+    """No block is open inside (tasks built in a scratch flow join none)."""
+    token = _blocks.set({})
+    try:
+        yield
+    finally:
+        _blocks.reset(token)

@@ -11,12 +11,12 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from . import signals, triggers
-from .context import current_flow
-from .errors import NoFlowContextError, TaskBindError, TaskDefinitionError
+from .context import current_flow, pop_block, push_block
+from .errors import FlowValidationError, NoFlowContextError, TaskBindError, TaskDefinitionError
 from .log import get_logger
-from .task import Constant, Parameter, Task
+from .task import Task, as_task
 
-__all__ = ["case", "merge", "switch", "ifelse", "filter_results", "CompareValue", "Merge",
+__all__ = ["Block", "case", "merge", "switch", "ifelse", "filter_results", "CompareValue", "Merge",
            "FilterTask"]
 
 
@@ -25,7 +25,7 @@ class CompareValue(Task):
 
     def __init__(self, value: Any, **kwargs: Any) -> None:
         self.value = value
-        kwargs.setdefault("name", f"case({value!r})")
+        kwargs.setdefault("name", f'CompareValue: "{value}"')   # Prefect 1's name
         super().__init__(**kwargs)
 
     def run(self, value: Any) -> None:  # type: ignore[override]
@@ -42,37 +42,55 @@ def _check_value(where: str, value: Any) -> None:
         )
 
 
-def block_tasks(flow: Any, before: set) -> set:
-    """Tasks added to ``flow`` since ``before`` that a ``case`` or resource block governs:
-    not Parameters or Constants, which stay root tasks (as in Prefect 1)."""
-    return {t for t in flow.tasks - before if not isinstance(t, (Parameter, Constant))}
+class Block:
+    """A ``with`` block whose tasks get wired on exit (``case``, a resource): every task
+    added to a flow while it is the innermost open block of its kind joins it, with the
+    functional API or the imperative one (``flow.add_task``), as in Prefect 1."""
+
+    kind = "case"
+
+    def __init__(self) -> None:
+        self.tasks: dict[Task, None] = {}
+        self.flow: Any = None
+
+    def add_task(self, task: Task, flow: Any) -> None:
+        if self.flow is None:
+            self.flow = flow
+        elif flow is not self.flow:
+            raise FlowValidationError(
+                f"{self!r}: tasks of two flows ({self.flow.name!r} and {flow.name!r}) were "
+                "added inside this one block; open one block per flow.")
+        self.tasks[task] = None
+
+    def __enter__(self) -> Any:
+        self._token = push_block(self.kind, self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        pop_block(self._token)
+        if exc[0] is None and self.tasks:
+            self.wire(self.flow, set(self.tasks))
+
+    def wire(self, flow: Any, tasks: set[Task]) -> None:
+        raise NotImplementedError
 
 
-class case:
+class case(Block):
     """``with case(task, value):`` — tasks created inside run only if ``task``'s result == ``value``."""
 
     def __init__(self, task: Task, value: Any) -> None:
         _check_value(f"case({getattr(task, 'name', task)!r}, ...)", value)
+        super().__init__()
         self.task, self.value = task, value
 
-    def __enter__(self) -> "case":
-        self._flow = current_flow()
-        if self._flow is None:
-            raise NoFlowContextError("case(...) must be used inside `with Flow(...):`.")
-        self._before = self._flow.tasks
-        return self
+    def __repr__(self) -> str:
+        return f"case({getattr(self.task, 'name', self.task)!r}, {self.value!r})"
 
-    def __exit__(self, *exc: Any) -> None:
-        if exc[0] is not None:
-            return
-        flow = self._flow
-        new = block_tasks(flow, self._before)
-        if not new:
-            return
-        gate = CompareValue(self.value)
+    def wire(self, flow: Any, tasks: set[Task]) -> None:
+        gate = CompareValue(self.value, name=f"case({self.value})")
         gate.bind(value=self.task, flow=flow)
-        for t in new:
-            if not (flow.upstream_tasks(t) & new):
+        for t in tasks:
+            if not (flow.upstream_tasks(t) & tasks):
                 flow.add_edge(gate, t)
 
 
@@ -80,26 +98,26 @@ class Merge(Task):
     """Returns the first of its inputs that is not None (from a branch not skipped)."""
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs.setdefault("name", "merge")
+        kwargs.setdefault("name", "Merge")
         kwargs.setdefault("trigger", triggers.not_all_skipped)
         kwargs.setdefault("skip_on_upstream_skip", False)
         super().__init__(**kwargs)
 
     def run(self, **task_results: Any) -> Any:  # type: ignore[override]
-        ordered = sorted(task_results.items(), key=lambda kv: int(kv[0][4:]))
+        ordered = sorted(task_results.items(), key=lambda kv: int(kv[0][5:]))
         return next((v for _, v in ordered if v is not None), None)
 
 
-def merge(*tasks: Task, flow: Any = None, mapped: bool = False) -> Task:
+def merge(*tasks: Task, flow: Any = None, mapped: bool = False, **kwargs: Any) -> Task:
     """A task whose result is the result of the first of ``tasks`` that ran (per child with
-    ``mapped=True``)."""
+    ``mapped=True``); ``kwargs`` go to ``Merge(...)`` (e.g. ``name=``)."""
     if not tasks:
         raise TaskBindError("merge() needs at least one task, e.g. merge(branch_a, branch_b).")
-    return Merge().bind(**{f"task{i + 1}": t for i, t in enumerate(tasks)}, flow=flow,
-                        mapped=mapped)
+    return Merge(**kwargs).bind(**{f"task_{i + 1}": t for i, t in enumerate(tasks)}, flow=flow,
+                                mapped=mapped)
 
 
-def switch(condition: Task, cases: Mapping[Any, Task], flow: Any = None,
+def switch(condition: Task, cases: Mapping[Any, Any], flow: Any = None,
            mapped: bool = False) -> None:
     """Run ``cases[v]`` only where ``condition``'s result is ``v``; the others are skipped.
 
@@ -110,18 +128,20 @@ def switch(condition: Task, cases: Mapping[Any, Task], flow: Any = None,
         raise NoFlowContextError("switch(...) needs a flow: use it inside `with Flow(...):`.")
     for value, branch in cases.items():
         _check_value("switch(...)", value)
-        gate = CompareValue(value)
+        gate = CompareValue(value, tags=["switch"])
         gate.bind(value=condition, flow=flow, mapped=mapped)
-        flow.add_edge(gate, branch, mapped=mapped)
+        flow.add_edge(gate, as_task(branch, flow), mapped=mapped)   # a list of tasks: one task
 
 
-def ifelse(condition: Task, true_task: Task | None, false_task: Task | None,
+def ifelse(condition: Task, true_task: Any, false_task: Any,
            flow: Any = None, mapped: bool = False) -> None:
-    """Run ``true_task`` if ``condition``'s result is truthy, else ``false_task``."""
-    as_bool = _Bool()
-    as_bool.bind(condition, flow=flow, mapped=mapped)
-    switch(as_bool, {v: t for v, t in ((True, true_task), (False, false_task)) if t is not None},
-           flow=flow, mapped=mapped)
+    """Run ``true_task`` if ``condition``'s result is truthy, else ``false_task`` (each a task,
+    a list of tasks, or None)."""
+    cases = {v: t for v, t in ((True, true_task), (False, false_task)) if t is not None}
+    if cases:
+        as_bool = _Bool()
+        as_bool.bind(condition, flow=flow, mapped=mapped)
+        switch(as_bool, cases, flow=flow, mapped=mapped)
 
 
 class _Bool(Task):
@@ -149,7 +169,7 @@ class FilterTask(Task):
                     f"{'one item' if what == 'filter_func' else 'the kept list'}.")
         self.filter_func = filter_func
         self.log_func = log_func
-        kwargs.setdefault("name", "filter_results")
+        kwargs.setdefault("name", "FilterTask")
         kwargs.setdefault("trigger", triggers.all_finished)
         kwargs.setdefault("skip_on_upstream_skip", False)
         super().__init__(**kwargs)

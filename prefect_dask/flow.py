@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .context import pop_flow, push_flow
+from .context import open_blocks, pop_flow, push_flow
 from .errors import CycleError, FlowValidationError, MapError, RunArgumentError
 from .states import State
 from .task import (Constant, Parameter, Task, as_task, checked_handlers, first_non_sequence,
@@ -149,6 +149,9 @@ class Flow:
             )
         self._slugs.add(task.slug)
         self._tasks[task] = None
+        if not isinstance(task, (Parameter, Constant)):  # they stay root tasks (Prefect 1)
+            for block in open_blocks().values():
+                block.add_task(task, self)
         return task
 
     def add_edge(self, upstream_task: Any, downstream_task: Task, key: str | None = None,

@@ -23,7 +23,7 @@ from typing import Any
 
 from . import signals
 from .context import current_flow
-from .control_flow import block_tasks
+from .control_flow import Block
 from .errors import NoFlowContextError
 from .task import Task
 
@@ -68,21 +68,23 @@ class _Cleanup(Task):
             mgr.cleanup(resource)
 
 
-class _Block:
+class _Block(Block):
     """The ``with`` block of one resource: wires the tasks created inside it."""
 
-    def __init__(self, flow: Any, init: Task, setup: Task, cleanup: Task) -> None:
-        self.flow, self.init, self.setup, self.cleanup = flow, init, setup, cleanup
+    kind = "resource"
+
+    def __init__(self, init: Task, setup: Task, cleanup: Task) -> None:
+        super().__init__()
+        self.init, self.setup, self.cleanup = init, setup, cleanup
+
+    def __repr__(self) -> str:
+        return f"resource {self.init.name!r}"
 
     def __enter__(self) -> Task:
-        self._before = self.flow.tasks
+        super().__enter__()
         return self.setup
 
-    def __exit__(self, *exc: Any) -> None:
-        if exc[0] is not None:
-            return
-        flow = self.flow
-        block = block_tasks(flow, self._before) - {self.init, self.setup, self.cleanup}
+    def wire(self, flow: Any, block: set[Task]) -> None:
         for t in block:
             ups = flow.upstream_tasks(t)
             if not (ups & block) and self.setup not in ups:
@@ -115,7 +117,7 @@ class ResourceManager:
         cleanup = _Cleanup(name=f"{self.name}.cleanup", trigger=resource_cleanup_trigger,
                            skip_on_upstream_skip=False)
         cleanup.bind(mgr=init, resource=setup, flow=flow)
-        return _Block(flow, init, setup, cleanup)
+        return _Block(init, setup, cleanup)
 
 
 def resource_manager(resource_class: Any = None, *, name: str | None = None) -> Any:

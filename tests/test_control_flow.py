@@ -162,10 +162,11 @@ def test_case_with_a_task_as_value_names_the_fix():
             case(a, b)
 
 
-def test_case_outside_a_flow_is_an_error():
-    with pytest.raises(NoFlowContextError, match=r"with Flow"):
+def test_calling_a_task_in_a_case_outside_a_flow_is_an_error():
+    # case() itself needs no flow (the imperative API adds tasks with flow.add_task)
+    with pytest.raises(NoFlowContextError, match=r"outside a flow.*with Flow"):
         with case(ident, True):
-            pass
+            ident(1)
 
 
 def test_merge_of_no_tasks_names_the_fix():

@@ -12,8 +12,8 @@ import threading
 import pytest
 
 from cluster_helpers import pickle_by_value
-from prefect_dask import Flow, context, task
-from prefect_dask.errors import ExecutorError
+from prefect_dask import Flow, Task, case, context, merge, task
+from prefect_dask.errors import ExecutorError, FlowValidationError
 
 pickle_by_value(__name__)
 
@@ -195,3 +195,87 @@ def test_on_failure_is_among_the_state_handlers(executor):
         r = t2()
     state = flow.run(executor=executor)
     assert state.result[r].message == "noted" and len(calls) == 1
+
+
+# -- 3. case() and merge() on the imperative API ----------------------------------------
+
+class Yes(Task):
+    def run(self):
+        return True
+
+
+class Say(Task):
+    def __init__(self, word, **kwargs):
+        self.word = word
+        super().__init__(name=word, **kwargs)
+
+    def run(self):
+        return self.word
+
+
+def test_case_and_merge_with_the_imperative_api(executor):
+    flow = Flow("imperative")
+    cond, a, b, after = Yes(), Say("a"), Say("b"), Say("after")
+    flow.add_task(cond)
+    with case(cond, True):
+        flow.add_task(a)
+        flow.set_dependencies(after, upstream_tasks=[a])   # gated through a, not the gate
+    with case(cond, False):
+        flow.add_task(b)
+    m = merge(a, b, flow=flow)
+    state = flow.run(executor=executor)
+    assert state.result[m].result == "a"
+    assert state.result[a].is_successful() and state.result[b].is_skipped()
+    assert state.result[after].result == "after"
+    gates = flow.get_tasks(name="case(True)")
+    assert len(gates) == 1 and flow.upstream_tasks(after) == {a}
+
+
+def test_one_case_block_cannot_hold_tasks_of_two_flows():
+    f1, f2 = Flow("one"), Flow("two")
+    with pytest.raises(FlowValidationError, match=r"case\('Yes', True\).*two flows .*'one'.*'two'"):
+        with case(Yes(), True):
+            f1.add_task(Say("a"))
+            f2.add_task(Say("b"))
+
+
+def test_case_nested_in_a_resource_block_imperatively(executor, tmp_path):
+    from prefect_dask import resource_manager
+
+    @resource_manager
+    class Res:
+        def setup(self):
+            return "r"
+
+        def cleanup(self, r):
+            (tmp_path / "cleaned").write_text(r)
+
+    flow = Flow("res-case")
+    cond, a = Yes(), Say("a")
+    with Res(flow=flow) as r:
+        with case(cond, True):
+            flow.add_task(a)
+    state = flow.run(executor=executor)
+    assert state.result[a].result == "a" and (tmp_path / "cleaned").read_text() == "r"
+    assert r in flow.upstream_tasks(flow.get_tasks(name="case(True)")[0]) | flow.upstream_tasks(cond)
+
+
+# -- 11. helper tasks carry Prefect 1's names; ifelse takes lists ------------------------
+
+def test_helper_tasks_have_prefect_1_names(executor):
+    from prefect_dask import FilterTask, ifelse, switch
+
+    with Flow("names") as flow:
+        cond = Say("a")()
+        a, b, c = Say("x")(), Say("y")(), Say("z")()
+        switch(cond, {"a": a, "b": b})
+        ifelse(Yes()(), [a, b], c)
+        merged = merge(a, b)
+        kept = FilterTask()([a, b])
+    assert flow.get_tasks(name="Merge") == [merged]
+    assert flow.get_tasks(name="FilterTask") == [kept]
+    assert len(flow.get_tasks(name='CompareValue: "a"')) == 1
+    assert all("switch" in t.tags for t in flow.get_tasks(name='CompareValue: "b"'))
+    assert len(flow.get_tasks(name="as_bool")) == 1
+    state = flow.run(executor=executor)
+    assert state.result[merged].result == "x" and state.result[c].is_skipped()
