@@ -28,7 +28,7 @@ from dask.base import tokenize
 from .results import CorruptResultError, read_value, write_value
 from .states import Cached
 
-__all__ = ["CacheStore", "cache_key", "entry_token", "source_digest"]
+__all__ = ["CacheStore", "cache_key", "entry_token", "source_digest", "prune_cache"]
 
 logger = logging.getLogger("prefect_dask.cache")
 
@@ -114,3 +114,30 @@ class CacheStore:
         index = -1 if state.map_index is None else state.map_index
         run_started = time.time() if run_started is None else run_started
         write_value(folder / f"{int(run_started * 1e9)}-{index + 1:012d}-{token}.pkl", state)
+
+
+def prune_cache(older_than: float, root: str | os.PathLike | None = None,
+                dry_run: bool = False) -> int:
+    """Delete cache entries written more than ``older_than`` seconds ago (under ``root``,
+    default ``$PREFECT_DASK_HOME/cache``); returns how many.  A run that looks one up
+    meanwhile finds it gone and runs the task (entries are read tolerating that)."""
+    from .results import home
+
+    folder = Path(root) if root is not None else home() / "cache"
+    cutoff = (time.time() - older_than) * 1e9
+    count = 0
+    for sub in (folder.iterdir() if folder.is_dir() else ()):
+        if not sub.is_dir():
+            continue
+        for path in sub.glob("*.pkl"):
+            written = path.name.split("-", 1)[0]
+            if written.isdigit() and int(written) < cutoff:
+                count += 1
+                if not dry_run:
+                    path.unlink(missing_ok=True)
+        if not dry_run and not any(sub.iterdir()):
+            try:
+                sub.rmdir()
+            except OSError:   # an entry was written meanwhile
+                pass
+    return count

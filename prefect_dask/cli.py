@@ -16,12 +16,15 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import logging
+import os
+import re
 import runpy
 import sys
 from typing import Any
 
 from .errors import PrefectDaskError
-from .records import find_run, list_runs
+from .records import find_run
 
 __all__ = ["main", "load_flow", "UsageError"]
 
@@ -91,7 +94,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
-    record = find_run(args.run_id)
+    record = find_run(_history().resolve(args.run_id))
     if not args.file:
         raise UsageError(f"prefect-dask: give the flow's file: prefect-dask resume {args.run_id} "
                          f"--file path/to/file.py:{record['flow']}")
@@ -100,41 +103,155 @@ def cmd_resume(args: argparse.Namespace) -> int:
     return _summary(state)
 
 
+def _history() -> Any:
+    from .history import History
+
+    return History()
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+
+
+def _seconds(text: str, option: str) -> float:
+    """``30m``, ``12h``, ``7d``, ``2w`` (or plain seconds) as seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhdw]?)\s*", text or "")
+    if not m:
+        raise UsageError(f"prefect-dask: {option} {text!r} is not a duration; write it like "
+                         "30m, 12h, 7d or 2w")
+    return float(m.group(1)) * _UNITS[m.group(2) or "s"]
+
+
+def _since(text: str | None) -> float | None:
+    """``--since``: a duration back from now (``2h``, ``7d``) or a date/time (ISO 8601)."""
+    if text is None:
+        return None
+    try:
+        when = datetime.datetime.fromisoformat(text)
+    except ValueError:
+        return datetime.datetime.now().timestamp() - _seconds(text, "--since")
+    return when.timestamp()
+
+
+def _took(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.2f} s" if seconds < 10 else f"{seconds:.1f} s"
+    minutes, sec = divmod(int(seconds), 60)
+    return f"{minutes}m{sec:02d}s" if minutes < 60 else f"{minutes // 60}h{minutes % 60:02d}m"
+
+
+def executor_name(text: str | None) -> str:
+    """The short name of a recorded executor (its repr).
+
+    >>> executor_name("LocalDaskExecutor(scheduler='processes', num_workers=2)")
+    'processes'
+    >>> executor_name("DaskExecutor(address='tcp://127.0.0.1:8786')")
+    'dask'
+    """
+    text = text or "-"
+    m = re.search(r"scheduler='(\w+)'", text)
+    if text.startswith("LocalDaskExecutor") and m:
+        return m.group(1)
+    return {"LocalExecutor": "local", "DaskExecutor": "dask"}.get(text.split("(")[0], text[:10])
+
+
 def cmd_runs_list(args: argparse.Namespace) -> int:
-    runs = list_runs(args.limit)
-    if not runs:
-        print("No runs recorded yet.")
+    runs = _history().runs(flow=args.flow, state=args.state, since=_since(args.since),
+                           limit=args.limit)
+    if args.json:
+        print(json.dumps(runs, indent=1))
         return 0
-    print(f"{'RUN ID':36}  {'FLOW':20}  {'STATE':12}  STARTED")
+    if not runs:
+        print("No runs recorded yet." if not (args.flow or args.state or args.since)
+              else "No recorded run matches.")
+        return 0
+    print(f"{'RUN':8}  {'FLOW':18}  {'STATE':10}  {'STARTED':16}  {'TOOK':>7}  "
+          f"{'EXECUTOR':9}  {'TASKS':>6}  FAILED")
     for r in runs:
-        print(f"{r['run_id']:36}  {str(r['flow'])[:20]:20}  {str(r['state'] or 'unfinished'):12}"
-              f"  {_when(r.get('started'))}")
+        print(f"{r['run_id'][:8]:8}  {str(r['flow'])[:18]:18}  {str(r['state'])[:10]:10}  "
+              f"{_when(r['started'])[:16]:16}  {_took(r['duration']):>7}  "
+              f"{executor_name(r['executor'])[:9]:9}  {r['task_runs']:>6}  {r['failed']}")
     return 0
 
 
+def _print_traceback(text: str | None, indent: str = "      ") -> None:
+    for line in (text or "").rstrip().splitlines():
+        print(indent + line)
+
+
 def cmd_runs_show(args: argparse.Namespace) -> int:
-    r = find_run(args.run_id)
-    print(f"Run {r['run_id']} of flow {r['flow']!r}: {r['state'] or 'unfinished (no end entry)'}"
-          f" {r.get('message') or ''}")
-    print(f"  parameters: {r.get('parameters')}  executor: {r.get('executor')}")
-    print(f"  started {_when(r.get('started'))}, finished {_when(r.get('finished'))}")
-    for slug, t in r["tasks"].items():
-        took = (t["finished"] - t["started"]) if t.get("finished") and t.get("started") else None
-        line = f"  {slug:30} {str(t.get('state')):14} attempts={t.get('attempts', '-')}"
+    h = _history()
+    r = h.run(args.run_id)
+    rid = r["run_id"]
+    print(f"Run {rid} of flow {r['flow']!r}: {r['state']}"
+          + (f" ({r['message']})" if r.get("message") else ""))
+    print(f"  started {_when(r['started'])}, "
+          + (f"finished {_when(r['finished'])}, took {_took(r['duration'])}" if r["ended"]
+             else f"not finished ({_took(r['duration'])} so far)")
+          + f"; executor {executor_name(r['executor'])}; {r['task_runs']} task runs, "
+          f"{r['failed']} failed")
+    print(f"  parameters: {r['parameters']}")
+    print()
+    for t in h.tasks(rid):
+        took = t["finished"] - t["started"] if t["finished"] and t["started"] else None
+        line = f"  {t['slug']:30} {str(t['state']):14} attempts={t['attempts'] or 0}"
         if took is not None:
             line += f" {took:.3f}s"
         print(line)
-        if t.get("state") not in ("Success", "Cached", "Mapped", "Skipped") and t.get("message"):
-            print(f"      {t['message']}")
-        children = t.get("children") or {}
-        if children:
-            counts: dict[str, int] = {}
-            for c in children.values():
-                counts[c["state"]] = counts.get(c["state"], 0) + 1
-            print("      children: " + ", ".join(f"{n} {s}" for s, n in sorted(counts.items())))
-            for i, c in sorted(children.items()):
-                if c["state"] not in ("Success", "Cached", "Skipped") and c.get("message"):
-                    print(f"      [{i}] {c['state']}: {c['message']}")
+        if t["width"]:
+            counts = ", ".join(f"{n} {s}" for s, n in sorted(t["counts"].items()))
+            print(f"      children: {counts}")
+    failures = h.failures(rid)
+    if failures:
+        print("\nFailures (by task and exception; one traceback each):")
+    for g in failures:
+        shown = g["map_indexes"][:5]
+        where = f"{g['name']}[{', '.join(map(str, shown))}" \
+            f"{', ...' if g['n'] > len(shown) else ''}]" if shown else g["name"]
+        print(f"  {g['n']} x {g['state']}{' ' + g['exception'] if g['exception'] else ''} "
+              f"in {where}: {g['message']}")
+        _print_traceback(g["traceback"])
+    logs = h.logs(rid, level=args.level, limit=args.logs + 1)
+    if logs and args.logs:
+        print(f"\nLogs{' (the first ' + str(args.logs) + ')' if len(logs) > args.logs else ''}:")
+        for rec in logs[:args.logs]:
+            _print_log(rec)
+    print(f"\nMore: prefect-dask runs logs {rid[:8]} [--task NAME] | prefect-dask report "
+          f"{rid[:8]}")
+    return 0
+
+
+def _print_log(rec: dict) -> None:
+    level = logging.getLevelName(rec["level"] or 0)
+    print(f"  {_when(rec['created'])} {level:7} {rec['logger'] or ''} | {rec['message']}")
+    if rec.get("exc_text"):
+        _print_traceback(rec["exc_text"], "    ")
+
+
+def cmd_runs_logs(args: argparse.Namespace) -> int:
+    h = _history()
+    rid = h.resolve(args.run_id)
+    if args.task is not None and not any(args.task in (t["slug"], t["name"])
+                                         for t in h.tasks(rid)):
+        names = sorted({t["name"] for t in h.tasks(rid)})
+        raise UsageError(f"prefect-dask: run {rid[:8]} has no task {args.task!r}; its tasks: "
+                         f"{', '.join(names)}")
+    for rec in h.logs(rid, task=args.task, level=args.level):
+        _print_log(rec)
+    return 0
+
+
+def cmd_runs_prune(args: argparse.Namespace) -> int:
+    from .caching import prune_cache
+
+    older = _seconds(args.older_than, "--older-than")
+    runs = _history().prune(older, dry_run=args.dry_run)
+    verb = "Would delete" if args.dry_run else "Deleted"
+    print(f"{verb} {len(runs)} run record(s) older than {args.older_than}.")
+    entries = prune_cache(older, dry_run=args.dry_run)
+    print(f"{verb} {entries} cache entr{'y' if entries == 1 else 'ies'} older than "
+          f"{args.older_than}.")
     return 0
 
 
@@ -158,7 +275,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import html_report
 
-    record = find_run(args.run_id)
+    record = find_run(_history().resolve(args.run_id))
     out = args.output or f"report-{record['run_id']}.html"
     with open(out, "w") as fh:
         fh.write(html_report(record))
@@ -175,6 +292,14 @@ def cmd_ui(args: argparse.Namespace) -> int:
         os.environ["PREFECT_DASK_HOME"] = args.home
     serve(args.host, args.port, args.token)
     return 0
+
+
+def _level(text: str) -> int:
+    value = logging.getLevelName(text.upper()) if not text.isdigit() else int(text)
+    if not isinstance(value, int):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a log level (DEBUG, INFO, WARNING, "
+                                         "ERROR)")
+    return value
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -196,10 +321,30 @@ def main(argv: list[str] | None = None) -> int:
     runs_sub = runs.add_subparsers(dest="runs_command", required=True)
     ls = runs_sub.add_parser("list", help="recent runs, newest first")
     ls.add_argument("--limit", type=int, default=20)
+    ls.add_argument("--flow", help="only runs of this flow")
+    ls.add_argument("--state", help="only runs in this state (Success, Failed, Running, ...)")
+    ls.add_argument("--since", help="only runs started since: 2h, 7d or a date (2026-11-30)")
+    ls.add_argument("--json", action="store_true", help="print the runs as JSON")
     ls.set_defaults(func=cmd_runs_list)
-    show = runs_sub.add_parser("show", help="one run's tasks, states, timings and errors")
-    show.add_argument("run_id", help='a run id, or "last"')
+    show = runs_sub.add_parser("show", help="one run's tasks, states, timings, failures, logs")
+    show.add_argument("run_id", help='a run id, a unique prefix of one, or "last"')
+    show.add_argument("--logs", type=int, default=20, metavar="N",
+                      help="show the first N log lines (default 20; 0: none)")
+    show.add_argument("--level", type=_level, default=logging.INFO,
+                      help="the least level of log lines shown (default INFO)")
     show.set_defaults(func=cmd_runs_show)
+    logs = runs_sub.add_parser("logs", help="a run's log lines (of one task)")
+    logs.add_argument("run_id", help='a run id, a unique prefix of one, or "last"')
+    logs.add_argument("--task", help="only this task's lines (its name or slug)")
+    logs.add_argument("--level", type=_level, default=logging.NOTSET,
+                      help="the least level shown (DEBUG, INFO, WARNING, ERROR)")
+    logs.set_defaults(func=cmd_runs_logs)
+    prune = runs_sub.add_parser("prune", help="delete old run records and cache entries")
+    prune.add_argument("--older-than", required=True, metavar="AGE",
+                       help="delete ended runs started before this age (30m, 12h, 7d, 2w) and "
+                            "cache entries written before it")
+    prune.add_argument("--dry-run", action="store_true", help="only say what would go")
+    prune.set_defaults(func=cmd_runs_prune)
     bench = sub.add_parser("bench", help="time a flow on several executors")
     bench.add_argument("flow", help="path/to/file.py:flow_name")
     bench.add_argument("--executors", default="local,threads",
@@ -223,6 +368,10 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     try:
         return args.func(args)
+    except BrokenPipeError:   # `prefect-dask runs show last | head`: the reader left
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())   # so the final flush at exit cannot fail
+        return 141
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2

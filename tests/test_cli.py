@@ -100,7 +100,8 @@ def side(project) -> list[str]:
 
 
 def run_ids(listing: str) -> list[str]:
-    return re.findall(r"^([0-9a-f-]{36})\s", listing, re.M)
+    """The (short) run ids of a ``runs list``."""
+    return re.findall(r"^([0-9a-f]{8})\s", listing, re.M)
 
 
 def test_run_success_exit_0_with_json_params(env, project):
@@ -156,13 +157,15 @@ def test_runs_list(env, project):
     proc = cli(env, "runs", "list")
     assert proc.returncode == 0
     lines = proc.stdout.splitlines()
-    assert lines[0].split()[:3] == ["RUN", "ID", "FLOW"]
+    assert lines[0].split() == ["RUN", "FLOW", "STATE", "STARTED", "TOOK", "EXECUTOR", "TASKS",
+                                "FAILED"]
     ids = run_ids(proc.stdout)
     assert len(ids) == 2
     assert "cli-etl" in lines[1] and "Failed" in lines[1]           # newest first
     assert "cli-other" in lines[2] and "Success" in lines[2]
     runs_dir = Path(env["PREFECT_DASK_HOME"]) / "runs"
-    assert sorted(p.stem for p in runs_dir.glob("*.msgpack")) == sorted(ids)
+    assert sorted(p.stem[:8] for p in runs_dir.glob("*.msgpack")) == sorted(ids)
+    assert lines[1].split()[-3:] == ["local", "10", "2"]     # executor, task runs, failed
     proc = cli(env, "runs", "list", "--limit", "1")
     assert run_ids(proc.stdout) == ids[:1]
 
@@ -186,7 +189,8 @@ def test_runs_show_tasks_states_and_errors(env, project):
         assert "warehouse unavailable" in out                 # the error message
         assert "Mapped" in rows["square-1"]
         assert "children: 1 Failed, 2 Success" in out
-        assert "[1] Failed" in out and "two is unlucky" in out
+        assert "1 x Failed ValueError in square[1]: Error during execution of task: " \
+            "ValueError('two is unlucky')" in out
 
 
 def test_runs_show_unknown_run(env, project):
