@@ -259,3 +259,70 @@ def test_console_script(env, project):
     assert proc.returncode == 0
     for command in ("run", "runs", "resume"):
         assert command in proc.stdout
+
+
+def test_runs_list_filters_and_json(env, project):
+    assert cli(env, "run", f"{project / 'flows.py'}:other").returncode == 0
+    (project / "fail.flag").touch()
+    assert cli(env, "run", f"{project / 'flows.py'}:etl").returncode == 1
+    import json
+    runs = json.loads(cli(env, "runs", "list", "--json").stdout)
+    assert [(r["flow"], r["state"], r["failed"]) for r in runs] == [("cli-etl", "Failed", 2),
+                                                                   ("cli-other", "Success", 0)]
+    assert run_ids(cli(env, "runs", "list", "--state", "success").stdout) == \
+        [runs[1]["run_id"][:8]]
+    assert run_ids(cli(env, "runs", "list", "--flow", "cli-etl").stdout) == \
+        [runs[0]["run_id"][:8]]
+    assert "No recorded run matches." in cli(env, "runs", "list", "--since",
+                                             "2999-01-01").stdout
+    assert len(run_ids(cli(env, "runs", "list", "--since", "1h").stdout)) == 2
+    proc = cli(env, "runs", "list", "--since", "yesterdayish")
+    assert proc.returncode == 2 and "like 30m, 12h, 7d or 2w" in proc.stderr
+
+
+def test_runs_logs_of_a_task_and_show_by_prefix(env, project):
+    (project / "fail.flag").touch()
+    assert cli(env, "run", f"{project / 'flows.py'}:etl").returncode == 1
+    rid = run_ids(cli(env, "runs", "list").stdout)[0]
+    proc = cli(env, "runs", "show", rid[:4])
+    assert proc.returncode == 0 and rid in proc.stdout
+    proc = cli(env, "runs", "logs", rid, "--task", "nope")
+    assert proc.returncode == 2
+    assert f"run {rid} has no task 'nope'; its tasks: " in proc.stderr and "square" in proc.stderr
+    assert cli(env, "runs", "logs", "last", "--task", "square").returncode == 0
+
+
+def test_runs_prune_deletes_old_records_and_cache_entries(env, project):
+    import msgpack
+    home = Path(env["PREFECT_DASK_HOME"])
+    assert cli(env, "run", f"{project / 'flows.py'}:other").returncode == 0
+    (home / "runs" / "old-run.msgpack").write_bytes(msgpack.packb(
+        {"kind": "start", "run_id": "old-run", "flow": "f", "started": 1.0e9}) + msgpack.packb(
+        {"kind": "end", "state": "Success", "finished": 1.0e9 + 1}))
+    entry = home / "cache" / "k" / f"{10**18:d}-000000000000-t.pkl"
+    entry.parent.mkdir(parents=True)
+    entry.write_bytes(b"x")
+    fresh = entry.with_name(f"{int(2e18)}-000000000000-t.pkl")
+    fresh.write_bytes(b"x")
+    proc = cli(env, "runs", "prune", "--older-than", "30d", "--dry-run")
+    assert "Would delete 1 run record(s)" in proc.stdout and entry.exists()
+    proc = cli(env, "runs", "prune", "--older-than", "30d")
+    assert proc.returncode == 0, proc.stderr
+    assert "Deleted 1 run record(s)" in proc.stdout and "Deleted 1 cache entry" in proc.stdout
+    assert not (home / "runs" / "old-run.msgpack").exists() and not entry.exists()
+    assert fresh.exists() and len(run_ids(cli(env, "runs", "list").stdout)) == 1
+    proc = cli(env, "runs", "prune", "--older-than", "soon")
+    assert proc.returncode == 2 and "--older-than 'soon' is not a duration" in proc.stderr
+
+
+def test_output_into_a_closed_pipe_is_no_error(env):
+    import msgpack
+    runs = Path(env["PREFECT_DASK_HOME"]) / "runs"
+    runs.mkdir(parents=True)
+    for i in range(1000):     # far more output than a pipe holds
+        (runs / f"run-{i}.msgpack").write_bytes(msgpack.packb(
+            {"kind": "start", "run_id": f"run-{i}", "flow": "f", "started": 1.0e9 + i}))
+    proc = subprocess.run(f"{sys.executable} -m prefect_dask.cli runs list --json --limit 1000 "
+                          "| head -1", shell=True, env=env, capture_output=True, text=True,
+                          timeout=60)
+    assert proc.stdout == "[\n" and proc.stderr == ""
