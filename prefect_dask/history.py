@@ -15,7 +15,7 @@ home at once stay correct: each sync of a run is one ``BEGIN IMMEDIATE`` transac
 that re-reads how far the run was indexed.  A missing, corrupt or older-schema index
 is rebuilt from the records.
 
-What is kept, per run: flow, state (``Running`` while its driver lives, ``Unfinished``
+What is kept, per run: flow, state (``Running`` while its driver lives, ``Crashed``
 when it died before the end entry), times, executor, parameters (secret ones masked by
 the record), the number of task runs and of failed ones.  Per task: its own state and
 timings and its mapped children aggregated — counts by state, failures grouped by
@@ -64,21 +64,22 @@ import msgpack
 from .errors import RunRecordError
 from .results import home, private_dir
 
-__all__ = ["History", "FAILED_STATES", "LOG_CAP", "RUNNING", "UNFINISHED"]
+__all__ = ["History", "FAILED_STATES", "LOG_CAP", "RUNNING", "CRASHED"]
 
-SCHEMA = 1
+SCHEMA = 2
 LOG_CAP = 10_000          # log lines kept in the index per task (the record keeps all)
 SAMPLE = 20               # map indexes kept per failure group
-RUNNING, UNFINISHED = "Running", "Unfinished"
+RUNNING, CRASHED = "Running", "Crashed"
 FAILED_STATES = frozenset({"Failed", "TriggerFailed", "TimedOut", "Crashed",
-                           "ValidationFailed"})
+                           "ValidationFailed", "Cancelled"})
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS runs (
     run_id TEXT PRIMARY KEY, flow TEXT, state TEXT, ended INTEGER NOT NULL DEFAULT 0,
     message TEXT, executor TEXT, parameters TEXT, started REAL, finished REAL,
     last_seen REAL, task_runs INTEGER NOT NULL DEFAULT 0,
-    failed INTEGER NOT NULL DEFAULT 0, pid INTEGER, host TEXT,
+    failed INTEGER NOT NULL DEFAULT 0, expected INTEGER NOT NULL DEFAULT 0, dashboard TEXT,
+    pid INTEGER, host TEXT,
     path TEXT, size INTEGER NOT NULL DEFAULT 0, offset INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS runs_started ON runs (started);
 CREATE INDEX IF NOT EXISTS runs_flow ON runs (flow, started);
@@ -115,9 +116,12 @@ def exception_name(message: str | None) -> str | None:
 
 
 def _alive(pid: int | None, host: str | None) -> bool:
-    """Whether the driver process that writes a record still runs (on this machine)."""
-    if not pid or host != socket.gethostname():
+    """Whether the driver process that writes a record still runs (a driver on another
+    machine counts as running: we cannot tell)."""
+    if not isinstance(pid, int):
         return False
+    if host != socket.gethostname():
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -269,7 +273,7 @@ class History:
                              (run_id,)).fetchone()
             if row is not None and row["size"] == size:   # nothing new in the record
                 if not row["ended"]:
-                    state = RUNNING if _alive(row["pid"], row["host"]) else UNFINISHED
+                    state = RUNNING if _alive(row["pid"], row["host"]) else CRASHED
                     if state != row["state"]:
                         db.execute("UPDATE runs SET state = ? WHERE run_id = ?",
                                    (state, run_id))
@@ -496,15 +500,20 @@ class History:
 
 
 def _run_dict(r: sqlite3.Row) -> dict:
-    """A run as the API gives it: ``run_id, flow, state, ended, message, executor,
-    parameters, started, finished, duration, task_runs, failed, path``."""
+    """A run as the API gives it: ``run_id, flow, state`` (the end entry's, else ``Running``
+    while the driver lives, ``Crashed`` once it died), ``ended, message, executor,
+    parameters, started, finished, duration`` (so far, for a run not ended), ``task_runs``
+    (finished ones, mapped children included), ``failed``, ``expected`` (task runs announced
+    so far: progress is ``task_runs / expected``), ``dashboard`` (the Dask dashboard link
+    the run logged), ``path`` (its record)."""
     end = r["finished"] if r["ended"] else r["last_seen"]
     return {"run_id": r["run_id"], "flow": r["flow"], "state": r["state"],
             "ended": bool(r["ended"]), "message": r["message"], "executor": r["executor"],
             "parameters": json.loads(r["parameters"] or "{}"), "started": r["started"],
             "finished": r["finished"] if r["ended"] else None,
             "duration": None if end is None or r["started"] is None else end - r["started"],
-            "task_runs": r["task_runs"], "failed": r["failed"], "path": r["path"]}
+            "task_runs": r["task_runs"], "failed": r["failed"],
+            "expected": r["expected"] or None, "dashboard": r["dashboard"], "path": r["path"]}
 
 
 class _Sync:
@@ -516,7 +525,8 @@ class _Sync:
         self.run = row or {"run_id": run_id, "flow": None, "state": None, "ended": 0,
                            "message": None, "executor": None, "parameters": None,
                            "started": None, "finished": None, "last_seen": None,
-                           "task_runs": 0, "failed": 0, "pid": None, "host": None,
+                           "task_runs": 0, "failed": 0, "expected": 0, "dashboard": None,
+                           "pid": None, "host": None,
                            "path": str(path), "size": 0, "offset": 0}
         self.tasks: dict[str, _Task] = {}
         if row is not None:
@@ -564,7 +574,7 @@ class _Sync:
         self.run["offset"], self.run["size"] = start + done, start + done
         if not self.run["ended"]:
             self.run["state"] = RUNNING if _alive(self.run["pid"], self.run["host"]) \
-                else UNFINISHED
+                else CRASHED
         self.flush()
 
     def entry(self, e: dict) -> None:
@@ -572,6 +582,7 @@ class _Sync:
         if kind == "start":
             self.run.update(flow=e.get("flow"), executor=e.get("executor"),
                             started=e.get("started"), pid=e.get("pid"), host=e.get("host"),
+                            dashboard=e.get("dashboard"),
                             parameters=json.dumps(e.get("parameters") or {}, default=repr))
         elif kind == "task" and e.get("map_index") is None:
             self.own(e)
@@ -584,6 +595,8 @@ class _Sync:
                           e.get("states") or [], e.get("messages") or {},
                           e.get("started") or [], e.get("finished") or [],
                           e.get("logs") or {}, e.get("workers") or [])
+        elif kind == "expect":   # a stage was compiled: this many more task runs
+            self.run["expected"] = (self.run["expected"] or 0) + (e.get("n") or 0)
         elif kind == "end":
             self.run.update(state=e.get("state"), message=e.get("message"),
                             finished=e.get("finished"), ended=1)
@@ -733,11 +746,11 @@ class _Sync:
                            "finished=?, n=?, counts=? WHERE id = ?", (*values, s["id"]))
         r = self.run
         r.update(task_runs=task_runs, failed=failed)
-        db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        db.execute("INSERT OR REPLACE INTO runs VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                    (r["run_id"], r["flow"], r["state"], r["ended"], r["message"],
                     r["executor"], r["parameters"], r["started"], r["finished"],
-                    r["last_seen"], r["task_runs"], r["failed"], r["pid"], r["host"],
-                    r["path"], r["size"], r["offset"]))
+                    r["last_seen"], r["task_runs"], r["failed"], r["expected"],
+                    r["dashboard"], r["pid"], r["host"], r["path"], r["size"], r["offset"]))
 
 
 _MISSING = object()

@@ -129,12 +129,14 @@ def test_a_run_is_seen_while_it_grows_and_when_it_ends(home):
     rec = Record(home, "run-a")
     h = History()
     assert h.run("run-a")["state"] == "Running"          # its driver (this process) lives
+    rec.write({"kind": "expect", "n": 9})
     rec.children("m", 0, ["Success"] * 3 + ["Failed"], {3: "Error during execution of task: "
                                                        "KeyError('k')"})
     assert h.tasks("run-a")[0]["counts"] == {"Success": 3, "Failed": 1}
     rec.children("m", 4, ["Success"] * 4, t=0.001)
     rec.task("m", "Mapped")
     assert h.run("run-a")["task_runs"] == 9 and h.run("run-a")["failed"] == 1
+    assert h.run("run-a")["expected"] == 9
     assert h.tasks("run-a")[0]["counts"] == {"Success": 7, "Failed": 1}
     # a torn entry (the writer is in the middle of it) is left for the next sync
     with open(rec.path, "ab") as fh:
@@ -147,15 +149,15 @@ def test_a_run_is_seen_while_it_grows_and_when_it_ends(home):
     assert run["ended"] and run["state"] == "Failed"
 
 
-def test_a_run_whose_driver_died_is_unfinished(home):
+def test_a_run_whose_driver_died_is_crashed(home):
     dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
                           capture_output=True, text=True).stdout.strip()
     rec = Record(home, "run-b", pid=int(dead))
     rec.children("m", 0, ["Success", "Crashed"])
     with History() as h:
         run = h.run("run-b")
-        assert run["state"] == "Unfinished" and not run["ended"] and run["failed"] == 1
-        assert h.runs(state="unfinished") == [run]
+        assert run["state"] == "Crashed" and not run["ended"] and run["failed"] == 1
+        assert h.runs(state="crashed") == [run]
 
 
 def test_children_recorded_again_count_once(home):
