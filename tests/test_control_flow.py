@@ -108,7 +108,7 @@ def test_nested_case(executor, rec):
         branch("outer_no", rec)
     with Flow("nested-case") as flow:
         outer = Parameter("outer")
-        inner = ident(Parameter("inner"))  # bound outside the blocks: see the xfail below
+        inner = Parameter("inner")     # first used inside a block: it stays a root task
         with case(outer, True):
             with case(inner, True):
                 iy = inner_yes()

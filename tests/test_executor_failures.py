@@ -194,8 +194,12 @@ def test_a_crash_counts_against_the_tasks_retries(fragile_cluster, tmp_path):
 
 CTRL_C_SCRIPT = textwrap.dedent('''
     """Run sleeping mapped tasks until interrupted; print what flow.run left behind."""
-    import json, os, sys, threading, time
+    import json, os, signal, sys, threading, time
     from pathlib import Path
+
+    # A shell that ignores SIGINT (a background job, `trap "" INT`) passes SIG_IGN on to the
+    # processes it starts, and Python then installs no KeyboardInterrupt handler: take it back.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from prefect_dask import Flow, task, unmapped
     from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor

@@ -5,9 +5,9 @@ the real Prefect (``/tmp/oracle``) unless a test says it is a deliberate
 difference.  Batching, depth-first order and scale are in
 ``test_mapping_execution.py``.
 
-Most tasks here are module-level and keep no shared state, so the tests also
-hold on executors that run tasks in other processes; the few that record
-events in a ``Recorder`` say so with ``needs_shared_memory(executor)``.
+The ``executor`` fixture runs tasks in this process (local, threads), so tests
+may record events in a ``Recorder``; what must also hold on processes and Dask
+is tested in ``test_mapping_execution.py`` and ``test_executors_cluster.py``.
 """
 
 from __future__ import annotations
@@ -28,12 +28,6 @@ UPSTREAM_SKIPPED = "Upstream task was skipped"
 
 
 # -- helpers ------------------------------------------------------------------------
-
-def needs_shared_memory(executor: object) -> None:
-    """Skip on executors whose tasks run in other processes (a Recorder cannot follow)."""
-    if getattr(executor, "needs_pickle", False):
-        pytest.skip("records events in this process's memory")
-
 
 def kinds(state) -> list[str]:
     """Class names of a mapped state's children, in order."""
@@ -642,8 +636,6 @@ def test_failing_children_do_not_stop_siblings(executor):
 
 
 def test_failing_children_do_not_stop_siblings_and_all_ran(executor, rec):
-    needs_shared_memory(executor)
-
     @task(map_batch_size=3)
     def record(x):
         rec.add(x)
@@ -836,8 +828,6 @@ def test_retries_are_per_child(executor, clock):
 
 
 def test_retries_per_child_count_calls(executor, clock, rec):
-    needs_shared_memory(executor)
-
     @task(max_retries=2, retry_delay=1, map_batch_size=2)
     def flaky(x):
         rec.add(x)
@@ -905,8 +895,6 @@ def _transitions(rec):
 
 
 def test_state_handlers_run_per_child(executor, rec):
-    needs_shared_memory(executor)
-
     def handler(task_, old, new):
         rec.add((new.map_index, type(old).__name__, type(new).__name__))
 
@@ -956,8 +944,6 @@ def test_state_replaced_by_a_handler_keeps_the_child_identity(executor):
 
 
 def test_on_failure_runs_for_each_failed_child(executor, rec):
-    needs_shared_memory(executor)
-
     def on_failure(task_, state):
         rec.add((task_.name, state.map_index, str(state.result)))
 
@@ -968,8 +954,6 @@ def test_on_failure_runs_for_each_failed_child(executor, rec):
 
 
 def test_state_handlers_see_the_child_context(executor, rec):
-    needs_shared_memory(executor)
-
     def handler(task_, old, new):
         rec.add((context.get("map_index"), context.get("task_full_name"), type(new).__name__))
 
@@ -1016,8 +1000,6 @@ def test_child_states_carry_name_and_index(executor):
 # -- upstream_tasks= on a mapped call ------------------------------------------------------------
 
 def test_unmapped_upstream_task_runs_before_every_child(executor, rec):
-    needs_shared_memory(executor)
-
     @task
     def setup():
         rec.add("setup")
@@ -1037,8 +1019,6 @@ def test_unmapped_upstream_task_runs_before_every_child(executor, rec):
 
 
 def test_mapped_upstream_task_orders_child_i_after_child_i(executor, rec):
-    needs_shared_memory(executor)
-
     @task(map_batch_size=1)
     def first(x):
         rec.add(("first", x))

@@ -14,11 +14,8 @@ mapped child, and the reference's flow state.
 
 The reference was checked against Prefect 1.4.1 itself on about a thousand drawn
 flows (``test_reference_agrees_with_prefect1``, run when ``PREFECT1_PYTHON`` names
-a Python with Prefect 1.4.1 installed).  Where the engine disagrees with Prefect 1, a plain regression test below
-pins the case as a strict xfail ("engine bug: ..."), and the property tests
-``assume`` flows clear of it (``KNOWN_BUGS``, ``known_bug``) so they keep guarding
-everything else; when a bug is fixed, its xfail fails: drop its ``KNOWN_BUGS``
-entry too.
+a Python with Prefect 1.4.1 installed).  Engine bugs the properties found are
+fixed; each has a plain regression test at the end of this file.
 """
 
 from __future__ import annotations
@@ -31,27 +28,20 @@ from pathlib import Path
 
 import cloudpickle
 import pytest
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import reference
 from prefect_dask import Flow, signals, task, triggers, unmapped
 from prefect_dask import states as S
 from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
+from prefect_dask.executors.base import Started
 from reference import ACTIONS, TRIGGERS, In, Node, Out, interpret, norm, task_for
 
 cloudpickle.register_pickle_by_value(reference)   # worker processes need not import tests/
 
 MAX_TASKS = 30
 
-#: Engine bugs (each pinned by a strict xfail below) that drawn flows steer clear of
-#: (``known_bug``).  Found and fixed so far, their regression tests below: a keyed constant
-#: input is a successful upstream for triggers; mapping over a task that ended without a
-#: list (failed, skipped, or a mapped parent that could not map).
-#: "unmappable result": a mapped task that cannot map over an upstream's result (a Skipped
-#: task, with skip_on_upstream_skip=False) ends Failed with a TypeError as its result;
-#: Prefect 1's result is None ("At least one upstream state has an unmappable result.").
-KNOWN_BUGS: set[str] = set()
 
 
 # -- drawing flows ----------------------------------------------------------------
@@ -123,16 +113,6 @@ def observe(state: S.State) -> Out:
     return Out(type(state).__name__, norm(state.result), state.attempts)
 
 
-def known_bug(nodes: list[Node], outs: list[Out]) -> str | None:
-    """The entry of ``KNOWN_BUGS`` this flow runs into, if any (from the reference's states)."""
-    for node, out in zip(nodes, outs):
-        if "unmappable result" in KNOWN_BUGS and node.is_mapped and out.state == "Failed" \
-                and any(i.mapped and isinstance(i.src, int) and outs[i.src].state == "Skipped"
-                        for i in node.ins):
-            return "unmappable result"
-    return None
-
-
 def check(nodes: list[Node], executor: object) -> None:
     """Run ``nodes`` on ``executor``: every task and child as the reference says."""
     want, want_flow = interpret(nodes)
@@ -150,16 +130,19 @@ def _home(tmp_path, monkeypatch):
     monkeypatch.setattr(logging.getLogger("prefect_dask"), "level", logging.WARNING)
 
 
-MANY = settings(max_examples=60, deadline=None,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-FEW = settings(max_examples=5, deadline=None,
-               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+def examples(n: int) -> settings:
+    return settings(max_examples=n, deadline=None, suppress_health_check=[
+        HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+
+
+MANY = examples(60)              # in-process executors
+PROCESSES = examples(40)         # one pool lent to every flow
+CLUSTER = examples(25)           # a client per flow
 
 
 @MANY
 @given(nodes=flows())
 def test_local_executor_matches_reference(nodes):
-    assume(known_bug(nodes, interpret(nodes)[0]) is None)
     check(nodes, LocalExecutor())
 
 
@@ -170,41 +153,37 @@ def test_grouped_single_tasks_match_reference(nodes, monkeypatch):
     from prefect_dask.engine import compile as compiler
 
     monkeypatch.setattr(compiler, "BATCHES_PER_WORKER", 1)
-    assume(known_bug(nodes, interpret(nodes)[0]) is None)
     check(nodes, LocalExecutor())
 
 
 @MANY
 @given(nodes=flows())
 def test_thread_executor_matches_reference(nodes):
-    assume(known_bug(nodes, interpret(nodes)[0]) is None)
     check(nodes, LocalDaskExecutor(scheduler="threads", num_workers=4))
 
 
-@pytest.mark.slow
-@FEW
-@given(nodes=flows())
-def test_process_executor_matches_reference(nodes):
-    assume(known_bug(nodes, interpret(nodes)[0]) is None)
-    check(nodes, LocalDaskExecutor(scheduler="processes", num_workers=2))
-
-
 @pytest.fixture(scope="module")
-def cluster():
-    from distributed import LocalCluster
-
-    with LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None,
-                      scheduler_kwargs={"dashboard_address": ":0"},
-                      silence_logs=logging.ERROR) as c:
-        yield c
+def process_pool():
+    """One pool of 2 processes lent to every drawn flow (a pool per flow would cost more
+    start-up than the flows themselves; starting and stopping pools is tested elsewhere)."""
+    with LocalDaskExecutor(scheduler="processes", num_workers=2) as pool:
+        yield Started(pool)
 
 
 @pytest.mark.slow
-@FEW
+@PROCESSES
 @given(nodes=flows())
-def test_dask_executor_matches_reference(nodes, cluster):
-    assume(known_bug(nodes, interpret(nodes)[0]) is None)
-    check(nodes, DaskExecutor(address=cluster.scheduler_address))
+def test_process_executor_matches_reference(nodes, process_pool):
+    check(nodes, process_pool)
+
+
+@pytest.mark.slow
+@CLUSTER
+@given(nodes=flows())
+def test_dask_executor_matches_reference(nodes, dask_cluster):
+    # a client per flow: a client kept open between draws uses `random` in its background
+    # thread while Hypothesis draws the next flow (HypothesisDeprecationWarning)
+    check(nodes, DaskExecutor(address=dask_cluster.scheduler_address))
 
 
 @pytest.mark.slow
