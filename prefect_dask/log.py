@@ -131,23 +131,16 @@ _install_lock = threading.Lock()
 
 
 class _StdoutRouter(io.TextIOBase):
-    """Replaces ``sys.stdout``: lines printed by a capturing task go to its logger."""
+    """Replaces ``sys.stdout``: lines printed by a capturing task run go to its logger."""
 
     def __init__(self, original: Any) -> None:
         self.original = original
-        self._partial: dict[int, str] = {}
 
     def write(self, text: str) -> int:
-        logger = _stdout_target.get()
-        if logger is None:
+        capture = _stdout_target.get()
+        if capture is None:
             return self.original.write(text)
-        key = id(logger)
-        buf = self._partial.pop(key, "") + text
-        *lines, rest = buf.split("\n")
-        for line in lines:
-            logger.info(line)
-        if rest:
-            self._partial[key] = rest
+        capture.write(text)
         return len(text)
 
     def flush(self) -> None:
@@ -158,22 +151,30 @@ class _StdoutRouter(io.TextIOBase):
 
 
 class capture_stdout:
-    """While active in this thread/context, ``print`` output goes to ``logger``."""
+    """While active in this context, ``print`` output goes to ``logger``, one record per line.
+
+    One object per task run: the unfinished line it buffers is that run's alone, so
+    concurrent runs of one task (mapped children on threads) never share a line.
+    """
 
     def __init__(self, logger: Any) -> None:
         self.logger = logger
+        self._partial = ""
+
+    def write(self, text: str) -> None:
+        *lines, self._partial = (self._partial + text).split("\n")
+        for line in lines:
+            self.logger.info(line)
 
     def __enter__(self) -> "capture_stdout":
         with _install_lock:
             if not isinstance(sys.stdout, _StdoutRouter):
                 sys.stdout = _StdoutRouter(sys.stdout)
-        self._token = _stdout_target.set(self.logger)
+        self._token = _stdout_target.set(self)
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        router = sys.stdout
-        if isinstance(router, _StdoutRouter):
-            rest = router._partial.pop(id(self.logger), "")
-            if rest:
-                self.logger.info(rest)
+        if self._partial:
+            self.logger.info(self._partial)
+            self._partial = ""
         _stdout_target.reset(self._token)

@@ -19,16 +19,21 @@ import json
 import logging
 import socket
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
+from cluster_helpers import pickle_by_value
 from prefect_dask import (Flow, context, get_logger, signals, slack_notifier, states, task,
                           webhook_notifier)
+from prefect_dask.executors import LocalDaskExecutor
 from prefect_dask.records import list_runs, read_record
 from prefect_dask.states import Failed, Success
 
 ROOT = logging.getLogger("prefect_dask")
+
+pickle_by_value(__name__)   # the tasks below also run in worker processes
 
 
 @pytest.fixture(autouse=True)
@@ -149,6 +154,46 @@ def test_log_stdout_captures_prints(executor, caplog):
     assert seen == [(0, "hello from print 1"), (0, "no newline at the end"),
                     (1, "hello from print 2"), (1, "no newline at the end")]
     assert {r.task_name for r in records} == {"printer"}
+
+
+def test_concurrent_children_printing_partial_lines_keep_their_own_lines(caplog):
+    """Two children of one task print pieces of lines at the same time on threads (a barrier
+    makes them take turns): each child's log holds exactly its own lines."""
+    caplog.set_level(logging.INFO)
+    turn = threading.Barrier(2, timeout=30)
+
+    @task(log_stdout=True, map_batch_size=1)
+    def brackets(i):
+        for piece in ("[", i, "]\n", "(", i, ")"):    # the last line has no newline
+            print(piece, end="")
+            turn.wait()
+        return i
+
+    with Flow("partial-prints") as flow:
+        brackets.map([1, 2])
+    state = flow.run(executor=LocalDaskExecutor(scheduler="threads", num_workers=2))
+    assert state.is_successful(), state.result
+    seen = sorted((r.map_index, r.getMessage()) for r in task_records(caplog, "partial-prints"))
+    assert seen == [(0, "(1)"), (0, "[1]"), (1, "(2)"), (1, "[2]")]
+
+
+@task(log_stdout=True, map_batch_size=1)
+def print_in_pieces(i):
+    for piece in ("<", i, ">\n", "<<", i, ">>"):
+        print(piece, end="")
+        time.sleep(0.002)
+    return i
+
+
+def test_children_printing_partial_lines_keep_their_own_lines(any_executor, caplog):
+    """The same on every executor, without forcing the turns (on Dask and threads the
+    children of a worker's threads run at once)."""
+    caplog.set_level(logging.INFO)
+    with Flow("pieces") as flow:
+        print_in_pieces.map(list(range(8)))
+    assert flow.run(executor=any_executor).is_successful()
+    seen = sorted((r.map_index, r.getMessage()) for r in task_records(caplog, "pieces"))
+    assert seen == sorted(x for i in range(8) for x in ((i, f"<{i}>"), (i, f"<<{i}>>")))
 
 
 def test_records_are_saved_in_the_run_record(executor, caplog):
