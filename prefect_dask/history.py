@@ -441,9 +441,10 @@ class History:
                     for i in itertools.islice(found, offset, stop)]
 
     def logs(self, run_id: str, task: str | None = None, level: int = 0,
-             limit: int | None = None, offset: int = 0) -> list[dict]:
-        """Log lines of the run (of one task: its slug or name), in order: ``slug,
-        map_index, created, level, logger, message, exc_text``."""
+             limit: int | None = None, offset: int = 0, search: str | None = None) -> list[dict]:
+        """Log lines of the run (of one task: its slug or name; holding ``search`` in their
+        message or traceback, case-insensitive), in order: ``slug, map_index, created, level,
+        logger, message, exc_text``."""
         with self._lock:
             self.sync(run_id)
             q = "SELECT slug, map_index, created, level, logger, message, exc_text FROM logs " \
@@ -455,6 +456,9 @@ class History:
                     (run_id, task, task))]
                 q += f" AND slug IN ({','.join('?' * len(slugs))})"
                 args += slugs
+            if search:
+                q += " AND (instr(lower(message), lower(?)) OR instr(lower(exc_text), lower(?)))"
+                args += [search, search]
             q += " ORDER BY created IS NULL, created, rowid LIMIT ? OFFSET ?"
             args += [-1 if limit is None else limit, offset]
             return [dict(r) for r in self._db.execute(q, args)]

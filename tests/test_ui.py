@@ -225,11 +225,11 @@ def test_the_ui_is_read_only_and_answers_only_loopback_hosts(ui):
     assert status == 403 and "answers only at 127.0.0.1" in body
 
 
-def test_an_unknown_or_ambiguous_run_id_is_a_404_naming_the_fix(ui):
+def test_an_unknown_run_id_is_a_404_naming_the_fix(ui):
     status, body = fetch(ui.url + "/api/runs/ffffffff")
     assert status == 404 and "No run 'ffffffff' is recorded" in body
     status, body = fetch(ui.url + "/runs/not-an-id!")
-    assert status == 404 and "is not a run id" in body
+    assert status == 404 and "No run &#x27;not-an-id!&#x27; is recorded" in body
 
 
 @needs_browser
@@ -246,8 +246,8 @@ def test_a_big_runs_page_stays_light_and_its_screenshot_shows_it(browser, ui, ru
     browser.goto(f"{ui.url}/runs/{run_id}")
     assert f"{n - 1:,}" in browser.text("table.tasks")   # parse: n - 1 Success, 1 Failed
     lanes = browser.eval("document.querySelectorAll('svg.timeline text.lane').length")
-    rects = browser.eval("document.querySelectorAll('svg.timeline rect').length")
-    assert 1 <= lanes and rects <= lanes * BINS < n   # children binned, not one rect each
+    segments = browser.eval("document.querySelectorAll('svg.timeline g.seg').length")
+    assert 1 <= lanes and segments <= lanes * BINS < n   # children grouped, not one each
     shot = browser.screenshot(tmp_path / "big-run.png")
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
 
@@ -299,3 +299,31 @@ def test_a_run_on_a_cluster_links_its_dask_dashboard(browser, ui, runs_home, das
     link = browser.eval("(document.querySelector('#live a') || {}).href")
     assert link and link.rstrip("/") == dask_cluster.dashboard_link.rstrip("/")
     assert "Dask dashboard" in browser.text("#live")
+
+
+@task
+def chatty(x):
+    from prefect_dask import get_logger
+
+    get_logger().info("needle-%s found" if x == 2 else "hay %s", x)
+    return x
+
+
+@needs_browser
+def test_a_runs_logs_are_shown_per_task_and_searchable(browser, ui, runs_home):
+    with Flow("chatty") as flow:
+        chatty.map(numbers(Parameter("n", default=4)))
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    assert flow.run().is_successful()
+    run_id = run_id_of(runs_home, before)
+    browser.goto(f"{ui.url}/runs/{run_id}")
+    logs = browser.text("table.logs")
+    assert "chatty[0]" in logs and "hay 0" in logs and "needle-2 found" in logs
+    browser.eval("document.querySelector('input[name=q]').value = 'NEEDLE';"
+                 "document.querySelector('input[name=q]').form.submit()")
+    browser.wait_for("location.search.includes('q=NEEDLE') && "
+                     "document.readyState === 'complete'")
+    logs = browser.text("table.logs")
+    assert "needle-2 found" in logs and "chatty[2]" in logs and "hay" not in logs
+    status, body = fetch(f"{ui.url}/api/runs/{run_id[:8]}/logs?q=hay&task=chatty")
+    assert status == 200 and body.count('"message": "hay') == 3 and "needle" not in body

@@ -15,6 +15,7 @@ import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
+from ..history import FAILED_STATES
 from ..visualize import STATE_COLOURS
 
 __all__ = ["runs_page", "run_page", "live_part", "error_page", "state_css"]
@@ -135,12 +136,35 @@ def _timeline(timeline: dict) -> str:
             w = max(width * (seg["end"] - seg["start"]) / span, 0.8)
             what = (f'{seg["label"]}: {seg["state"]}' if seg["n"] == 1 else
                     f'{seg["n"]:,} task runs ({seg["label"]}): ' + ", ".join(
-                        f"{n:,} {s}" for s, n in seg.get("states", {}).items()))
-            out.append(f'<rect x="{x:.2f}" y="{y + 2}" width="{w:.2f}" height="{lane_h - 4}" '
-                       f'fill="{STATE_COLOURS.get(seg["state"], "#999")}"><title>{_e(what)}, '
-                       f'{_e(_took(seg["start"]))} to {_e(_took(seg["end"]))}</title></rect>')
+                        f"{n:,} {s}" for s, n in seg["states"].items()))
+            out.append(f'<g class="seg"><title>{_e(what)}, {_e(_took(seg["start"]))} to '
+                       f'{_e(_took(seg["end"]))}</title>')
+            top_y = y + 2
+            for state, h in _bands(seg["states"], lane_h - 4):
+                out.append(f'<rect x="{x:.2f}" y="{top_y:.2f}" width="{w:.2f}" '
+                           f'height="{h:.2f}" fill="{STATE_COLOURS.get(state, "#999")}"/>')
+                top_y += h
+            out.append("</g>")
     out.append("</svg>")
     return "".join(out)
+
+
+def _bands(states: dict, height: float) -> list[tuple[str, float]]:
+    """How a timeline segment's height is shared by its states: failed ones on top, each at
+    least a sliver, the rest by their counts.
+
+    >>> _bands({"Success": 999, "Failed": 1}, 14)
+    [('Failed', 3.0), ('Success', 11.0)]
+    """
+    total = sum(states.values()) or 1
+    order = sorted(states, key=lambda s: (s not in FAILED_STATES, -states[s]))
+    out, left = [], height
+    for i, state in enumerate(order):
+        h = left if i == len(order) - 1 else min(left, max(3.0, height * states[state] / total))
+        if h > 0:
+            out.append((state, h))
+        left -= h
+    return out
 
 
 def _tasks(view: dict) -> str:
@@ -188,7 +212,8 @@ def live_part(view: dict) -> str:
     return (f'<div id="state" data-live="{int(view["live"])}">{_badge(view["state"])} '
             f'<span class="message">{_e(view["message"] or "")}</span></div>'
             f'<p>Started {_when(view["started"])} &middot; duration {_took(view["duration"])} '
-            f'&middot; {done:,} task runs: {_chips(view["counts"])}</p>{progress}{dash}'
+            f'&middot; {sum(view["counts"].values()):,} task runs: {_chips(view["counts"])}'
+            f'</p>{progress}{dash}'
             f'<h2>Tasks</h2>{_tasks(view)}'
             f'<h2>Failures</h2>{_failures(view)}'
             f'<h2>Timeline</h2>{_timeline(view["timeline"])}')
@@ -204,9 +229,8 @@ def _logs(view: dict, logs: dict, task: str | None, query: str | None) -> str:
     lines = "".join(f'<tr><td class="muted">{_when(r["created"], precise=True)}</td><td>{_e(r["level"])}</td>'
                     f'<td class="task">{_e(r["task"])}</td><td><pre>{_e(r["message"])}</pre></td>'
                     f'</tr>' for r in logs["lines"])
-    shown = len(logs["lines"])
-    note = (f'<p class="muted">{shown:,} of {logs["total"]:,} lines shown; narrow the search.</p>'
-            if logs["total"] > shown else "")
+    note = (f'<p class="muted">The first {len(logs["lines"]):,} lines; narrow the search to see '
+            'others.</p>' if logs["more"] else "")
     if not lines:
         lines = '<tr><td colspan="4" class="muted">No log lines.</td></tr>'
     return f'{form}<table class="logs"><tbody>{lines}</tbody></table>{note}'

@@ -31,6 +31,7 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
 from ..errors import PrefectDaskError, RunRecordError
+from ..history import History
 from . import data, pages
 
 __all__ = ["make_server", "serve", "needs_token"]
@@ -146,8 +147,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._refuse(500, f"{type(exc).__name__}: {exc}", api)
 
     def _route(self, parts: list[str], q: dict) -> None:
+        h = self.server.history
         if parts == []:
-            page = data.runs_page(q.get("flow"), q.get("state"), _int(q.get("page")))
+            page = data.runs_page(h, q.get("flow"), q.get("state"), _int(q.get("page")))
             self._html(200, pages.runs_page(page, q.get("flow"), q.get("state")))
         elif len(parts) == 2 and parts[0] == "static" and parts[1] in STATIC:
             body = resources.files(__package__).joinpath("static", parts[1]).read_bytes()
@@ -155,18 +157,19 @@ class _Handler(BaseHTTPRequestHandler):
                 body += pages.state_css().encode()
             self._send(200, body, STATIC[parts[1]])
         elif len(parts) == 2 and parts[0] == "runs":
-            view = data.run_view(parts[1])
-            logs = data.run_logs(view["run_id"], q.get("task"), q.get("q"))
+            view = data.run_view(h, parts[1])
+            logs = data.run_logs(h, view["run_id"], q.get("task"), q.get("q"))
             self._html(200, pages.run_page(view, logs, q.get("task"), q.get("q")))
         elif len(parts) == 3 and parts[0] == "runs" and parts[2] == "live":
-            view = data.run_view(parts[1])
+            view = data.run_view(h, parts[1])
             self._html(200, pages.live_part(view), {"X-Run-Live": str(int(view["live"]))})
         elif parts == ["api", "runs"]:
-            self._json(200, data.runs_page(q.get("flow"), q.get("state"), _int(q.get("page"))))
+            self._json(200, data.runs_page(h, q.get("flow"), q.get("state"),
+                                           _int(q.get("page"))))
         elif len(parts) == 3 and parts[:2] == ["api", "runs"]:
-            self._json(200, data.run_view(parts[2]))
+            self._json(200, data.run_view(h, parts[2]))
         elif len(parts) == 4 and parts[:2] == ["api", "runs"] and parts[3] == "logs":
-            self._json(200, data.run_logs(parts[2], q.get("task"), q.get("q")))
+            self._json(200, data.run_logs(h, parts[2], q.get("task"), q.get("q")))
         else:
             self._refuse(404, f"No page at {'/'.join(parts)!r}; the runs list is at /.",
                          parts[:1] == ["api"])
@@ -187,11 +190,17 @@ def _int(value: str | None) -> int:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     token: str | None = None
+    history: History
+
+    def server_close(self) -> None:
+        super().server_close()
+        self.history.close()
 
 
 def make_server(host: str = "127.0.0.1", port: int = 8765,
                 token: str | None = None) -> ThreadingHTTPServer:
-    """A UI server bound to ``host:port`` (port 0: a free one), not yet serving."""
+    """A UI server over this ``PREFECT_DASK_HOME``'s history, bound to ``host:port`` (port 0:
+    a free one), not yet serving."""
     needs_token(host, token)
     try:
         server = _Server((host, port), _Handler)
@@ -199,6 +208,7 @@ def make_server(host: str = "127.0.0.1", port: int = 8765,
         raise PrefectDaskError(f"prefect-dask ui: cannot listen on {host}:{port} ({exc}); "
                                "choose another --port (0 picks a free one).") from None
     server.token = token or None
+    server.history = History()
     return server
 
 
@@ -208,7 +218,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765, token: str | None = None) -
     name, bound = server.server_address[:2]
     shown = f"[{name}]" if ":" in str(name) else name
     address = f"http://{shown}:{bound}/" + (f"?token={token}" if token else "")
-    print(f"prefect-dask ui: serving the runs in {data.records_dir()} at {address} "
+    print(f"prefect-dask ui: serving the runs in {server.history.runs_dir} at {address} "
           "(Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
