@@ -137,10 +137,8 @@ class Flow:
         if task in self._tasks:
             return task
         if task.slug is None:
-            n = 1
-            while f"{task.name}-{n}" in self._slugs:
-                n += 1
-            task.slug = f"{task.name}-{n}"
+            task.slug = self._free_slug(task.name)
+            task.auto_slug = True
         elif task.slug in self._slugs:
             kind = "Parameter" if isinstance(task, Parameter) else "task with slug"
             raise FlowValidationError(
@@ -153,6 +151,18 @@ class Flow:
             for block in open_blocks().values():
                 block.add_task(task, self)
         return task
+
+    def _free_slug(self, name: str, taken: set[str] = frozenset()) -> str:  # type: ignore
+        n = 1
+        while f"{name}-{n}" in self._slugs or f"{name}-{n}" in taken:
+            n += 1
+        return f"{name}-{n}"
+
+    def _reslug(self, task: Task, taken: set[str]) -> None:
+        """Give ``task`` (slugged by this flow) a slug free here and in ``taken``."""
+        self._slugs.discard(task.slug)
+        task.slug = self._free_slug(task.name, taken)
+        self._slugs.add(task.slug)
 
     def add_edge(self, upstream_task: Any, downstream_task: Task, key: str | None = None,
                  mapped: bool = False, flattened: bool = False,
@@ -259,6 +269,9 @@ class Flow:
                     self.replace(p, theirs[p.name], validate=False)
         references = self.reference_tasks() | flow.reference_tasks()
         for t in flow.tasks:
+            if t not in self._tasks and t.slug in self._slugs and getattr(t, "auto_slug", False):
+                # two flows each slugged a task of the same name: both tasks stay (Prefect 1)
+                flow._reslug(t, taken=self._slugs)
             self.add_task(t)
         for e in flow.edges:
             if e not in self.edges:

@@ -212,6 +212,7 @@ class Task:
         self.name = name or getattr(self, "name", None) or type(self).__name__
         owner = f"Task {self.name!r}"
         self.slug = slug
+        self.auto_slug = False   # True once a flow made up the slug (see Flow.add_task)
         self.tags = set(tags or ())
         if not isinstance(max_retries, int) or max_retries < 0:
             raise TaskDefinitionError(f"{owner}: max_retries={max_retries!r} must be an int >= 0.")
@@ -282,6 +283,7 @@ class Task:
         new.tags = set(self.tags)
         new.state_handlers = list(self.state_handlers)
         new.slug = None
+        new.auto_slug = False
         for key, value in task_args.items():
             if not hasattr(new, key):
                 raise TaskOptionError(f"Task {self.name!r}: copy() got an unknown option {key!r}; "

@@ -279,3 +279,25 @@ def test_helper_tasks_have_prefect_1_names(executor):
     assert len(flow.get_tasks(name="as_bool")) == 1
     state = flow.run(executor=executor)
     assert state.result[merged].result == "x" and state.result[c].is_skipped()
+
+
+# -- 5. flow.update merges flows that each call the same task ----------------------------
+
+def test_update_merges_tasks_of_the_same_name(executor):
+    with Flow("a") as a:
+        ra = add_one(1)
+    with Flow("b") as b:
+        rb = add_one(10)
+    a.update(b)
+    assert len(a.tasks) == 2 and len({t.slug for t in a.tasks}) == 2
+    state = a.run(executor=executor)
+    assert (state.result[ra].result, state.result[rb].result) == (2, 11)
+    assert b.run(executor=executor).result[rb].result == 11   # b still runs on its own
+
+
+def test_update_still_refuses_two_explicit_equal_slugs():
+    a, b = Flow("a"), Flow("b")
+    a.add_task(Say("x", slug="same"))
+    b.add_task(Say("y", slug="same"))
+    with pytest.raises(FlowValidationError, match="Flow 'a' already has a task with slug 'same'"):
+        a.update(b)
