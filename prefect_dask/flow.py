@@ -25,7 +25,7 @@ from typing import Any
 from .context import open_blocks, pop_flow, push_flow
 from .errors import CycleError, FlowValidationError, MapError, RunArgumentError
 from .states import State
-from .task import (Constant, Parameter, Task, as_task, checked_handlers, first_non_sequence,
+from .task import (Constant, Parameter, Task, as_task, checked_handlers,
                    flatten, is_sequence, unmapped)
 
 __all__ = ["Flow", "Edge", "FlowTask"]
@@ -51,20 +51,14 @@ def _file_name(name: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-") or "flow"
 
 
-def _check_mappable(value: Any, flattened: bool, task: Task, key: str | None) -> None:
-    """A constant mapped over must be a sequence (of sequences, for flatten)."""
+def _check_mappable(value: Any, task: Task, key: str | None) -> None:
+    """A constant mapped over must be a sequence."""
     arg = f"argument {key!r}" if key else "an upstream_tasks entry"
     if not is_sequence(value):
         raise MapError(
             f"Task {task.name!r} cannot map over {arg} = {value!r:.60}: a "
             f"{type(value).__name__} is not a sequence. Map over a list or tuple, or wrap it "
             f"in unmapped(...) to pass it whole to every child."
-        )
-    bad = first_non_sequence(value) if flattened else None
-    if bad is not None:
-        raise MapError(
-            f"Task {task.name!r}: flatten({arg}) needs a list of lists, but item {bad} is "
-            f"{value[bad]!r:.60} (a {type(value[bad]).__name__}). Make every item a list."
         )
 
 
@@ -178,8 +172,8 @@ class Flow:
                 "tasks; Parameters are the flow's inputs."
             )
         if not isinstance(upstream_task, Task):
-            if mapped or flattened:
-                _check_mappable(upstream_task, flattened, downstream_task, key)
+            if mapped:
+                _check_mappable(upstream_task, downstream_task, key)
             upstream_task = Constant(upstream_task)
         if key is not None and (downstream_task, key) in self._by_key:
             raise FlowValidationError(

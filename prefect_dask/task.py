@@ -33,7 +33,7 @@ __all__ = [
     "Task", "FunctionTask", "task", "Parameter", "Constant", "GetItem", "Operator",
     "VarArgsTask", "List", "Tuple", "Set", "Dict",
     "unmapped", "flatten", "exponential_backoff", "as_seconds", "NO_DEFAULT", "is_sequence",
-    "first_non_sequence",
+    "flattens",
 ]
 
 
@@ -87,9 +87,14 @@ def is_sequence(value: Any) -> bool:
         and hasattr(value, "__len__")
 
 
-def first_non_sequence(values: Any) -> int | None:
-    """Index of the first item of ``values`` that is not a sequence, or None."""
-    return next((i for i, v in enumerate(values) if not is_sequence(v)), None)
+def flattens(value: Any) -> bool:
+    """Whether ``flatten(value)`` unnests ``value``: a sequence of sequences.  Anything
+    else is passed on as it is, as in Prefect 1 (``flatten([1, 2])`` maps over 1 and 2).
+
+    >>> flattens([[1], [2, 3]]), flattens([1, [2]]), flattens(["ab"]), flattens(5)
+    (True, False, True, False)
+    """
+    return is_sequence(value) and all(is_sequence(v) for v in value)
 
 
 def checked_handlers(owner: str, kind: str, handlers: Iterable[Callable] | None,

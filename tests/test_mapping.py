@@ -774,7 +774,8 @@ def test_map_over_a_set_from_upstream_fails_the_parent(executor):
     assert "'inc'" in parent.message and "set" in parent.message
 
 
-def test_flatten_of_a_mapped_child_that_is_not_a_list_names_the_child(executor):
+def test_flatten_of_a_mapped_child_that_is_not_a_list_takes_it_whole(executor, caplog):
+    # Prefect 1: the child goes on as one element, with a warning (not a failed map)
     @task
     def lists_but_one(n):
         return 7 if n == 2 else [n] * n
@@ -782,25 +783,28 @@ def test_flatten_of_a_mapped_child_that_is_not_a_list_names_the_child(executor):
     with Flow("flatten-bad-child") as flow:
         parts = lists_but_one.map([1, 3, 2])
         flat = ident.map(flatten(parts))
-    parent = flow.run(executor=executor).result[flat]
-    assert type(parent) is Failed
-    assert "'ident'" in parent.message and "int" in parent.message
-    assert any(s in parent.message for s in ("[2]", "index 2", "child 2", "item 2"))
+    with caplog.at_level("WARNING", logger="prefect_dask"):
+        parent = flow.run(executor=executor).result[flat]
+    assert parent.is_mapped() and parent.result == [1, 3, 3, 3, 7]
+    assert any("'ident'" in r.message and "children [2]" in r.message for r in caplog.records)
 
 
-def test_flatten_of_a_constant_holding_a_non_list_raises_naming_the_item():
-    with pytest.raises(TypeError, match=r"(?s)'ident'.*item 1.*int"):
-        with Flow("flatten-bad-constant"):
-            ident.map(flatten([[1], 5, [2]]))
+def test_flatten_of_a_constant_holding_a_non_list_maps_over_it_unflattened(executor):
+    # Prefect 1: flatten leaves a value that is not a list of lists as it is
+    with Flow("flatten-bad-constant") as flow:
+        a = ident.map(flatten([[1], 5, [2]]))
+        b = ident.map(flatten([1, 2, 3]))
+    state = flow.run(executor=executor)
+    assert state.result[a].result == [[1], 5, [2]] and state.result[b].result == [1, 2, 3]
 
 
-def test_flatten_of_an_upstream_result_holding_a_non_list_names_the_item(executor):
+def test_flatten_of_an_upstream_result_holding_a_non_list_maps_over_it_unflattened(executor):
     with Flow("flatten-bad-element") as flow:
         flat = ident.map(flatten(ident([[1], 5, [2]])))
-    parent = flow.run(executor=executor).result[flat]
-    assert type(parent) is Failed
-    assert "'ident'" in parent.message and "int" in parent.message
-    assert any(s in parent.message for s in ("[1]", "index 1", "element 1", "item 1"))
+        whole = ident(flatten(ident([[1], 5, [2]])))
+    state = flow.run(executor=executor)
+    assert state.result[flat].result == [[1], 5, [2]]
+    assert state.result[whole].result == [[1], 5, [2]]
 
 
 # -- every child runs the whole pipeline on its own -------------------------------------------

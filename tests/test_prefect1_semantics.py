@@ -301,3 +301,21 @@ def test_update_still_refuses_two_explicit_equal_slugs():
     b.add_task(Say("y", slug="same"))
     with pytest.raises(FlowValidationError, match="Flow 'a' already has a task with slug 'same'"):
         a.update(b)
+
+
+# -- 4. flatten: a flat list stays flat; a child that is not a list goes on whole ----------
+
+@task
+def lists_but_two(n):
+    return n if n == 2 else [n, n]
+
+
+def test_flatten_follows_prefect_1_on_every_executor(any_executor):
+    from prefect_dask import flatten
+
+    with Flow("flatten") as flow:
+        flat = add_one.map(flatten([1, 2, 3]))
+        mixed = add_one.map(flatten(lists_but_two.map([1, 2, 3])))
+    state = flow.run(executor=any_executor)
+    assert state.result[flat].result == [2, 3, 4]
+    assert state.result[mixed].result == [2, 2, 3, 4, 4]

@@ -22,6 +22,7 @@ a tuple of child States, under ``(slug, j)``; a group node's tuple of States und
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 from collections.abc import Mapping
 import itertools
@@ -32,12 +33,14 @@ from dask.task_spec import Task as Node
 from dask.task_spec import TaskRef
 
 from ..states import Crashed, Mapped, MapStates, State, Success
-from ..task import first_non_sequence, is_sequence
+from ..task import flattens, is_sequence
 from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states",
            "retry_crashed", "gathers", "group_members", "split_group", "collects", "parent_shell",
            "with_children", "task_resources"]
+
+logger = logging.getLogger("prefect_dask")
 
 UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
@@ -184,22 +187,41 @@ WHOLE = -1   # a flatten piece passed on whole: a child that failed or was skipp
 
 def _flat_pieces(state: State) -> list[int] | None:
     """For ``flatten``: how many elements each piece (mapped child, or list item) gives;
-    WHOLE for a failed or skipped child, which goes on as one element.  None if a
-    piece is not a sequence."""
+    WHOLE for a piece that goes on as one element: a failed or skipped child, a child whose
+    result is not a sequence (see ``unflattened_children``), or every item of a list that
+    is not a list of lists (Prefect 1's rules).  None if ``state`` cannot be mapped over."""
     if isinstance(state, Mapped):
-        out = []
-        for c in state.map_states:
-            if c.is_successful() and not c.is_skipped():
-                if not is_sequence(c.result):
-                    return None
-                out.append(len(c.result))
-            else:
-                out.append(WHOLE)
-        return out
-    if not state.is_successful() or not is_sequence(state.result) \
-            or first_non_sequence(state.result) is not None:
+        return [len(c.result) if _flattens_child(c) else WHOLE for c in state.map_states]
+    if not state.is_successful() or not is_sequence(state.result):
         return None
+    if not flattens(state.result):
+        return [WHOLE] * len(state.result)
     return [len(v) for v in state.result]
+
+
+def _flattens_child(child: State) -> bool:
+    return child.is_successful() and not child.is_skipped() and is_sequence(child.result)
+
+
+def unflattened_children(state: State) -> list[int]:
+    """Map indices of the successful children of ``state`` that ``flatten`` passes on
+    whole because their results are not sequences (Prefect 1 warns of each)."""
+    if not isinstance(state, Mapped):
+        return []
+    return [i for i, c in enumerate(state.map_states)
+            if c.is_successful() and not c.is_skipped() and not is_sequence(c.result)]
+
+
+def _warn_unflattened(plan: TaskPlan, done: Mapping[Any, State]) -> None:
+    """Warn (as Prefect 1 does) of mapped children ``flatten`` passes on whole."""
+    for inp in plan.inputs:
+        up = inp.edge.upstream_task
+        bad = unflattened_children(done[up]) if inp.flattened and up in done else []
+        if bad:
+            logger.warning(
+                "Task %r: flatten(%s) got children %s of %r that did not return a list; each is "
+                "passed on as one element. Return a list from %r to have it unnested.",
+                plan.task.name, inp.key or "an upstream task", bad[:10], up.name, up.name)
 
 
 def _width(state: State, flattened: bool) -> int | None:
@@ -338,6 +360,7 @@ class _Compiler:
         plan = self.plans[task]
         whole = [ref(i.edge.upstream_task.slug, self.member_of) for i in plan.inputs]
         width = self.width_of(plan) if plan.is_mapped else NO_WIDTH
+        _warn_unflattened(plan, self.done)
         if width == NO_WIDTH:
             self.graph[plan.slug] = Node(plan.slug, _node_single, plan, self.info, *whole)
             self.annotate(plan, plan.slug)

@@ -41,7 +41,7 @@ from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retryi
                       Skipped, State, Success, TimedOut, TriggerFailed, frozen,
                       through_handlers)
 from ..targets import default_location, render
-from ..task import first_non_sequence, is_sequence
+from ..task import flattens, is_sequence
 
 __all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
            "pick"]
@@ -248,7 +248,7 @@ def check_can_map(run: _Run, state: State) -> State:
     if run.upstream and not any(s.is_successful() for _, s in mapped):
         return run.set_state(state, Failed("No upstream states can be mapped over."))
     for inp, s in mapped:
-        problem = _unmappable(s, inp.flattened)
+        problem = _unmappable(s)
         if problem:
             source = f"{inp.edge.upstream_task.name!r}" + (f" (argument {inp.key!r})" if inp.key
                                                            else " (an upstream_tasks entry)")
@@ -259,32 +259,24 @@ def check_can_map(run: _Run, state: State) -> State:
     return state
 
 
-def _unmappable(state: State, flattened: bool) -> str | None:
-    """Why a successful upstream state cannot be mapped over, or None if it can."""
-    if not state.is_successful():
+def _unmappable(state: State) -> str | None:
+    """Why a successful upstream state cannot be mapped over, or None if it can (a flattened
+    one too: what does not flatten is passed on as it is, as in Prefect 1)."""
+    if not state.is_successful() or isinstance(state, Mapped) or is_sequence(state.result):
         return None
-    if isinstance(state, Mapped):
-        if not flattened:
-            return None
-        bad = next((c for c in state.map_states if c.is_successful() and not c.is_skipped()
-                    and not is_sequence(c.result)), None)
-        return None if bad is None else (
-            f"flatten needs every child to return a list, but child {bad.map_index} returned "
-            f"{bad.result!r:.60} (a {type(bad.result).__name__})")
-    if not is_sequence(state.result):
-        return f"a {type(state.result).__name__} is not a sequence"
-    bad_i = first_non_sequence(state.result) if flattened else None
-    return None if bad_i is None else (
-        f"flatten needs a list of lists, but item {bad_i} is {state.result[bad_i]!r:.60} "
-        f"(a {type(state.result[bad_i]).__name__})")
+    return f"a {type(state.result).__name__} is not a sequence"
 
 
-def flattened_value(state: State) -> list:
-    """The one flat list ``flatten(...)`` passes to a non-mapped task."""
+def flattened_value(state: State) -> Any:
+    """What ``flatten(...)`` passes to a non-mapped task: a mapped task's children's results
+    unnested (a child whose result is not a sequence counts as one item); a list of lists
+    as one list; anything else as it is (Prefect 1's rules)."""
     if isinstance(state, Mapped):
         return [x for c in state.map_states
                 for x in (c.result if is_sequence(c.result) else [c.result])]
-    return [x for part in state.result for x in part]
+    if flattens(state.result):
+        return [x for part in state.result for x in part]
+    return state.result
 
 
 def _result_store(run: _Run) -> Any:
