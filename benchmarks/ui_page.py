@@ -7,8 +7,11 @@ child in 9,973 fails, so the page has failures to group), then starts
 and opens the run's page once, then ``--repeat`` times more: the time from
 navigation to the load event (the browser's own Navigation Timing), the page's
 size, and the JSON view's size.  The first load is reported apart: the UI's
-history indexes the new record then (while a run goes, it does so as it goes).  Also times the runs list.  Prints one JSON
-document (and writes it to ``--out``) with versions, git revision and machine.
+history indexes the new record then (while a run goes, it does so as it goes).
+Then records ``--runs`` small runs of two flows and times the runs list: its
+first load (indexing them), the first page, a page filtered by flow and state,
+and the last page.  Prints one JSON document (and writes it to ``--out``) with
+versions, git revision and machine.
 
 There is no raw-Dask baseline here: Dask has no page for a finished run (its
 dashboard shows only the live cluster); the flow's own run time is printed
@@ -63,6 +66,34 @@ def make_run(home: str, n: int, executor: str) -> float:
     return time.perf_counter() - start
 
 
+def make_runs(home: str, runs: int) -> float:
+    """``runs`` small runs of two flows under ``home`` (one in ten fails); their wall time."""
+    os.environ["PREFECT_DASK_HOME"] = home
+    from prefect_dask import Flow, Parameter, task
+
+    @task
+    def check(x):
+        if x % 10 == 0:
+            raise ValueError(f"bad input {x}")
+        return x
+
+    flows = []
+    for name in ("nightly-etl", "hourly-sync"):
+        with Flow(name) as flow:
+            check(Parameter("x"))
+        flows.append(flow)
+    start = time.perf_counter()
+    for i in range(runs):
+        flows[i % 2].run(parameters={"x": i}, log_level="ERROR")
+    return time.perf_counter() - start
+
+
+def load_time(browser: Chromium, url: str) -> float:
+    """Seconds from navigation to the load event of ``url``."""
+    browser.goto(url)
+    return browser.eval("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
+
+
 def versions() -> dict:
     import dask
     import prefect_dask
@@ -83,6 +114,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000, help="children per mapped task")
     ap.add_argument("--executor", default="threads")
+    ap.add_argument("--runs", type=int, default=10_000,
+                    help="small runs recorded beside the big one, for the runs list")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--out", help="write the JSON here too")
     ap.add_argument("--screenshot", help="write a PNG of the run's page here")
@@ -97,19 +130,17 @@ def main() -> None:
 def measure(args: argparse.Namespace, home: str) -> None:
     flow_s = make_run(home, args.n, args.executor)
     record = next(Path(home, "runs").glob("*.msgpack"))
-    loads, lists = [], []
     with UIProcess(home) as ui, Chromium(1280, 900) as browser:
         page = f"{ui.url}/runs/{record.stem}"
-        browser.goto(page)   # the first load indexes the record (the history catches up)
-        first = browser.eval("performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000
-        for _ in range(args.repeat):
-            browser.goto(page)
-            loads.append(browser.eval(
-                "performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000)
-        for _ in range(args.repeat):
-            browser.goto(ui.url + "/")
-            lists.append(browser.eval(
-                "performance.getEntriesByType('navigation')[0].loadEventEnd") / 1000)
+        first = load_time(browser, page)   # indexes the record (the history catches up)
+        loads = [load_time(browser, page) for _ in range(args.repeat)]
+        many_s = make_runs(home, args.runs)
+        first_list = load_time(browser, ui.url + "/")   # indexes the new records
+        lists = {what: statistics.median(load_time(browser, ui.url + query)
+                                         for _ in range(args.repeat))
+                 for what, query in (("first_page", "/"), ("filtered", "/?flow=nightly-etl"
+                                                           "&state=Failed"),
+                                     ("last_page", f"/?page={args.runs // 50 + 1}"))}
         if args.screenshot:
             browser.goto(page)
             browser.screenshot(args.screenshot)
@@ -121,7 +152,9 @@ def measure(args: argparse.Namespace, home: str) -> None:
            "first_run_page_load_s": round(first, 3),
            "run_page_load_s": [round(t, 3) for t in loads],
            "median_run_page_load_s": round(statistics.median(loads), 3),
-           "median_runs_list_load_s": round(statistics.median(lists), 3),
+           "runs": args.runs + 1, "runs_written_s": round(many_s, 3),
+           "first_runs_list_load_s": round(first_list, 3),
+           **{f"median_runs_list_{k}_load_s": round(v, 3) for k, v in lists.items()},
            "run_page_bytes": html_bytes, "run_json_bytes": json_bytes, **versions()}
     text = json.dumps(out, indent=1)
     print(text)

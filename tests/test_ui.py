@@ -327,3 +327,57 @@ def test_a_runs_logs_are_shown_per_task_and_searchable(browser, ui, runs_home):
     assert "needle-2 found" in logs and "chatty[2]" in logs and "hay" not in logs
     status, body = fetch(f"{ui.url}/api/runs/{run_id[:8]}/logs?q=hay&task=chatty")
     assert status == 200 and body.count('"message": "hay') == 3 and "needle" not in body
+
+
+@task
+def gated(x, path):
+    if x == 0:
+        raise ValueError("early failure")
+    while not os.path.exists(path):
+        time.sleep(0.02)
+    return x
+
+
+@needs_browser
+def test_a_failure_and_progress_appear_on_a_running_flows_page(browser, ui, runs_home,
+                                                                tmp_path):
+    from prefect_dask import unmapped
+    from prefect_dask.executors import LocalDaskExecutor
+
+    gate = tmp_path / "gate"
+    with Flow("gated") as flow:
+        gated.map(numbers(Parameter("n", default=4)), unmapped(str(gate)))
+    before = set((runs_home / "runs").glob("*.msgpack"))
+    # a thread per child: child 0 fails at once while the others wait at the gate
+    run = threading.Thread(target=flow.run,
+                           kwargs={"executor": LocalDaskExecutor("threads", num_workers=4)})
+    run.start()
+    try:
+        deadline = time.monotonic() + 30
+        while not set((runs_home / "runs").glob("*.msgpack")) - before:
+            assert time.monotonic() < deadline, "the run wrote no record"
+            time.sleep(0.02)
+        run_id = run_id_of(runs_home, before)
+        browser.goto(f"{ui.url}/runs/{run_id}")
+        browser.eval("window.__same_page = true")
+        browser.wait_for("(document.querySelector('.failure') || {}).innerText", 30,
+                         "the failure to appear")
+        assert "early failure" in browser.text(".failure")
+        assert browser.text("#state").startswith("Running")
+        assert browser.eval("document.querySelector('#live progress').max") >= 4
+    finally:
+        gate.touch()
+        run.join(60)
+    browser.wait_for("document.querySelector('#state').innerText.startsWith('Failed')", 30)
+    assert browser.eval("window.__same_page") is True
+    assert browser.text("table.tasks").split("\n")[-1].split() == [
+        "gated", "(mapped)", "3", "1", "4", "-", "-"]   # 3 Success, 1 Failed of 4
+    assert browser.eval("document.querySelector('#live progress')") is None
+
+
+def test_the_cli_refuses_another_address_without_a_token(capsys):
+    from prefect_dask.cli import main
+
+    assert main(["ui", "--host", "0.0.0.0", "--port", "0"]) == 2
+    assert "--host 0.0.0.0: anyone who can reach that address could read your runs, so it " \
+           "needs a token" in capsys.readouterr().err
