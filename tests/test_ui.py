@@ -201,6 +201,14 @@ def test_a_wrong_token_is_refused(browser, ui_home):
             assert status == 403, path
         status, _ = fetch(guarded.url + "/api/runs", {"Authorization": "Bearer right-token-123"})
         assert status == 200
+        import http.client
+
+        where = http.client.HTTPConnection(guarded.url.split("//")[1], timeout=30)
+        where.request("GET", "//example.com/?token=right-token-123")
+        answer = where.getresponse()   # the token goes into a cookie, off the address...
+        assert answer.status == 303 and answer.getheader("Location") == "/example.com/"
+        assert "HttpOnly" in answer.getheader("Set-Cookie")   # ...and the redirect stays here
+        where.close()
         browser.goto(guarded.url + "/?token=right-token-123")   # kept in a cookie from here on
         assert browser.text("main h1") == "Runs"
         assert "token" not in browser.eval("location.href")

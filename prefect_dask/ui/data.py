@@ -10,6 +10,7 @@ binned per lane when there are too many to draw one by one.
 from __future__ import annotations
 
 import logging
+import shlex
 from collections import Counter
 
 from ..history import FAILED_STATES, RUNNING, History
@@ -115,7 +116,8 @@ def run_view(h: History, ref: str) -> dict:
                 failure_groups=len(groups), timeline=_timeline(h.timeline(run_id),
                                                                run["started"]),
                 dashboard=run.get("dashboard"),
-                resume=f"prefect-dask resume {run_id} --file path/to/flow_file.py:{run['flow']}")
+                resume=f"prefect-dask resume {run_id} --file "
+                       + shlex.quote(f"path/to/flow_file.py:{run['flow']}"))
     return view
 
 

@@ -132,7 +132,7 @@ class _Handler(BaseHTTPRequestHandler):
         if "token" in query:   # keep the token in a cookie, out of the address bar
             rest = urlencode({k: v for k, v in query.items() if k != "token"}, doseq=True)
             self._send(303, b"", "text/plain", {
-                "Location": url.path + (f"?{rest}" if rest else ""),
+                "Location": "/" + url.path.lstrip("/") + (f"?{rest}" if rest else ""),
                 "Set-Cookie": f"{COOKIE}={self.server.token}; HttpOnly; SameSite=Strict; Path=/"})
             return
         one = {k: v[0] for k, v in query.items() if v and v[0]}
