@@ -6,6 +6,7 @@ Everything a user needs is importable from here; the executors live in
 
 from . import cache_validators, signals, states, triggers
 from .bench import benchmark
+from .configuration import config
 from .context import context
 from .control_flow import FilterTask, case, filter_results, ifelse, merge, switch
 from .flow import Edge, Flow
@@ -24,5 +25,9 @@ __all__ = [
     "merge", "switch", "ifelse", "filter_results", "FilterTask", "signals", "states", "triggers",
     "cache_validators", "context", "get_logger", "exponential_backoff", "webhook_notifier",
     "slack_notifier", "Result", "LocalResult", "resource_manager", "IntervalSchedule",
-    "CronSchedule", "benchmark", "__version__",
+    "CronSchedule", "benchmark", "config", "__version__",
 ]
+
+from . import compat  # noqa: E402  (Prefect 1's module paths: needs the names above)
+
+compat.install()

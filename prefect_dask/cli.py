@@ -1,6 +1,7 @@
 """``prefect-dask``: run flows from files, list and show recorded runs, resume a run.
 
     prefect-dask run path/to/file.py:flow_name [--param k=v ...] [--executor threads]
+    prefect-dask run --prefect1 path/to/prefect1_program.py[:flow_name]
     prefect-dask runs list
     prefect-dask runs show RUN_ID
     prefect-dask resume RUN_ID [--file path/to/file.py:flow_name]
@@ -33,15 +34,27 @@ class UsageError(Exception):
     """A mistake in the command line (exit status 2)."""
 
 
-def load_flow(spec: str) -> Any:
-    """The Flow named in ``path/to/file.py:flow_name`` (or the file's only Flow)."""
+def load_flow(spec: str, prefect1: bool = False) -> Any:
+    """The Flow named in ``path/to/file.py:flow_name`` (or the file's only Flow).
+
+    ``prefect1=True``: the file is an unchanged Prefect 1 program; its ``import prefect``
+    is served by prefect_dask (see ``prefect_dask.compat``)."""
     from .flow import Flow
 
     path, _, name = spec.partition(":")
+    if prefect1:
+        from .compat import serve_prefect
+
+        serve_prefect()
     try:
         namespace = runpy.run_path(path, run_name="__prefect_dask_cli__")
     except FileNotFoundError:
         raise UsageError(f"prefect-dask: no such file {path!r}") from None
+    except ModuleNotFoundError as exc:
+        if prefect1 or (exc.name or "").split(".")[0] != "prefect":
+            raise
+        raise UsageError(f"prefect-dask: {path} imports {exc.name!r}: if it is a Prefect 1 "
+                         f"program, add --prefect1 (prefect-dask run --prefect1 {spec})") from None
     flows = {k: v for k, v in namespace.items() if isinstance(v, Flow)}
     if name:
         if name not in flows:
@@ -87,7 +100,7 @@ def _summary(state: Any) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    flow = load_flow(args.flow)
+    flow = load_flow(args.flow, prefect1=args.prefect1)
     state = flow.run(parameters=_params(args.param), executor=_executor(args.executor,
                                                                         args.address))
     return _summary(state)
@@ -305,8 +318,17 @@ def _level(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="prefect-dask", description=__doc__.split("\n\n")[0])
     sub = ap.add_subparsers(dest="command", required=True)
-    run = sub.add_parser("run", help="run a flow from a file")
-    run.add_argument("flow", help="path/to/file.py:flow_name")
+    run = sub.add_parser(
+        "run", help="run a flow from a file",
+        description="Run a flow defined in a Python file (the file's `if __name__ == "
+        "'__main__'` block does not run). For an unchanged Prefect 1 program add --prefect1: "
+        "its `import prefect` is then served by prefect_dask. To run a whole Prefect 1 "
+        "program as `python FILE` would, use `python -m prefect_dask.compat FILE [ARGS...]`.")
+    run.add_argument("flow", help="path/to/file.py:flow_name (the name may be left out when "
+                     "the file has one Flow)")
+    run.add_argument("--prefect1", action="store_true",
+                     help="the file is a Prefect 1 program: serve its `import prefect` "
+                     "(and prefect.* paths) from prefect_dask")
     run.add_argument("--param", action="append", default=[], help="name=value (JSON or text)")
     run.add_argument("--executor", default="local", help="local | threads | processes | dask")
     run.add_argument("--address", help="a running Dask scheduler, e.g. tcp://127.0.0.1:8786")

@@ -21,11 +21,14 @@ import contextvars
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from .configuration import config
+
 __all__ = ["context", "current_flow", "push_flow", "pop_flow", "enter_task_context",
            "exit_task_context", "open_blocks", "push_block", "pop_block", "no_blocks"]
 
+# Prefect 1's PREFECT__CONTEXT__KEY=value variables (secrets included) start the context
 _values: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
-    "prefect_dask_context", default={}
+    "prefect_dask_context", default={k: v for k, v in config.to_dict()["context"].items() if v}
 )
 _building: contextvars.ContextVar[Any] = contextvars.ContextVar("prefect_dask_flow", default=None)
 # The innermost open ``case`` and resource blocks ({"case": block, "resource": block}): a

@@ -22,6 +22,7 @@ __all__ = [
     "TargetError",
     "RunRecordError",
     "ExecutorError",
+    "NeedsServerError",
 ]
 
 
@@ -79,3 +80,13 @@ class RunRecordError(PrefectDaskError, ValueError):
 
 class ExecutorError(PrefectDaskError, RuntimeError):
     """An executor could not be found, started or used."""
+
+
+class NeedsServerError(PrefectDaskError, RuntimeError):
+    """A Prefect 1 feature that needs Prefect Server or Cloud (registering, agents,
+    storage, flow runs started through the API) was used."""
+
+    def __init__(self, what: str, instead: str) -> None:
+        super().__init__(
+            f"{what} needs a Prefect Server or Prefect Cloud backend, which prefect_dask "
+            f"does not have: it runs flows in this process, with no server. Instead: {instead}")

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .context import open_blocks, pop_flow, push_flow
-from .errors import CycleError, FlowValidationError, MapError, RunArgumentError
+from .errors import CycleError, FlowValidationError, MapError, NeedsServerError, RunArgumentError
 from .states import State
 from .task import (Constant, Parameter, Task, as_task, checked_handlers,
                    flatten, is_sequence, unmapped)
@@ -443,6 +443,19 @@ class Flow:
         if not isinstance(flow, cls):
             raise TypeError(f"{str(path)!r} holds a {type(flow).__name__}, not a Flow.")
         return flow
+
+    def register(self, *args: Any, **kwargs: Any) -> None:
+        """Prefect 1 sent the flow to Prefect Server or Cloud; there is none here."""
+        raise NeedsServerError(f"flow.register() (flow {self.name!r})",
+                               "run it with flow.run(), `prefect-dask run FILE` or `python -m "
+                               "prefect_dask.compat FILE`; a schedule on the flow is followed "
+                               "by flow.run()")
+
+    def run_agent(self, *args: Any, **kwargs: Any) -> None:
+        """Prefect 1 started an agent for the flow's registered runs; there is none here."""
+        raise NeedsServerError(f"flow.run_agent() (flow {self.name!r})",
+                               "run the flow with flow.run(); with a schedule it runs at each "
+                               "scheduled time")
 
     def visualize(self, flow_state: State | None = None, filename: str | None = None,
                   format: str = "svg") -> str:

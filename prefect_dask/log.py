@@ -11,8 +11,9 @@ each task finishes, and saves them in the run record.  The same thing happens
 on every executor.
 
 Logging is configured only if the program did not configure it: then
-``prefect_dask`` logs to stderr at ``PREFECT_DASK_LOGGING_LEVEL`` (default
-INFO) with ``PREFECT_DASK_LOGGING_FORMAT``.
+``prefect_dask`` logs to stderr at ``PREFECT_DASK_LOGGING_LEVEL`` (or Prefect 1's
+``PREFECT__LOGGING__LEVEL``; default INFO) with ``PREFECT_DASK_LOGGING_FORMAT`` (or
+``PREFECT__LOGGING__FORMAT``).
 """
 
 from __future__ import annotations
@@ -98,7 +99,8 @@ def configure_logging(level: str | int | None = None) -> int:
     ``level`` (or ``PREFECT_DASK_LOGGING_LEVEL``, default INFO) sets the level.
     """
     logger = logging.getLogger(ROOT)
-    level = level or os.environ.get("PREFECT_DASK_LOGGING_LEVEL") or None
+    level = (level or os.environ.get("PREFECT_DASK_LOGGING_LEVEL")
+             or os.environ.get("PREFECT__LOGGING__LEVEL") or None)
     if level is not None:
         logger.setLevel(level if isinstance(level, int) else str(level).upper())
     elif logger.level == logging.NOTSET:
@@ -106,6 +108,7 @@ def configure_logging(level: str | int | None = None) -> int:
     if not logger.handlers and not logging.getLogger().handlers:
         handler = logging.StreamHandler()
         handler.setFormatter(logging.Formatter(os.environ.get("PREFECT_DASK_LOGGING_FORMAT")
+                                               or os.environ.get("PREFECT__LOGGING__FORMAT")
                                                or DEFAULT_FORMAT))
         logger.addHandler(handler)
     return logger.getEffectiveLevel()

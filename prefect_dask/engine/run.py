@@ -19,6 +19,7 @@ from .. import executors
 from ..results import home
 from ..errors import ExecutorError, ParameterError, RunArgumentError
 from ..executors.base import NodeError
+from ..configuration import config
 from ..context import context
 from ..log import configure_logging, emit
 from ..records import RunRecorder, find_run
@@ -72,6 +73,7 @@ def _base_context(now: datetime.datetime, extra: Mapping[str, Any] | None) -> di
         "today_nodash": now.strftime("%Y%m%d"),
         "yesterday_nodash": (now - day).strftime("%Y%m%d"),
         "tomorrow_nodash": (now + day).strftime("%Y%m%d"),
+        "checkpointing": config.flows.checkpointing,
         **given,
     }
 

@@ -287,6 +287,8 @@ def _checkpointing(run: _Run) -> bool:
     task = run.plan.task
     if getattr(task, "secret", False):  # a secret Parameter's value is never written
         return False
+    if run.info.base_context.get("checkpointing") is False:  # Prefect 1's switch, turned off
+        return False
     if task.checkpoint is not None:
         return bool(task.checkpoint)
     return task.result is not None or task.target is not None or run.info.flow_result is not None

@@ -1,0 +1,87 @@
+"""THE table: every Prefect 1 module path (and the few names) served from elsewhere.
+
+Keys are Prefect 1 paths relative to ``prefect`` (``"engine.signals"`` is
+``prefect.engine.signals``, and so ``prefect_dask.engine.signals``).  Values say
+where the object lives here:
+
+* ``"prefect_dask.signals"``: that module is the Prefect path's module;
+* ``"prefect_dask.flow:Edge"``: one object, served as the attribute ``Edge`` of the
+  parent path (``prefect.core.Edge``);
+* ``PACKAGE``: a module that only holds the entries listed under it.
+
+A path whose module really exists under ``prefect_dask`` at the same relative path
+(``prefect.tasks.shell`` -> ``prefect_dask.tasks.shell``) needs no entry, and must not
+have one (``tests/test_compat.py`` checks).  **Adding a name is one line here**;
+list only names that exist.
+"""
+
+from __future__ import annotations
+
+__all__ = ["PATHS", "PACKAGE"]
+
+PACKAGE = ""
+
+PATHS: dict[str, str] = {
+    # prefect (the top level is prefect_dask itself)
+    "Client": "prefect_dask.compat.cloud:Client",
+    # prefect.core
+    "core": PACKAGE,
+    "core.Task": "prefect_dask.task:Task",
+    "core.Flow": "prefect_dask.flow:Flow",
+    "core.Parameter": "prefect_dask.task:Parameter",
+    "core.Edge": "prefect_dask.flow:Edge",
+    "core.flow": "prefect_dask.flow",
+    "core.task": "prefect_dask.task",
+    "core.edge": "prefect_dask.flow",
+    "core.parameter": "prefect_dask.task",
+    # prefect.engine (prefect_dask.engine is our engine; Prefect's modules live elsewhere)
+    "engine.FlowRunner": "prefect_dask.engine.flow_runner:FlowRunner",
+    "engine.state": "prefect_dask.states",
+    "engine.signals": "prefect_dask.signals",
+    "engine.result": "prefect_dask.results",
+    "engine.result.base": "prefect_dask.results",
+    "engine.results": "prefect_dask.results",
+    "engine.results.local_result": "prefect_dask.results",
+    "engine.serializers": "prefect_dask.results",
+    "engine.cache_validators": "prefect_dask.cache_validators",
+    "engine.executors": "prefect_dask.executors",
+    # prefect.schedules
+    "schedules.schedules": "prefect_dask.schedules",
+    # prefect.tasks (a real package here once the task library lands; then this line goes)
+    "tasks": PACKAGE,
+    "tasks.control_flow": "prefect_dask.control_flow",
+    "tasks.control_flow.case": "prefect_dask.control_flow",
+    "tasks.control_flow.conditional": "prefect_dask.control_flow",
+    "tasks.control_flow.filter": "prefect_dask.control_flow",
+    "tasks.core": PACKAGE,
+    "tasks.core.constants": PACKAGE,
+    "tasks.core.constants.Constant": "prefect_dask.task:Constant",
+    "tasks.core.function": PACKAGE,
+    "tasks.core.function.FunctionTask": "prefect_dask.task:FunctionTask",
+    "tasks.core.resource_manager": "prefect_dask.resource_manager",
+    "tasks.prefect": "prefect_dask.compat.cloud",
+    "tasks.prefect.flow_run": "prefect_dask.compat.cloud",
+    "tasks.prefect.flow_run_cancel": "prefect_dask.compat.cloud",
+    "tasks.prefect.flow_run_rename": "prefect_dask.compat.cloud",
+    # prefect.utilities
+    "utilities": PACKAGE,
+    "utilities.context": "prefect_dask.context",
+    "utilities.logging": "prefect_dask.log",
+    "utilities.notifications": "prefect_dask.notify",
+    "utilities.notifications.notifications": "prefect_dask.notify",
+    "utilities.tasks": PACKAGE,
+    "utilities.tasks.task": "prefect_dask.task:task",
+    "utilities.tasks.unmapped": "prefect_dask.task:unmapped",
+    "utilities.tasks.apply_map": "prefect_dask.mapping:apply_map",
+    "utilities.edges": PACKAGE,
+    "utilities.edges.unmapped": "prefect_dask.task:unmapped",
+    "utilities.edges.flatten": "prefect_dask.task:flatten",
+    # what needs Prefect Cloud or Server: importable, and using it says so
+    "client": "prefect_dask.compat.cloud",
+    "client.client": "prefect_dask.compat.cloud",
+    "storage": "prefect_dask.compat.cloud",
+    "run_configs": "prefect_dask.compat.cloud",
+    "agent": "prefect_dask.compat.cloud",
+    "backend": "prefect_dask.compat.cloud",
+    "artifacts": "prefect_dask.compat.cloud",
+}
