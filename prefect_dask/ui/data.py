@@ -109,8 +109,8 @@ def run_view(h: History, ref: str) -> dict:
                       "duration": took, "logs": t["logs"]})
     groups = [{"task": g["name"] or g["slug"], "state": g["state"],
                "exception": g["exception"] or g["state"], "count": g["n"],
-               "first": f"{g['name']}[{g['map_indexes'][0]}]" if g["map_indexes"]
-               else g["name"], "message": g["message"], "traceback": g["traceback"]}
+               "examples": [f"{g['name']}[{i}]" for i in g["map_indexes"][:5]] or [g["name"]],
+               "message": g["message"], "traceback": g["traceback"]}
               for g in h.failures(run_id)]
     view.update(parameters=run["parameters"], tasks=tasks, failures=groups[:MAX_GROUPS],
                 failure_groups=len(groups), timeline=_timeline(h.timeline(run_id),

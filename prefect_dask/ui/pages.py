@@ -191,7 +191,8 @@ def _failures(view: dict) -> str:
                  else '<p class="muted">No traceback was recorded for this failure.</p>')
         out.append(f'<div class="failure"><h3><span class="task">{_e(g["task"])}</span> '
                    f'{_badge(g["state"])} <span class="exc">{_e(g["exception"])}</span> '
-                   f'<span class="muted">&times; {g["count"]:,} (first: {_e(g["first"])})'
+                   f'<span class="muted">&times; {g["count"]:,} '
+                   f'({_e(", ".join(g["examples"]))}{", ..." if g["count"] > 5 else ""})'
                    f'</span></h3><p class="message">{_e(g["message"])}</p>{trace}</div>')
     more = view["failure_groups"] - len(view["failures"])
     if more > 0:
