@@ -75,6 +75,11 @@ class RunRecorder:
         """``n`` more task runs will finish (a stage was compiled): readers show progress."""
         self._write({"kind": "expect", "n": n})
 
+    def resumed(self, run_id: str, sources: dict[str, list[str]]) -> None:
+        """This run resumes ``run_id``; ``sources[slug]``: the runs whose checkpoint folders
+        the task's reused results may be in (a later resume of this run looks there too)."""
+        self._write({"kind": "resumed", "run_id": run_id, "sources": sources})
+
     def _write(self, entry: dict) -> None:
         self._fh.write(msgpack.packb(entry, default=_plain, use_bin_type=True))
         self._fh.flush()
@@ -113,7 +118,8 @@ def _entries(path: Path) -> Iterator[dict]:
 
 def read_record(path: str | os.PathLike) -> dict:
     """A run record as a dict: ``run_id, flow, parameters, executor, started, finished,
-    state, message, pid, host, dashboard, expected`` (task runs announced) and ``tasks``: ``{slug: {"name", "state", ..., "children": {i: {...}}}}``."""
+    state, message, pid, host, dashboard, expected`` (task runs announced), ``resumed_from``
+    (``{slug: [run ids]}`` if it resumed a run, see ``RunRecorder.resumed``) and ``tasks``: ``{slug: {"name", "state", ..., "children": {i: {...}}}}``."""
     path = Path(path)
     record: dict[str, Any] = {"tasks": {}, "state": None, "finished": None, "path": str(path)}
     for entry in _entries(path):
@@ -121,6 +127,8 @@ def read_record(path: str | os.PathLike) -> dict:
         if kind == "start":
             record.update({k: entry.get(k) for k in ("run_id", "flow", "parameters", "executor",
                                                      "started", "pid", "host", "dashboard")})
+        elif kind == "resumed":
+            record["resumed_from"] = entry.get("sources") or {}
         elif kind == "expect":
             record["expected"] = record.get("expected", 0) + entry.get("n", 0)
         elif kind == "task":

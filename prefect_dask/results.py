@@ -224,6 +224,14 @@ class Result:
         """The value stored at a full path or URL that ``where`` gave."""
         raise NotImplementedError
 
+    def stored(self, folder: str) -> list[str]:
+        """The names of the results stored directly in ``folder`` (relative to this store).
+
+        Resume uses it to find checkpoints a killed run wrote but did not record.  A
+        store that cannot list returns none: resume then reuses what the run record names.
+        """
+        return []
+
 
 class MemoryResult(Result):
     """No persistence (the default): results live in the run's States only."""
@@ -268,6 +276,12 @@ class LocalResult(Result):
     def load(self, where: str) -> Any:
         return read_value(where[len("file://"):] if where.startswith("file://") else where,
                           self.key)
+
+    def stored(self, folder: str) -> list[str]:
+        try:
+            return [e.name for e in os.scandir(self.path(folder)) if e.is_file()]
+        except FileNotFoundError:
+            return []
 
     def write(self, value: Any, location: str) -> str:
         path = self.path(location)
@@ -319,6 +333,12 @@ class FSSpecResult(Result):
         with fsspec.open(where, "rb") as fh:
             return decode(fh.read(), where, self.key)
 
+    def stored(self, folder: str) -> list[str]:
+        path = self._path(folder)
+        if not self.fs.isdir(path):
+            return []
+        return [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False)]
+
     def write(self, value: Any, location: str) -> str:
         path = self._path(location)
         data = encode(value, self.serializer, self.key)
@@ -326,7 +346,9 @@ class FSSpecResult(Result):
         self.fs.makedirs(path.rsplit("/", 1)[0], exist_ok=True)
         with self.fs.open(tmp, "wb") as fh:
             fh.write(data)
-        self.fs.mv(tmp, path)
+        # one file each, never a glob: a task's slug may hold "[" ("Constant[list]-1")
+        self.fs.cp_file(tmp, path)
+        self.fs.rm_file(tmp)
         return f"{self.url}/{location}"
 
     def __repr__(self) -> str:

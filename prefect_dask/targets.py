@@ -18,7 +18,8 @@ from typing import Any
 
 from .errors import TargetError
 
-__all__ = ["CONTEXT_FIELDS", "render", "check_template", "default_location"]
+__all__ = ["CONTEXT_FIELDS", "render", "check_template", "default_location",
+           "checkpoint_folder", "checkpoint_index"]
 
 CONTEXT_FIELDS = (
     "flow_name", "flow_run_id", "task_name", "task_full_name", "task_slug", "task_tags",
@@ -50,7 +51,31 @@ def check_template(template: Any, owner: str, names: Iterable[str]) -> None:
         )
 
 
+def checkpoint_folder(flow_name: str, slug: str, run_id: str) -> str:
+    """The folder of one run's checkpoints of one task (those without a ``target``)."""
+    return f"{flow_name}/{slug}/{run_id}"
+
+
 def default_location(flow_name: str, slug: str, map_index: int | None, run_id: str) -> str:
-    """Where a checkpointed result goes when the task has no ``target``."""
+    """Where a checkpointed result goes when the task has no ``target``.
+
+    >>> default_location("etl", "load-1", 7, "r1")
+    'etl/load-1/r1/7.pkl'
+    """
     child = "task" if map_index is None else str(map_index)
-    return f"{flow_name}/{slug}/{run_id}/{child}.pkl"
+    return f"{checkpoint_folder(flow_name, slug, run_id)}/{child}.pkl"
+
+
+def checkpoint_index(name: str) -> int | None | bool:
+    """The map index (None: not mapped) of a file in a ``checkpoint_folder``, or False if
+    the file is not a checkpoint (a temporary file being written, anything else).
+
+    >>> checkpoint_index("7.pkl"), checkpoint_index("task.pkl"), checkpoint_index(".7.pkl.x.tmp")
+    (7, None, False)
+    """
+    stem, dot, ext = name.partition(".")
+    if ext != "pkl":
+        return False
+    if stem == "task":
+        return None
+    return int(stem) if stem.isdigit() else False

@@ -577,3 +577,89 @@ def test_driver_killed_record_reads_back_and_resume_completes(tmp_path):
     assert sorted(before) == ["double 1", "double 2", "double 3", "load", "slow_sum"]
     final = list_runs()[0]
     assert final["run_id"] != run_id and final["state"] == "Success"
+
+
+# == 6. the driver SIGKILLed in the middle of big batches of checkpointed children =========
+
+BATCH_SCRIPT = textwrap.dedent('''
+    import os, sys, time
+    from prefect_dask import Flow, task
+    from prefect_dask.executors import DaskExecutor, LocalDaskExecutor
+
+    mode, kind, probes = sys.argv[1:4]     # mode: "run" or "resume"
+
+    @task(checkpoint=True, map_batch_size=500)
+    def work(i):
+        fd = os.open(os.path.join(probes, mode), os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        os.write(fd, f"{i}\\n".encode())
+        os.close(fd)
+        if mode == "run":
+            time.sleep(0.005)
+        return i * i
+
+    @task
+    def total(xs):
+        return sum(xs)
+
+    with Flow("killed-mid-batch") as flow:
+        out = total(work.map(list(range(2000))))
+
+    if __name__ == "__main__":
+        executor = {
+            "threads": lambda: LocalDaskExecutor(scheduler="threads", num_workers=2),
+            "processes": lambda: LocalDaskExecutor(scheduler="processes", num_workers=2),
+            "dask": lambda: DaskExecutor(cluster_kwargs={
+                "n_workers": 2, "threads_per_worker": 1, "processes": True,
+                "dashboard_address": None, "scheduler_kwargs": {"dashboard_address": ":0"}}),
+        }[kind]()
+        state = flow.run(executor=executor, resume="last" if mode == "resume" else None,
+                         progress=False)
+        print(type(state).__name__, state.result[out].result)
+''')
+
+WORKER_THREADS = 2
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(180)
+@pytest.mark.parametrize("kind", ["threads", "processes", "dask"])
+def test_driver_killed_mid_batch_resume_reruns_only_the_running_children(kind, tmp_path):
+    """2,000 checkpointed children in batches of 500; the driver is SIGKILLed once 300 have
+    started, before any batch ended (so the run record names none of them).  Resume runs
+    the children that never started and, again, at most those that were running (one per
+    worker thread; the bound allows two)."""
+    probes = tmp_path / "probes"
+    probes.mkdir()
+    script = tmp_path / "batches.py"
+    script.write_text(BATCH_SCRIPT)
+    with open(tmp_path / "driver.err", "w") as err:
+        proc = subprocess.Popen([sys.executable, str(script), "run", kind, str(probes)],
+                                stdout=subprocess.DEVNULL, stderr=err, cwd=tmp_path,
+                                start_new_session=True)
+    try:
+        assert poll(lambda: len(read_lines(probes / "run")) >= 300 or proc.poll() is not None,
+                    120)
+        assert proc.poll() is None, (tmp_path / "driver.err").read_text()[-3000:]
+        os.kill(proc.pid, signal.SIGKILL)                  # kill -9 the driver mid-batch
+        assert proc.wait(10) == -signal.SIGKILL
+    finally:   # then its pool or cluster processes, wherever they were
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait(10)
+    finished = set(read_lines(probes / "run"))
+    (record,) = list_runs()
+    assert record["state"] is None                       # the run never ended
+    recorded = by_name(record).get("work", {}).get("children", {})
+    assert len(finished) - len(recorded) > 2 * WORKER_THREADS   # the record alone would not do
+
+    resumed = subprocess.run([sys.executable, str(script), "resume", kind, str(probes)],
+                             capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert resumed.stdout.split() == ["Success", str(sum(i * i for i in range(2000)))]
+    again = read_lines(probes / "resume")
+    rerun = finished.intersection(again)     # started before the kill, and again now
+    assert len(rerun) <= 2 * WORKER_THREADS, (len(rerun), len(finished))
+    assert len(again) == len(set(again))
+    assert finished | set(again) == {str(i) for i in range(2000)}

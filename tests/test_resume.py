@@ -671,3 +671,113 @@ def test_not_a_record_is_an_error(home):
     with pytest.raises(RunRecordError, match="not a prefect_dask run record"):
         read_record(folder / "empty.msgpack")
     assert list_runs() == [] or all(r["run_id"] for r in list_runs())
+
+
+# -- checkpoints the record never heard of (a driver killed inside a node) -----------------
+
+KILLED_INSIDE_NODES = textwrap.dedent('''
+    import os, sys
+    from prefect_dask import Flow, task
+    from prefect_dask.results import LocalResult
+
+    side, ckpt, die_at = sys.argv[1], sys.argv[2], sys.argv[3]
+
+    def note(what):
+        with open(side, "a") as fh:
+            fh.write(what + "\\n")
+        if what == die_at:
+            os._exit(3)      # the driver dies mid-node (local executor: tasks run in it)
+
+    @task(map_batch_size=12)
+    def first(i):
+        note(f"first {i}")
+        return i
+
+    @task(map_batch_size=12)
+    def second(x):
+        note(f"second {x}")
+        return 10 * x
+
+    @task
+    def single(k):
+        note(f"single {k}")
+        return k
+
+    @task
+    def total(xs, singles):
+        note("total")
+        return sum(xs) + sum(singles)
+
+    with Flow("killed-inside-nodes", result=LocalResult(ckpt)) as flow:
+        out = total(second.map(first.map(list(range(12)))), [single(k) for k in range(4)])
+
+    if __name__ == "__main__":
+        state = flow.run(resume=None if sys.argv[4] == "run" else "last", progress=False)
+        print(type(state).__name__, state.result[out].result)
+''')
+
+
+def test_resume_finds_checkpoints_the_killed_run_did_not_record(tmp_path, home):
+    """The driver dies inside a batch of mapped children (twice: the resumed run dies too)
+    and inside a group node of single tasks: each resume reuses every checkpoint written,
+    recorded or not, the earlier runs' included; only the task runs that were running
+    when the driver died run again."""
+    script, side = tmp_path / "killed.py", tmp_path / "side.txt"
+    script.write_text(KILLED_INSIDE_NODES)
+    env = {**os.environ, "PREFECT_DASK_HOME": str(home)}
+
+    def run(die_at: str, mode: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, str(script), str(side), str(tmp_path / "ckpt"),
+                               die_at, mode], env=env, capture_output=True, text=True,
+                              timeout=60)
+
+    assert run("single 2", "run").returncode == 3            # inside a group node
+    assert run("second 7", "resume").returncode == 3         # inside a batch
+    killed = record_of()
+    assert killed["state"] is None and by_name(killed).get("second", {}).get("children",
+                                                                            {}) == {}
+    assert run("second 10", "resume").returncode == 3        # the next resumed run too
+    done = run("", "resume")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["Success", str(10 * sum(range(12)) + sum(range(4)))]
+    ran = side.read_text().splitlines()
+    assert sorted(ran) == sorted([f"first {i}" for i in range(12)]
+                                 + [f"second {i}" for i in range(12)] + ["second 7", "second 10"]
+                                 + [f"single {k}" for k in range(4)] + ["single 2", "total"])
+    assert len(list_runs()) == 4
+
+
+def _forget_finished_nodes(record: dict) -> None:
+    """Rewrite a run's record as if its driver died before any node ended."""
+    path = Path(record["path"])
+    unpacker = msgpack.Unpacker(raw=False, strict_map_key=False)
+    unpacker.feed(path.read_bytes())
+    path.write_bytes(b"".join(msgpack.packb(e, use_bin_type=True) for e in unpacker
+                              if e["kind"] in ("start", "expect")))
+
+
+def test_resume_finds_unrecorded_checkpoints_in_an_fsspec_store(executor, rec):
+    import uuid
+
+    import fsspec
+
+    from prefect_dask.results import Result
+
+    url = f"memory://unrecorded-{uuid.uuid4().hex}"
+
+    @task
+    def square(x):
+        rec.add(("square", x))
+        return x * x
+
+    with Flow("unrecorded", result=Result(url)) as flow:
+        out = square.map(list(range(5)))
+    flow.run(executor=executor)
+    _forget_finished_nodes(record_of())
+    assert by_name(record_of()) == {}
+    mark = len(rec.items)
+    state = flow.run(executor=executor, resume="last")
+    assert state.result[out].result == [0, 1, 4, 9, 16]
+    assert rec.items[mark:] == []
+    assert {type(c) for c in state.result[out].map_states} == {Cached}
+    fsspec.filesystem("memory").rm(url, recursive=True)

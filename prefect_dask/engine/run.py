@@ -24,13 +24,13 @@ from ..context import context
 from ..log import configure_logging, emit
 from ..records import RunRecorder, find_run
 from ..report import Progress, summary
-from ..results import CorruptResultError, LocalResult
-from ..states import (Cached, Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
+from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
                       Scheduled, State, Success, through_handlers)
 from ..targets import check_template
 from ..task import Constant, Parameter
 from .compile import (Layout, build_plans, collects, crashed_states, gathers, group_members,
                       next_stage, parent_shell, retry_crashed, split_group, with_children)
+from .resume import reuse
 from .runner import TASK_RUN_ONLY, RunInfo, SystemClock, TaskPlan, run_task
 
 __all__ = ["run_flow", "run_stage", "resolve_parameters", "final_flow_state"]
@@ -226,9 +226,9 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         recorded = {k: v for k, v in (record.get("parameters") or {}).items() if v != SECRET}
         parameters = {**recorded, **parameters}
     params = resolve_parameters(flow, parameters)
-    if record is not None:
-        plans, reused = _resume(flow, plans, record, order, params)
-        given = {**reused, **given}
+    reused = reuse(flow, plans, record, order, params) if record is not None else None
+    if reused is not None:
+        plans, given = reused.plans, {**reused.states, **given}
     limits = _check_limits(flow, concurrency_limits or {})
     _check_targets(flow, plans, params)
     executor = executors.resolve(executor)
@@ -242,6 +242,8 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         recorder = RunRecorder(run_id, flow.name,
                                {k: SECRET if k in secret else v for k, v in params.items()},
                                repr(executor), getattr(executor, "dashboard_link", None))
+        if reused is not None:
+            recorder.resumed(record["run_id"], reused.sources)
         bar = Progress(flow.name, progress)
 
         def on_node(key: Any, value: Any) -> None:
@@ -328,65 +330,6 @@ def emit_logs(value: Any) -> None:
             emit(value.logs[i])
     elif isinstance(value, State) and value.logs:
         emit(value.logs)
-
-
-def _resume(flow: Any, plans: dict[Any, TaskPlan], record: dict, order: tuple,
-            params: Mapping[str, Any]) -> tuple[dict[Any, TaskPlan], dict[Any, State]]:
-    """What ``record``'s run checkpointed and need not run again: given task states, and
-    plans whose mapped children are partly given.
-
-    A task is reused only if it succeeded with a checkpoint and everything upstream of it is
-    reused too; a mapped task whose upstream is reused keeps its successful children.  A
-    Parameter whose value differs from the recorded run's counts as changed.
-    """
-    note = f"Loaded from the checkpoint of run {record['run_id']}."
-    recorded_params = record.get("parameters") or {}
-    entries = record["tasks"]
-    given: dict[Any, State] = {}
-    clean: set[Any] = set()
-    out = dict(plans)
-    for task in order:
-        if isinstance(task, (Parameter, Constant)):
-            if not isinstance(task, Parameter) or params.get(task.name) == \
-                    recorded_params.get(task.name):
-                clean.add(task)
-            continue
-        if not all(i.edge.upstream_task in clean for i in plans[task].inputs):
-            continue
-        entry = entries.get(task.slug, {})
-        store = task.result or flow.result or LocalResult()
-        if entry.get("state") in ("Success", "Cached") and entry.get("location"):
-            value = _load(store, entry["location"], task, record)
-            if value is not _MISSING:
-                given[task] = Cached(note, value, task_name=task.name, location=entry["location"])
-                clean.add(task)
-        elif entry.get("children"):
-            children = {}
-            for i, c in entry["children"].items():
-                if c.get("state") in ("Success", "Cached") and c.get("location"):
-                    value = _load(store, c["location"], task, record)
-                    if value is not _MISSING:
-                        children[i] = Cached(note, value, task_name=task.name, map_index=i,
-                                             location=c["location"])
-            out[task] = dataclasses.replace(plans[task], given=children)
-            if entry.get("state") == "Mapped" and len(children) == len(entry["children"]):
-                clean.add(task)  # every child is reused: downstream may be too
-    return out, given
-
-
-_MISSING = object()
-
-
-def _load(store: Any, location: str, task: Any, record: dict) -> Any:
-    """A checkpointed value, or _MISSING if the file is gone (the task then runs again)."""
-    try:
-        return store.load(location)
-    except FileNotFoundError:
-        return _MISSING
-    except CorruptResultError as exc:
-        raise CorruptResultError(
-            f"Resuming run {record['run_id']}: the checkpoint of task {task.name!r} was "
-            f"refused: {exc}") from None
 
 
 def _check_targets(flow: Any, plans: Mapping[Any, TaskPlan], params: Mapping[str, Any]) -> None:
