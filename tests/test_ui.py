@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -58,11 +59,38 @@ def mapped_flow(name: str) -> Flow:
     return flow
 
 
-def run_id_of(home: Path, before: set) -> str:
-    """The id of the one run recorded since ``before`` (the record files then)."""
-    new = set((home / "runs").glob("*.msgpack")) - before
+def run_id_of(home: Path, before: set, wait: bool = False) -> str:
+    """The id of the one run recorded since ``before`` (the record files then); with
+    ``wait``, wait for it to appear."""
+    deadline = time.monotonic() + 60
+    while True:
+        new = set((home / "runs").glob("*.msgpack")) - before
+        if new or not wait:
+            break
+        assert time.monotonic() < deadline, "no run was recorded"
+        time.sleep(0.02)
     assert len(new) == 1, new
     return new.pop().stem
+
+
+def recorded(flow: Flow, home: Path, **run_kwargs: object) -> tuple:
+    """``flow.run(**run_kwargs)``: its final state and its run's id."""
+    before = set((home / "runs").glob("*.msgpack"))
+    state = flow.run(**run_kwargs)
+    return state, run_id_of(home, before)
+
+
+@contextlib.contextmanager
+def running(flow: Flow, home: Path, gate: Path, executor: object = "threads"):
+    """``flow.run`` in a thread until ``gate`` exists; yields the run's id once recorded."""
+    before = set((home / "runs").glob("*.msgpack"))
+    run = threading.Thread(target=flow.run, kwargs={"executor": executor})
+    run.start()
+    try:
+        yield run_id_of(home, before, wait=True)
+    finally:
+        gate.touch()
+        run.join(60)
 
 
 @pytest.fixture(scope="module")
@@ -95,12 +123,10 @@ def runs_home(ui_home, monkeypatch):
 @needs_browser
 def test_runs_list_shows_the_runs_and_a_failed_runs_page_shows_task_and_exception(
         browser, ui, runs_home):
-    before = set((runs_home / "runs").glob("*.msgpack"))
-    assert mapped_flow("etl-ok").run(parameters={"n": 2}).is_successful()
-    ok = run_id_of(runs_home, before)
-    before.add(runs_home / "runs" / f"{ok}.msgpack")
-    assert mapped_flow("etl-bad").run().is_failed()
-    bad = run_id_of(runs_home, before)
+    state, ok = recorded(mapped_flow("etl-ok"), runs_home, parameters={"n": 2})
+    assert state.is_successful()
+    state, bad = recorded(mapped_flow("etl-bad"), runs_home)
+    assert state.is_failed()
 
     browser.goto(ui.url + "/")
     table = browser.text("table.runs")
@@ -129,22 +155,10 @@ def test_a_running_flows_page_turns_from_running_to_success_without_a_reload(
     gate = tmp_path / "gate"
     with Flow("slow") as flow:
         wait_for(str(gate))
-    before = set((runs_home / "runs").glob("*.msgpack"))
-    run = threading.Thread(target=flow.run, kwargs={"executor": "threads"})
-    run.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not set((runs_home / "runs").glob("*.msgpack")) - before:
-            assert time.monotonic() < deadline, "the run wrote no record"
-            time.sleep(0.02)
-        run_id = run_id_of(runs_home, before)
+    with running(flow, runs_home, gate) as run_id:
         browser.goto(f"{ui.url}/runs/{run_id[:8]}")
         assert browser.text("#state").startswith("Running")
         browser.eval("window.__same_page = true")
-        gate.touch()
-    finally:
-        gate.touch()
-        run.join(60)
     browser.wait_for("document.querySelector('#state').innerText.startsWith('Success')", 30,
                      "the page to show Success")
     assert browser.eval("window.__same_page") is True   # no reload happened
@@ -156,9 +170,8 @@ def test_a_running_flows_page_turns_from_running_to_success_without_a_reload(
 def test_a_secret_parameters_value_leaves_the_server_nowhere(browser, ui, runs_home):
     with Flow("secretive") as flow:
         use_token(Parameter("token", secret=True))
-    before = set((runs_home / "runs").glob("*.msgpack"))
-    assert flow.run(parameters={"token": SECRET}).is_successful()
-    run_id = run_id_of(runs_home, before)
+    state, run_id = recorded(flow, runs_home, parameters={"token": SECRET})
+    assert state.is_successful()
     for path in ("/", f"/runs/{run_id}", f"/runs/{run_id[:8]}", f"/runs/{run_id}/live",
                  "/?flow=secretive"):
         browser.goto(ui.url + path)
@@ -176,9 +189,8 @@ def test_a_secret_parameters_value_leaves_the_server_nowhere(browser, ui, runs_h
 def test_a_task_name_with_markup_is_shown_as_text(browser, ui, runs_home):
     with Flow(f"markup {EVIL}") as flow:
         evil(1)
-    before = set((runs_home / "runs").glob("*.msgpack"))
-    assert flow.run().is_successful()
-    run_id = run_id_of(runs_home, before)
+    state, run_id = recorded(flow, runs_home)
+    assert state.is_successful()
     for path in (f"/runs/{run_id}", "/"):
         browser.goto(ui.url + path)
         time.sleep(0.3)   # give an injected script or onerror the time to run
@@ -245,10 +257,10 @@ def test_a_big_runs_page_stays_light_and_its_screenshot_shows_it(browser, ui, ru
                                                                   tmp_path):
     from prefect_dask.ui.data import BINS, EACH
 
-    before = set((runs_home / "runs").glob("*.msgpack"))
     n = 2 * EACH
-    assert mapped_flow("big").run(parameters={"n": n}, executor="threads").is_failed()
-    run_id = run_id_of(runs_home, before)
+    state, run_id = recorded(mapped_flow("big"), runs_home, parameters={"n": n},
+                             executor="threads")
+    assert state.is_failed()
     status, page = fetch(f"{ui.url}/runs/{run_id}")
     assert status == 200 and len(page) < 100_000
     browser.goto(f"{ui.url}/runs/{run_id}")
@@ -278,11 +290,7 @@ def test_a_run_whose_driver_was_killed_shows_crashed(browser, ui, runs_home, tmp
                               env={**os.environ, "PREFECT_DASK_HOME": str(runs_home)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 60
-        while not set((runs_home / "runs").glob("*.msgpack")) - before:
-            assert time.monotonic() < deadline and driver.poll() is None
-            time.sleep(0.05)
-        run_id = run_id_of(runs_home, before)
+        run_id = run_id_of(runs_home, before, wait=True)
         browser.goto(f"{ui.url}/runs/{run_id}")
         assert browser.text("#state").startswith("Running")
     finally:
@@ -299,10 +307,10 @@ def test_a_run_whose_driver_was_killed_shows_crashed(browser, ui, runs_home, tmp
 def test_a_run_on_a_cluster_links_its_dask_dashboard(browser, ui, runs_home, dask_cluster):
     from prefect_dask.executors import DaskExecutor
 
-    before = set((runs_home / "runs").glob("*.msgpack"))
     executor = DaskExecutor(address=dask_cluster.scheduler_address)
-    assert mapped_flow("on-cluster").run(parameters={"n": 2}, executor=executor).is_successful()
-    run_id = run_id_of(runs_home, before)
+    state, run_id = recorded(mapped_flow("on-cluster"), runs_home, parameters={"n": 2},
+                             executor=executor)
+    assert state.is_successful()
     browser.goto(f"{ui.url}/runs/{run_id}")
     link = browser.eval("(document.querySelector('#live a') || {}).href")
     assert link and link.rstrip("/") == dask_cluster.dashboard_link.rstrip("/")
@@ -321,9 +329,8 @@ def chatty(x):
 def test_a_runs_logs_are_shown_per_task_and_searchable(browser, ui, runs_home):
     with Flow("chatty") as flow:
         chatty.map(numbers(Parameter("n", default=4)))
-    before = set((runs_home / "runs").glob("*.msgpack"))
-    assert flow.run().is_successful()
-    run_id = run_id_of(runs_home, before)
+    state, run_id = recorded(flow, runs_home)
+    assert state.is_successful()
     browser.goto(f"{ui.url}/runs/{run_id}")
     logs = browser.text("table.logs")
     assert "chatty[0]" in logs and "hay 0" in logs and "needle-2 found" in logs
@@ -355,17 +362,8 @@ def test_a_failure_and_progress_appear_on_a_running_flows_page(browser, ui, runs
     gate = tmp_path / "gate"
     with Flow("gated") as flow:
         gated.map(numbers(Parameter("n", default=4)), unmapped(str(gate)))
-    before = set((runs_home / "runs").glob("*.msgpack"))
     # a thread per child: child 0 fails at once while the others wait at the gate
-    run = threading.Thread(target=flow.run,
-                           kwargs={"executor": LocalDaskExecutor("threads", num_workers=4)})
-    run.start()
-    try:
-        deadline = time.monotonic() + 30
-        while not set((runs_home / "runs").glob("*.msgpack")) - before:
-            assert time.monotonic() < deadline, "the run wrote no record"
-            time.sleep(0.02)
-        run_id = run_id_of(runs_home, before)
+    with running(flow, runs_home, gate, LocalDaskExecutor("threads", num_workers=4)) as run_id:
         browser.goto(f"{ui.url}/runs/{run_id}")
         browser.eval("window.__same_page = true")
         browser.wait_for("(document.querySelector('.failure') || {}).innerText", 30,
@@ -373,9 +371,6 @@ def test_a_failure_and_progress_appear_on_a_running_flows_page(browser, ui, runs
         assert "early failure" in browser.text(".failure")
         assert browser.text("#state").startswith("Running")
         assert browser.eval("document.querySelector('#live progress').max") >= 4
-    finally:
-        gate.touch()
-        run.join(60)
     browser.wait_for("document.querySelector('#state').innerText.startsWith('Failed')", 30)
     assert browser.eval("window.__same_page") is True
     assert browser.text("table.tasks").split("\n")[-1].split() == [
@@ -389,3 +384,18 @@ def test_the_cli_refuses_another_address_without_a_token(capsys):
     assert main(["ui", "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "--host 0.0.0.0: anyone who can reach that address could read your runs, so it " \
            "needs a token" in capsys.readouterr().err
+
+
+@needs_browser
+def test_the_runs_list_follows_a_running_flow_without_a_reload(browser, ui, runs_home,
+                                                              tmp_path):
+    gate = tmp_path / "gate"
+    with Flow("listed") as flow:
+        wait_for(str(gate))
+    with running(flow, runs_home, gate) as run_id:
+        browser.goto(f"{ui.url}/?flow=listed")
+        row = f"document.querySelector('a[href=\"/runs/{run_id}\"]').closest('tr').innerText"
+        assert "Running" in browser.eval(row)
+        browser.eval("window.__same_page = true")
+    browser.wait_for(f"{row}.includes('Success')", 30, "the row to show Success")
+    assert browser.eval("window.__same_page") is True

@@ -4,7 +4,8 @@ Every value that comes from a record (flow and task names, messages, logs,
 parameters, worker names) goes through ``_e`` (HTML-escaped); pages carry no
 inline script or style, so the server's Content-Security-Policy forbids any
 that escaping missed.  The run page's ``#live`` part is also served alone
-(``live_part``): ``live.js`` fetches it once a second while the run goes.
+(``live_part``): ``live.js`` fetches it once a second while the run goes; the
+runs list's table likewise (``runs_part``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from urllib.parse import quote, urlencode
 from ..history import FAILED_STATES
 from ..visualize import STATE_COLOURS
 
-__all__ = ["runs_page", "run_page", "live_part", "error_page", "state_css"]
+__all__ = ["runs_page", "runs_part", "run_page", "live_part", "error_page", "state_css"]
 
 STATES = ("Running", "Success", "Failed", "Crashed", "Cancelled", "TriggerFailed", "TimedOut",
           "Skipped", "Cached", "Mapped", "Looped", "Paused", "Pending")
@@ -65,8 +66,8 @@ def _chips(counts: dict) -> str:
                     for s, n in counts.items())
 
 
-def _page(title: str, body: str, live_src: str | None = None) -> str:
-    script = '<script src="/static/live.js" defer></script>' if live_src else ""
+def _page(title: str, body: str, live: bool = False) -> str:
+    script = '<script src="/static/live.js" defer></script>' if live else ""
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f'<title>{_e(title)}</title><link rel="stylesheet" href="/static/ui.css">{script}'
@@ -78,16 +79,8 @@ def error_page(status: int, message: str) -> str:
     return _page(f"{status}", f'<h1>{status}</h1><p class="error">{_e(message)}</p>')
 
 
-def runs_page(data: dict, flow: str | None, state: str | None) -> str:
-    """The runs list: filters, one row per run, pages."""
-    flows = "".join(f'<option{" selected" if f == flow else ""} value="{_e(f)}">{_e(f)}</option>'
-                    for f in data["flows"])
-    states = "".join(f'<option{" selected" if s == state else ""}>{_e(s)}</option>'
-                     for s in STATES)
-    form = (f'<form class="filters" method="get" action="/">'
-            f'<label>Flow <select name="flow"><option value="">all</option>{flows}</select>'
-            f'</label> <label>State <select name="state"><option value="">all</option>{states}'
-            f'</select></label> <button type="submit">Filter</button></form>')
+def runs_part(data: dict, flow: str | None, state: str | None) -> str:
+    """The runs table and its page links (the part of the runs list that is refreshed)."""
     rows = "".join(
         f'<tr><td><a class="run" href="/runs/{quote(r["run_id"])}">{_e(r["short"])}</a></td>'
         f'<td>{_e(r["flow"])}</td><td>{_badge(r["state"])}</td><td>{_when(r["started"])}</td>'
@@ -105,11 +98,29 @@ def runs_page(data: dict, flow: str | None, state: str | None) -> str:
     if data["page"] < data["pages"]:
         nav.append(f'<a href="/?{_e(urlencode({**keep, "page": data["page"] + 1}))}">'
                    'older &rarr;</a>')
-    body = (f'<h1>Runs</h1>{form}<table class="runs"><thead><tr><th>Run</th><th>Flow</th>'
+    live = int(any(r["live"] for r in data["runs"]))
+    return (f'<table class="runs" data-live="{live}"><thead><tr><th>Run</th><th>Flow</th>'
             f'<th>State</th><th>Started</th><th>Duration</th><th>Task runs</th>'
             f'<th>Executor</th></tr></thead><tbody>{rows}</tbody></table>'
             f'<p class="pages">{" &middot; ".join(nav)}</p>')
-    return _page("prefect_dask runs", body)
+
+
+def runs_page(data: dict, flow: str | None, state: str | None) -> str:
+    """The runs list: filters, then the runs table, refreshed every second while a run on it
+    goes and every 10 s otherwise (new runs appear)."""
+    flows = "".join(f'<option{" selected" if f == flow else ""} value="{_e(f)}">{_e(f)}</option>'
+                    for f in data["flows"])
+    states = "".join(f'<option{" selected" if s == state else ""}>{_e(s)}</option>'
+                     for s in STATES)
+    form = (f'<form class="filters" method="get" action="/">'
+            f'<label>Flow <select name="flow"><option value="">all</option>{flows}</select>'
+            f'</label> <label>State <select name="state"><option value="">all</option>{states}'
+            f'</select></label> <button type="submit">Filter</button></form>')
+    query = {k: v for k, v in (("flow", flow), ("state", state), ("page", data["page"])) if v}
+    src = "/?" + urlencode({**query, "part": "live"})
+    body = (f'<h1>Runs</h1>{form}<div id="live" data-src="{_e(src)}" data-idle="10000">'
+            f'{runs_part(data, flow, state)}</div>')
+    return _page("prefect_dask runs", body, live=True)
 
 
 def _timeline(timeline: dict) -> str:
@@ -253,4 +264,4 @@ def run_page(view: dict, logs: dict, task: str | None, query: str | None) -> str
             f'<pre>{_e(view["resume"])}</pre><p>or, in Python, '
             f'<code>flow.run(resume={_e(repr(run_id))})</code>.</p>')
     return _page(f'{view["flow"]} {view["short"]} {view["state"]}', body,
-                 live_src="/static/live.js" if view["live"] else None)
+                 live=view["live"])

@@ -2,7 +2,7 @@
 
 Routes (GET and HEAD only; anything else is 405)::
 
-    /                      runs list (?flow=&state=&page=)
+    /                      runs list (?flow=&state=&page=; &part=live: its table alone)
     /runs/<id>             a run's page (?task=&q= search its logs); short ids and "last" work
     /runs/<id>/live        the part of that page that changes while the run goes
     /api/runs              the runs list as JSON (same filters)
@@ -150,7 +150,8 @@ class _Handler(BaseHTTPRequestHandler):
         h = self.server.history
         if parts == []:
             page = data.runs_page(h, q.get("flow"), q.get("state"), _int(q.get("page")))
-            self._html(200, pages.runs_page(page, q.get("flow"), q.get("state")))
+            render = pages.runs_part if q.get("part") == "live" else pages.runs_page
+            self._html(200, render(page, q.get("flow"), q.get("state")))
         elif len(parts) == 2 and parts[0] == "static" and parts[1] in STATIC:
             body = resources.files(__package__).joinpath("static", parts[1]).read_bytes()
             if parts[1] == "ui.css":
