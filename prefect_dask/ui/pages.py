@@ -219,8 +219,9 @@ def live_part(view: dict) -> str:
     if view["live"] and expected:
         progress = (f'<p><progress max="{expected}" value="{min(done, expected)}"></progress> '
                     f'{done:,} of {expected:,} task runs announced so far</p>')
-    dash = (f'<p>Dask dashboard: <a href="{_e(view["dashboard"])}" rel="noreferrer">'
-            f'{_e(view["dashboard"])}</a></p>' if view.get("dashboard") else "")
+    link = str(view.get("dashboard") or "")
+    dash = (f'<p>Dask dashboard: <a href="{_e(link)}" rel="noreferrer">{_e(link)}</a></p>'
+            if link.startswith(("http://", "https://")) else "")   # never javascript: etc.
     return (f'<div id="state" data-live="{int(view["live"])}">{_badge(view["state"])} '
             f'<span class="message">{_e(view["message"] or "")}</span></div>'
             f'<p>Started {_when(view["started"])} &middot; duration {_took(view["duration"])} '
@@ -232,15 +233,15 @@ def live_part(view: dict) -> str:
 
 
 def _logs(view: dict, logs: dict, task: str | None, query: str | None) -> str:
-    options = "".join(f'<option value="{_e(t["slug"])}"{" selected" if t["slug"] == task else ""}>'
-                      f'{_e(t["name"])}</option>' for t in view["tasks"] if t["logs"])
+    options = "".join(f'<option value="{_e(t["slug"])}"{" selected" if t["slug"] == task else ""}'
+                      f'>{_e(t["name"])}</option>' for t in view["tasks"] if t["logs"])
     form = (f'<form class="filters" method="get" action="#logs">'
             f'<label>Task <select name="task"><option value="">all</option>{options}</select>'
             f'</label> <label>Search <input name="q" value="{_e(query or "")}"></label> '
             f'<button type="submit">Search</button></form>')
-    lines = "".join(f'<tr><td class="muted">{_when(r["created"], precise=True)}</td><td>{_e(r["level"])}</td>'
-                    f'<td class="task">{_e(r["task"])}</td><td><pre>{_e(r["message"])}</pre></td>'
-                    f'</tr>' for r in logs["lines"])
+    lines = "".join(f'<tr><td class="muted">{_when(r["created"], precise=True)}</td>'
+                    f'<td>{_e(r["level"])}</td><td class="task">{_e(r["task"])}</td>'
+                    f'<td><pre>{_e(r["message"])}</pre></td></tr>' for r in logs["lines"])
     note = (f'<p class="muted">The first {len(logs["lines"]):,} lines; narrow the search to see '
             'others.</p>' if logs["more"] else "")
     if not lines:

@@ -163,7 +163,7 @@ class _Handler(BaseHTTPRequestHandler):
             self._html(200, pages.run_page(view, logs, q.get("task"), q.get("q")))
         elif len(parts) == 3 and parts[0] == "runs" and parts[2] == "live":
             view = data.run_view(h, parts[1])
-            self._html(200, pages.live_part(view), {"X-Run-Live": str(int(view["live"]))})
+            self._html(200, pages.live_part(view))
         elif parts == ["api", "runs"]:
             self._json(200, data.runs_page(h, q.get("flow"), q.get("state"),
                                            _int(q.get("page"))))
