@@ -23,6 +23,7 @@ __all__ = [
     "RunRecordError",
     "ExecutorError",
     "NeedsServerError",
+    "ApplyMapError",
 ]
 
 
@@ -90,3 +91,7 @@ class NeedsServerError(PrefectDaskError, RuntimeError):
         super().__init__(
             f"{what} needs a Prefect Server or Prefect Cloud backend, which prefect_dask "
             f"does not have: it runs flows in this process, with no server. Instead: {instead}")
+
+
+class ApplyMapError(PrefectDaskError, ValueError):
+    """``apply_map`` was misused (``.map`` inside its function)."""

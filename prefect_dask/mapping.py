@@ -9,60 +9,98 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from .context import current_flow
-from .errors import NoFlowContextError, TaskBindError
+from .context import current_flow, no_blocks, pop_block, push_block
+from .errors import MapError, NoFlowContextError, TaskBindError
 from .flow import Flow
-from .task import Parameter, Task, unmapped
+from .task import Constant, Parameter, Task, as_task, flatten, is_sequence, unmapped
 
 __all__ = ["apply_map"]
 
 
-class _Placeholder(Task):
-    """Stands for one element of a mapped argument while ``func`` builds its tasks."""
+class _Scope:
+    """Open while an ``apply_map`` function builds its tasks (``Task.bind`` refuses ``.map``
+    there: every task is mapped already)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def add_task(self, task: Task, flow: Any) -> None:
+        pass
 
 
 def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
               **kwargs: Any) -> Any:
     """Call ``func`` once to build tasks, then map all of them over the arguments.
 
-    Arguments are mapped unless wrapped in ``unmapped``; a task built in ``func``
-    that feeds another built in ``func`` feeds it child by child.  Returns what
-    ``func`` returns.
+    Arguments are mapped unless wrapped in ``unmapped`` (``flatten`` unnests one first).
+    Every task ``func`` builds is mapped, as in Prefect 1: one that reads no mapped
+    argument runs once per element too, and ``case`` blocks inside ``func`` gate each
+    element on its own.  With ``flow=``, ``func`` must take a ``flow`` keyword argument
+    (it gets the flow to build in).  Returns what ``func`` returns.
     """
-    flow = flow if flow is not None else current_flow()
+    given_flow = flow is not None
+    flow = flow if given_flow else current_flow()
     name = getattr(func, "__name__", repr(func))
     if flow is None:
-        raise NoFlowContextError(f"apply_map({name}, ...) must be called inside `with Flow(...):`.")
-    sources: dict[Task, Any] = {}
-    external: set[Task] = set(flow.tasks)
+        raise NoFlowContextError(
+            f"apply_map({name}, ...) needs a flow: call it inside `with Flow(...):` or pass "
+            f"flow=... (then {name} must take a flow keyword argument).")
+    scratch = Flow(f"apply_map({name})")
+    arg_info: dict[Task, tuple[bool, bool]] = {}   # argument task -> (mapped, flattened)
 
-    def stand_in(value: Any) -> Any:
-        if isinstance(value, unmapped):
-            if isinstance(value.value, Task):
-                external.add(value.value)
-            return value.value
-        holder = _Placeholder(name=f"{name}-arg")
-        sources[holder] = value
-        return holder
+    def argument(where: str, value: Any) -> Any:
+        mapped = not isinstance(value, unmapped)
+        inner = value.value if not mapped else value
+        flattened = isinstance(inner, flatten)
+        inner = inner.value if flattened else inner
+        task = as_task(inner, flow)     # a list of tasks: a task in the flow
+        if not isinstance(task, Task):
+            if not mapped:
+                return inner            # an unmapped constant: passed on as it is
+            if not is_sequence(inner):
+                raise MapError(
+                    f"apply_map({name}, ...): {where} = {inner!r:.60} is a "
+                    f"{type(inner).__name__}, not a sequence, so it cannot be mapped over. "
+                    "Pass a list or tuple, or wrap it in unmapped(...) to pass it whole.")
+            task = Constant(inner)
+        arg_info[task] = (mapped, flattened)
+        flow.add_task(task)             # first: the flow picks its slug
+        with no_blocks():
+            scratch.add_task(task)
+        return task
 
-    with Flow(f"apply_map({name})") as scratch:
-        result = func(*(stand_in(a) for a in args), **{k: stand_in(v) for k, v in kwargs.items()})
-    built = scratch.tasks - set(sources) - external
+    args2 = [argument(f"argument {i + 1}", a) for i, a in enumerate(args)]
+    kwargs2 = {k: argument(f"argument {k!r}", v) for k, v in kwargs.items()}
+    before = flow.tasks
+    with no_blocks():
+        token = push_block("apply_map", _Scope(name))
+        try:
+            with scratch:
+                result = func(*args2, **kwargs2, **({"flow": scratch} if given_flow else {}))
+        finally:
+            pop_block(token)
+    built = scratch.tasks - set(arg_info) - before
     if not built:
         raise TaskBindError(
             f"apply_map({name}, ...): {name} created no tasks, so there is nothing to map. "
-            f"{name} must call tasks on its arguments (e.g. return inc(x))."
-        )
-    for t in built:
-        if not isinstance(t, Parameter):
-            t.slug = None  # the scratch flow's slugs may clash with the real flow's
+            f"{name} must call tasks on its arguments (e.g. return inc(x)).")
+    for t in scratch.tasks:
+        if t in built and t.auto_slug:
+            t.slug = None   # the scratch flow's slugs may clash with the flow's
         flow.add_task(t)
-        for key, value in scratch.constants.get(t, {}).items():
-            flow.constants.setdefault(t, {})[key] = value
     for e in scratch.edges:
-        up = e.upstream_task
-        if up in sources:  # add_edge unwraps a flatten(...) argument itself
-            flow.add_edge(sources[up], e.downstream_task, key=e.key, mapped=True)
-        else:
-            flow.add_edge(up, e.downstream_task, key=e.key, mapped=up in built)
+        up, down = e.upstream_task, e.downstream_task   # mapped, but from an unmapped argument
+        mapped, flattened = arg_info.get(up, (True, e.flattened))
+        flow.add_edge(up, down, key=e.key, mapped=mapped, flattened=flattened)
+    for t, consts in scratch.constants.items():
+        flow.constants.setdefault(t, {}).update(consts)
+    # Every task built with no upstream among the built ones reads every argument (those not
+    # already upstream as ordering edges): it runs once per element, as in Prefect 1.
+    for t in built:
+        ups = flow.upstream_tasks(t)
+        if ups & built or isinstance(t, Parameter):
+            continue
+        for arg, (mapped, flattened) in arg_info.items():
+            if arg not in ups:
+                flow.add_edge(arg, t, mapped=mapped, flattened=flattened)
     return result

@@ -24,9 +24,9 @@ from datetime import timedelta
 from typing import Any
 
 from . import triggers as _triggers
-from .context import context, current_flow
-from .errors import (NoFlowContextError, TaskBindError, TaskDefinitionError, TaskOptionError,
-                     UnpackError)
+from .context import context, current_flow, open_blocks
+from .errors import (ApplyMapError, NoFlowContextError, TaskBindError, TaskDefinitionError,
+                     TaskOptionError, UnpackError)
 from .utilities.tasks import defaults_from_attrs
 
 __all__ = [
@@ -340,6 +340,12 @@ class Task:
                 f"flow of the enclosing `with Flow(...):` block; to run the function now, "
                 f"call `{self.name}.run(...)` instead."
             )
+        scope = open_blocks().get("apply_map") if mapped else None
+        if scope is not None:
+            raise ApplyMapError(
+                f"Task {self.name!r} is mapped inside the function {scope.name!r} given to "
+                "apply_map, which maps every task it builds already; call the task there "
+                f"({self.name}(...), not {self.name}.map(...)).")
         callargs = self._call_arguments(args, kwargs)
         flow.set_dependencies(self, upstream_tasks=upstream_tasks, keyword_tasks=callargs,
                               mapped=mapped)

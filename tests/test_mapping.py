@@ -485,7 +485,8 @@ def test_apply_map_with_a_function_that_creates_no_tasks():
 
 def test_apply_map_outside_a_flow():
     with pytest.raises(PrefectDaskError,
-                       match=r"apply_map\(inc_then_double, \.\.\.\) must be called inside"):
+                       match=r"apply_map\(inc_then_double, \.\.\.\) needs a flow: call it "
+                             r"inside `with Flow\(\.\.\.\):` or pass flow="):
         apply_map(inc_then_double, [1, 2])
 
 

@@ -319,3 +319,83 @@ def test_flatten_follows_prefect_1_on_every_executor(any_executor):
     state = flow.run(executor=any_executor)
     assert state.result[flat].result == [2, 3, 4]
     assert state.result[mixed].result == [2, 2, 3, 4, 4]
+
+
+# -- 2. apply_map maps every task the function builds ------------------------------------
+
+@task
+def plus(x, y):
+    return x + y
+
+
+def pick_branch(flag, a, b):
+    with case(flag, True):
+        yes = add_one(a)
+    with case(flag, False):
+        no = add_one(b)
+    return merge(yes, no)
+
+
+def test_apply_map_gates_each_element_by_its_own_case(executor):
+    from prefect_dask import apply_map
+
+    with Flow("am-case") as flow:
+        r = apply_map(pick_branch, [True, False, True], [1, 2, 3], [4, 5, 6])
+    assert flow.run(executor=executor).result[r].result == [2, 6, 4]
+
+
+def test_apply_map_maps_tasks_that_read_no_mapped_argument(executor):
+    from prefect_dask import apply_map, unmapped
+
+    with Flow("am-root") as flow:
+        r = apply_map(lambda x: plus(x, add_one(1)), [1, 2, 3])
+        u = apply_map(lambda x, k: plus(x, add_one(k)), [1, 2, 3], unmapped(10))
+    state = flow.run(executor=executor)
+    assert state.result[r].result == [3, 4, 5]
+    assert state.result[u].result == [12, 13, 14]
+    assert all(state.result[t].is_mapped() for t in flow.get_tasks(name="add_one"))
+
+
+def test_apply_map_zips_to_the_shortest_input(executor):
+    from prefect_dask import apply_map
+
+    with Flow("am-len") as flow:
+        r = apply_map(plus, range(3), range(3, 300))
+    assert flow.run(executor=executor).result[r].result == [3, 5, 7]
+
+
+def test_apply_map_over_apply_map_and_the_imperative_form(executor):
+    from prefect_dask import apply_map
+
+    with Flow("am-nested") as flow:
+        r = apply_map(lambda x: plus(x, x), apply_map(add_one, [1, 2, 3]))
+    assert flow.run(executor=executor).result[r].result == [4, 6, 8]
+
+    def build(x, flow):
+        return add_one(x, flow=flow)
+
+    imperative = Flow("am-flow")
+    r2 = apply_map(build, [1, 2], flow=imperative)
+    assert imperative.run(executor=executor).result[r2].result == [2, 3]
+
+
+def test_apply_map_inside_an_outer_case_is_gated_as_a_whole(executor):
+    from prefect_dask import apply_map
+
+    with Flow("am-outer") as flow:
+        with case(Yes()(), False):
+            r = apply_map(add_one, [1, 2])
+    assert flow.run(executor=executor).result[r].is_skipped()
+
+
+def test_map_inside_apply_map_is_an_error():
+    from prefect_dask import apply_map
+    from prefect_dask.errors import ApplyMapError
+
+    with Flow("am-bad"):
+        with pytest.raises(ApplyMapError,
+                           match=r"'add_one' is mapped inside the function '<lambda>' given to "
+                                 r"apply_map.*add_one\(\.\.\.\), not add_one\.map"):
+            apply_map(lambda x: add_one.map(x), [1, 2])
+        with pytest.raises(TypeError, match=r"argument 1 = 5 is a int, not a sequence"):
+            apply_map(plus, 5, [1])
