@@ -21,17 +21,23 @@ from __future__ import annotations
 import contextvars
 import functools
 import io
+import linecache
 import os
 import logging
 import sys
 import threading
+import traceback
+from collections import Counter
 from typing import Any
 
 from .context import context
 
-__all__ = ["get_logger", "capture_stdout", "capture_logs", "emit", "configure_logging"]
+__all__ = ["get_logger", "capture_stdout", "capture_logs", "emit", "configure_logging",
+           "task_event", "format_traceback", "Relay", "RUNNER"]
 
 ROOT = "prefect_dask"
+RUNNER = "prefect_dask.TaskRunner"   # the engine's lines about each task run (Prefect 1's name)
+TRACEBACKS = 3                       # tracebacks shown per task; the others are counted
 DEFAULT_FORMAT = "[%(asctime)s] %(levelname)s - %(name)s | %(message)s"
 
 _sink: contextvars.ContextVar[Any] = contextvars.ContextVar("prefect_dask_log_sink", default=None)
@@ -66,10 +72,140 @@ def _plain_record(record: logging.LogRecord) -> dict:
     out = {k: v for k, v in record.__dict__.items()
            if isinstance(v, (str, int, float, bool, type(None)))}
     out["msg"], out["args"] = record.getMessage(), None
-    if record.exc_info:
-        out["exc_text"] = logging.Formatter().formatException(record.exc_info)
+    if record.exc_info and record.exc_info[1] is not None:
+        out["exc_text"] = format_traceback(record.exc_info[1])
     out.pop("exc_info", None)
     return out
+
+
+def task_event(level: int, msg: str, *args: Any, task: str | None = None,
+               map_index: int | None = None, exc: BaseException | None = None) -> None:
+    """Keep one of the engine's lines about the task run in progress (start, finish, retry,
+    its exception with ``exc``'s traceback) with the task's own records.
+
+    Nothing is formatted when the run's level drops the line, so a DEBUG line costs a
+    mapped child almost nothing; outside a task run's capture it is dropped.
+    """
+    sink = _sink.get()
+    if sink is None or level < sink[1]:
+        return
+    record = logging.LogRecord(RUNNER, level, "(task)", 0, msg, args, None)
+    record.task_name, record.map_index = task, map_index
+    out = _plain_record(record)
+    if exc is not None:
+        out["exc_text"], out["exc_type"] = format_traceback(exc), type(exc).__name__
+    sink[0].append(out)
+
+
+_OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_KEPT = "_prefect_dask_traceback"
+
+
+def format_traceback(exc: BaseException) -> str:
+    """``exc``'s traceback as Python prints it, as the user needs it: prefect_dask's own
+    frames before the user's code are left out, and code that was shipped by value to
+    another process (cloudpickle names its file ``<dynamic-code>``) shows its real file
+    and line, read from the globals it was shipped with.  Chained exceptions included.
+
+    >>> def parse(x):
+    ...     raise ValueError(f"bad record {x}")
+    >>> try:
+    ...     parse(3)
+    ... except ValueError as e:
+    ...     print(format_traceback(e).splitlines()[-1])
+    ValueError: bad record 3
+    """
+    kept = getattr(exc, _KEPT, None)   # formatted where it was raised (a timeout's child)
+    if isinstance(kept, str):
+        return kept
+    out: list[str] = []
+    _format_chain(exc, out, set())
+    return "".join(out).rstrip("\n")
+
+
+def keep_traceback(exc: BaseException) -> BaseException:
+    """Store ``exc``'s formatted traceback on it, for a process that sends it elsewhere
+    (a traceback does not pickle)."""
+    try:
+        setattr(exc, _KEPT, format_traceback(exc))
+    except AttributeError:   # an exception type with __slots__: it goes without
+        pass
+    return exc
+
+
+def _format_chain(exc: BaseException, out: list[str], seen: set[int]) -> None:
+    seen.add(id(exc))
+    cause, context = exc.__cause__, None if exc.__suppress_context__ else exc.__context__
+    if cause is not None and id(cause) not in seen:
+        _format_chain(cause, out, seen)
+        out.append("\nThe above exception was the direct cause of the following exception:\n\n")
+    elif context is not None and id(context) not in seen:
+        _format_chain(context, out, seen)
+        out.append("\nDuring handling of the above exception, another exception occurred:\n\n")
+    frames = []
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        path = frame.f_code.co_filename
+        if path == "<dynamic-code>":
+            path = frame.f_globals.get("__file__") or path
+        frames.append((path, line, frame.f_code.co_name))
+    user = next((i for i, f in enumerate(frames) if not f[0].startswith(_OWN)), 0)
+    if frames[user:]:
+        out.append("Traceback (most recent call last):\n")
+    for path, line, name in frames[user:]:
+        out.append(f'  File "{path}", line {line}, in {name}\n')
+        source = linecache.getline(path, line).strip()
+        if source:
+            out.append(f"    {source}\n")
+    out.extend(traceback.format_exception_only(type(exc), exc))
+
+
+class Relay:
+    """Re-emits on the driver what each finished node's task runs logged (see ``emit``).
+
+    Of a task's exception tracebacks only the first ``TRACEBACKS`` of each exception type
+    are kept (emitted and recorded); the later ones are dropped and counted, and ``close`` says how many, so
+    a mapped task with 10^5 failing children neither floods the terminal nor the record
+    (each child's State still says what it raised).
+    """
+
+    def __init__(self, limit: int = TRACEBACKS) -> None:
+        self.limit = limit
+        self.shown: Counter[tuple] = Counter()   # (task, exception type) -> shown
+        self.hidden: Counter[str] = Counter()
+
+    def __call__(self, value: Any) -> None:
+        logs = getattr(value, "logs", None)
+        if isinstance(logs, dict):     # mapped children by column: {index: records}
+            for i in sorted(logs):
+                logs[i] = self._trim(logs[i])
+                emit(logs[i])
+        elif logs:
+            emit(logs)
+        elif isinstance(value, tuple):
+            for state in value:
+                emit(getattr(state, "logs", ()))
+
+    def _trim(self, records: Any) -> Any:
+        if not any(r.get("exc_text") and r.get("name") == RUNNER for r in records):
+            return records
+        out = []
+        for r in records:
+            if r.get("exc_text") and r.get("name") == RUNNER:
+                task = str(r.get("task_name"))
+                if self.shown[task, r.get("exc_type")] >= self.limit:
+                    self.hidden[task] += 1
+                    continue
+                self.shown[task, r.get("exc_type")] += 1
+            out.append(r)
+        return tuple(out)
+
+    def close(self, run_id: str) -> None:
+        """Say how many tracebacks were left out, and where the failures are."""
+        for task, n in self.hidden.items():
+            logging.getLogger(RUNNER).warning(
+                "Task '%s': %d more task runs raised an exception; their tracebacks are left "
+                "out (`prefect-dask runs show %s` groups the failures by exception).",
+                task, n, run_id[:8])
 
 
 class capture_logs:

@@ -51,6 +51,11 @@ def task_records(caplog, flow_name):
     return [r for r in caplog.records if r.name.startswith(f"prefect_dask.{flow_name}.")]
 
 
+def task_lines(logs: list[dict]) -> list[str]:
+    """The messages of a recorded task run's own records (not the engine's lines)."""
+    return [l["msg"] for l in logs if l["name"] != "prefect_dask.TaskRunner"]
+
+
 def only_run() -> dict:
     (record,) = list_runs()
     return read_record(record["path"])
@@ -207,10 +212,13 @@ def test_records_are_saved_in_the_run_record(executor, caplog):
     assert len(entries) == 2
     plain = next(t for t in entries if not t["children"])
     mapped = next(t for t in entries if t["children"])
-    assert [(l["msg"], l["levelname"], l["flow_name"], l["task_name"], l["map_index"])
+    assert [(l["msg"], l["levelname"], l.get("flow_name"), l["task_name"], l["map_index"])
             for l in plain["logs"]] == [
+        ("Task 'chatty': Starting task run...", "INFO", None, "chatty", None),
         ("processing 5", "INFO", "saved-logs", "chatty", None),
-        ("careful with 5", "WARNING", "saved-logs", "chatty", None)]
+        ("careful with 5", "WARNING", "saved-logs", "chatty", None),
+        ("Task 'chatty': Finished task run for task with final state: 'Success'", "INFO",
+         None, "chatty", None)]
     for i in (0, 1):
         assert [(l["msg"], l["map_index"]) for l in mapped["children"][i]["logs"]] == [
             (f"processing {i + 1}", i), (f"careful with {i + 1}", i)]
@@ -259,13 +267,13 @@ def test_log_level_argument_filters_debug_records(executor, caplog):
     flow.run(executor=executor, log_level="DEBUG")
     debug = [r.getMessage() for r in task_records(caplog, "levels") if r.levelno == logging.DEBUG]
     assert debug == ["detail of 3"]
-    assert [l["msg"] for l in list_runs()[0]["tasks"]["chatty-1"]["logs"]] == [
+    assert task_lines(list_runs()[0]["tasks"]["chatty-1"]["logs"]) == [
         "processing 3", "detail of 3", "careful with 3"]
 
     caplog.clear()
     flow.run(executor=executor, log_level="WARNING")
     assert [r.getMessage() for r in task_records(caplog, "levels")] == ["careful with 3"]
-    assert [l["msg"] for l in list_runs()[0]["tasks"]["chatty-1"]["logs"]] == ["careful with 3"]
+    assert task_lines(list_runs()[0]["tasks"]["chatty-1"]["logs"]) == ["careful with 3"]
 
 
 def test_log_level_applies_to_one_run_only(executor, caplog):

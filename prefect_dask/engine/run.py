@@ -21,7 +21,7 @@ from ..errors import ExecutorError, ParameterError, RunArgumentError
 from ..executors.base import NodeError
 from ..configuration import config
 from ..context import context
-from ..log import configure_logging, emit
+from ..log import Relay, configure_logging
 from ..records import RunRecorder, find_run
 from ..report import Progress, summary
 from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
@@ -245,11 +245,12 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         if reused is not None:
             recorder.resumed(record["run_id"], reused.sources)
         bar = Progress(flow.name, progress)
+        relay = Relay()   # re-emits what task runs logged (a few tracebacks per task)
 
         def on_node(key: Any, value: Any) -> None:
+            relay(value)
             recorder.node(key, value)
             bar.node(key, value)
-            emit_logs(value)
 
         info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
                        base_context, started=time.time(),
@@ -298,6 +299,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
             interrupt.flow_state = _flow_transition(flow, run_id, state, final)  # type: ignore
             recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
             bar.close()
+            relay.close(run_id)
             raise
         if release is not None:
             release()   # stages done: free the cluster's copies
@@ -305,6 +307,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     final = _flow_transition(flow, run_id, state, _terminal_state(flow, final))
     recorder.end(final)
     bar.close()
+    relay.close(run_id)
     logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))
     return final
 
@@ -321,15 +324,6 @@ def _keys_of(keys: Iterable[Any], slugs: set[str],
     in, see ``member_of``) of the tasks in ``slugs``."""
     groups = {member_of[s][0] for s in slugs if s in member_of}
     return {k for k in keys if k in groups or (k[0] if isinstance(k, tuple) else k) in slugs}
-
-
-def emit_logs(value: Any) -> None:
-    """Re-emit on the driver the log records a finished node's task runs kept."""
-    if isinstance(value, MapStates):
-        for i in sorted(value.logs):
-            emit(value.logs[i])
-    elif isinstance(value, State) and value.logs:
-        emit(value.logs)
 
 
 def _check_targets(flow: Any, plans: Mapping[Any, TaskPlan], params: Mapping[str, Any]) -> None:

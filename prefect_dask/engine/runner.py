@@ -35,13 +35,14 @@ from dask.base import tokenize
 from ..cache_validators import all_inputs, duration_only, hash_inputs
 from ..caching import CacheStore, cache_key
 from ..context import context, enter_task_context, exit_task_context
-from ..log import capture_logs, capture_stdout, get_logger, task_logger
+from ..log import (capture_logs, capture_stdout, get_logger, keep_traceback, task_event,
+                   task_logger)
 from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
                       Skipped, State, Success, TimedOut, TriggerFailed, frozen,
                       through_handlers)
 from ..targets import default_location, render
-from ..task import flattens, is_sequence
+from ..task import Constant, flattens, is_sequence
 
 __all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
            "pick"]
@@ -466,16 +467,39 @@ def run_function(run: _Run, state: State) -> State:
                             map_index=run.map_index)
             continue
         if isinstance(state, Retrying):  # signals.RETRY
+            _finished(run, state)
             clock.sleep(max(0.0, (state.start_time or 0.0) - clock.now()))
+            _starting(run)
             continue
         if _should_retry(task, state, attempt):
             delay = _retry_delay(task, attempt)
             state = run.set_state(state, Retrying(
                 f"Retrying Task (after attempt {attempt} of {task.max_retries + 1})",
                 start_time=clock.now() + delay, attempts=attempt))
+            _finished(run, state)
             clock.sleep(delay)
+            _starting(run)
             continue
         return state
+
+
+# -- the engine's log lines about each task run, worded as Prefect 1's TaskRunner ----
+# (INFO for a task, DEBUG for each mapped child; see log.task_event)
+
+def _starting(run: _Run) -> None:
+    if isinstance(run.plan.task, Constant):   # a value, not a task of the user's (Prefect 1)
+        return
+    task_event(logging.INFO if run.map_index is None else logging.DEBUG,
+               "Task '%s': Starting task run...", run.name, task=run.plan.task.name,
+               map_index=run.map_index)
+
+
+def _finished(run: _Run, state: State) -> None:
+    if isinstance(run.plan.task, Constant):
+        return
+    task_event(logging.INFO if run.map_index is None else logging.DEBUG,
+               "Task '%s': Finished task run for task with final state: '%s'", run.name,
+               type(state).__name__, task=run.plan.task.name, map_index=run.map_index)
 
 
 def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
@@ -516,6 +540,8 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
     except signals.PrefectStateSignal as sig:
         new = sig.state
     except Exception as exc:
+        task_event(logging.ERROR, "Task '%s': Exception encountered during task execution!",
+                   run.name, task=task.name, map_index=run.map_index, exc=exc)
         new = Failed(f"Error during execution of task: {exc!r}", result=exc)
     return new.replace(finished=run.info.clock.now(), **stamp), False
 
@@ -606,7 +632,7 @@ def _in_child(run: _Run, body: Callable[[], Any], timeout: float) -> State:
             try:
                 payload = cloudpickle.dumps(("ok", body()))
             except BaseException as exc:
-                payload = cloudpickle.dumps(("err", exc))
+                payload = cloudpickle.dumps(("err", keep_traceback(exc)))
         except BaseException as exc:
             payload = cloudpickle.dumps(("err", RuntimeError(
                 f"the task's result or error could not be pickled back: {exc!r}")))
@@ -652,6 +678,7 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
     run = _Run(plan, info, map_index, upstream)
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
     with capture_logs(info.log_level) as logs:
+        _starting(run)
         for step in (check_upstream_finished, check_upstream_skipped, check_trigger,
                      check_cache):
             new = step(run, state)
@@ -660,6 +687,7 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
                 break
         else:
             state = cache_result(run, checkpoint(run, run_function(run, state)))
+        _finished(run, state)
     return state.replace(logs=tuple(logs.records)) if logs.records else state
 
 
@@ -667,7 +695,15 @@ def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
                children: Sequence[State]) -> State:
     """Final state of a mapped parent whose children ran: Mapped, or what its checks say."""
     run = _Run(plan, info, None, upstream)
-    state: State = Pending(task_name=plan.task.name)
+    with capture_logs(info.log_level) as logs:
+        _starting(run)
+        state = _parent_state(run, children)
+        _finished(run, state)
+    return state.replace(logs=state.logs + tuple(logs.records)) if logs.records else state
+
+
+def _parent_state(run: _Run, children: Sequence[State]) -> State:
+    state: State = Pending(task_name=run.plan.task.name)
     for step in (check_upstream_finished, check_upstream_skipped, check_can_map):
         new = step(run, state)
         if new is not state:
