@@ -7,7 +7,7 @@ Everything a user needs is importable from here; the executors live in
 from . import cache_validators, signals, states, triggers
 from .bench import benchmark
 from .configuration import config
-from .context import context
+from .context import context, raise_on_exception
 from .control_flow import FilterTask, case, filter_results, ifelse, merge, switch
 from .flow import Edge, Flow
 from .log import get_logger
@@ -16,12 +16,15 @@ from .notify import slack_notifier, webhook_notifier
 from .resource_manager import resource_manager
 from .results import LocalResult, Result
 from .schedules import CronSchedule, IntervalSchedule
-from .task import Parameter, Task, exponential_backoff, flatten, task, unmapped
+from .task import (Parameter, Task, as_task, exponential_backoff, flatten, mapped, tags, task,
+                   unmapped)
+from .utilities.tasks import defaults_from_attrs
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "flatten", "apply_map", "case",
+    "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "mapped", "flatten", "apply_map",
+    "tags", "defaults_from_attrs", "as_task", "raise_on_exception", "case",
     "merge", "switch", "ifelse", "filter_results", "FilterTask", "signals", "states", "triggers",
     "cache_validators", "context", "get_logger", "exponential_backoff", "webhook_notifier",
     "slack_notifier", "Result", "LocalResult", "resource_manager", "IntervalSchedule",

@@ -9,6 +9,9 @@ Prefect 1's ``prefect.context``: attribute or item access, ``.get()``, and
 
 >>> context.get("map_index") is None
 True
+>>> context.get("logger").name      # outside a run: the package logger (Prefect 1's too)
+'prefect_dask'
+
 >>> with context(answer=42):
 ...     context.answer
 42
@@ -18,17 +21,22 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from .configuration import config
 
 __all__ = ["context", "current_flow", "push_flow", "pop_flow", "enter_task_context",
-           "exit_task_context", "open_blocks", "push_block", "pop_block", "no_blocks"]
+           "exit_task_context", "open_blocks", "push_block", "pop_block", "no_blocks",
+           "raise_on_exception"]
 
-# Prefect 1's PREFECT__CONTEXT__KEY=value variables (secrets included) start the context
+# Outside a run the context holds the package logger, as Prefect 1's held its ``prefect``
+# logger (programs keep ``LOGGER = prefect.context.get("logger")`` at module level), and
+# Prefect 1's PREFECT__CONTEXT__KEY=value variables (secrets included)
 _values: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
-    "prefect_dask_context", default={k: v for k, v in config.to_dict()["context"].items() if v}
+    "prefect_dask_context", default={"logger": logging.getLogger("prefect_dask"),
+                                     **{k: v for k, v in config.to_dict()["context"].items() if v}}
 )
 _building: contextvars.ContextVar[Any] = contextvars.ContextVar("prefect_dask_flow", default=None)
 # The innermost open ``case`` and resource blocks ({"case": block, "resource": block}): a
@@ -131,3 +139,13 @@ def no_blocks() -> Iterator[None]:
         yield
     finally:
         _blocks.reset(token)
+
+
+@contextlib.contextmanager
+def raise_on_exception() -> Iterator[None]:
+    """Inside this block, an exception raised by a task (not a signal) is raised again by
+    ``flow.run``, which stops the run at once: a debugging aid (Prefect 1's
+    ``prefect.utilities.debug.raise_on_exception``).  Outside it, a task's exception only
+    makes its State ``Failed``."""
+    with context(raise_on_exception=True):
+        yield

@@ -14,7 +14,7 @@ from . import signals, triggers
 from .context import current_flow, pop_block, push_block
 from .errors import FlowValidationError, NoFlowContextError, TaskBindError, TaskDefinitionError
 from .log import get_logger
-from .task import Task, as_task
+from .task import Task, task_or_value
 
 __all__ = ["Block", "case", "merge", "switch", "ifelse", "filter_results", "CompareValue", "Merge",
            "FilterTask"]
@@ -130,7 +130,7 @@ def switch(condition: Task, cases: Mapping[Any, Any], flow: Any = None,
         _check_value("switch(...)", value)
         gate = CompareValue(value, tags=["switch"])
         gate.bind(value=condition, flow=flow, mapped=mapped)
-        flow.add_edge(gate, as_task(branch, flow), mapped=mapped)   # a list of tasks: one task
+        flow.add_edge(gate, task_or_value(branch, flow), mapped=mapped)   # a list of tasks: one task
 
 
 def ifelse(condition: Task, true_task: Any, false_task: Any,

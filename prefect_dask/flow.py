@@ -16,8 +16,9 @@
 from __future__ import annotations
 
 import contextvars
+import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,8 +26,9 @@ from typing import Any
 from .context import open_blocks, pop_flow, push_flow
 from .errors import CycleError, FlowValidationError, MapError, NeedsServerError, RunArgumentError
 from .states import State
-from .task import (Constant, Parameter, Task, as_task, checked_handlers,
-                   flatten, is_sequence, unmapped)
+from .task import (Constant, Parameter, Task, checked_handlers, flatten, is_sequence,
+                   task_or_value, unmapped)
+from .task import mapped as mapped_arg
 
 __all__ = ["Flow", "Edge", "FlowTask"]
 
@@ -40,6 +42,11 @@ class Edge:
     key: str | None = None
     mapped: bool = False
     flattened: bool = False
+
+    @property
+    def tasks(self) -> set[Task]:
+        """The edge's two tasks."""
+        return {self.upstream_task, self.downstream_task}
 
     def __repr__(self) -> str:
         key = f" (key={self.key})" if self.key else ""
@@ -62,6 +69,12 @@ def _check_mappable(value: Any, task: Task, key: str | None) -> None:
         )
 
 
+def _is_mapped(value: Any, mapped: bool) -> bool:
+    """Whether an input is mapped over: ``mapped(x)``, or any input of ``.map`` but
+    ``unmapped(x)``."""
+    return isinstance(value, mapped_arg) or (mapped and not isinstance(value, unmapped))
+
+
 class Flow:
     """A named graph of tasks (Prefect 1's ``Flow``).
 
@@ -69,12 +82,18 @@ class Flow:
     state: Failed if any of them failed, else Success.
     """
 
-    def __init__(self, name: str, tasks: Iterable[Task] | None = None,
-                 edges: Iterable[Edge] | None = None, reference_tasks: Iterable[Task] | None = None,
+    def __init__(self, name: str, schedule: Any = None, executor: Any = None,
+                 run_config: Any = None, storage: Any = None,
+                 tasks: Iterable[Task] | None = None, edges: Iterable[Edge] | None = None,
+                 reference_tasks: Iterable[Task] | None = None,
                  state_handlers: Iterable[Callable] | None = None,
-                 on_failure: Callable | None = None, result: Any = None,
-                 executor: Any = None, validate: bool = False, schedule: Any = None,
-                 terminal_state_handler: Callable | None = None) -> None:
+                 on_failure: Callable | None = None, validate: bool | None = None,
+                 result: Any = None, terminal_state_handler: Callable | None = None) -> None:
+        """The arguments in Prefect 1's order, so ``Flow("name", schedule)`` works as it did.
+
+        ``run_config`` and ``storage`` are kept but not used: they tell a Prefect server how
+        to deploy a flow, and local runs need neither (Prefect 1's ``flow.run`` ignored them
+        too)."""
         if not isinstance(name, str) or not name:
             raise FlowValidationError(f"Flow name must be a non-empty string, got {name!r}.")
         self.name = name
@@ -90,6 +109,7 @@ class Flow:
         self.result = result
         self.executor = executor
         self.schedule = schedule
+        self.run_config, self.storage = run_config, storage
         if terminal_state_handler is not None and not callable(terminal_state_handler):
             raise FlowValidationError(
                 f"Flow {name!r}: terminal_state_handler={terminal_state_handler!r} must be a "
@@ -106,6 +126,15 @@ class Flow:
 
     def __repr__(self) -> str:
         return f'<Flow: name="{self.name}">'
+
+    def __iter__(self) -> Iterator[Task]:
+        """The tasks, each after its upstream tasks (``sorted_tasks()``)."""
+        return iter(self.sorted_tasks())
+
+    @property
+    def logger(self) -> logging.Logger:
+        """``prefect_dask.<flow name>``, as Prefect 1's ``flow.logger`` was ``prefect.<name>``."""
+        return logging.getLogger(f"prefect_dask.{self.name}")
 
     # -- context manager ---------------------------------------------------------
     def __enter__(self) -> "Flow":
@@ -164,6 +193,8 @@ class Flow:
         """Make ``upstream_task`` feed ``downstream_task`` (as argument ``key``)."""
         if isinstance(upstream_task, unmapped):
             upstream_task, mapped = upstream_task.value, False
+        if isinstance(upstream_task, mapped_arg):
+            upstream_task, mapped = upstream_task.value, True
         if isinstance(upstream_task, flatten):
             upstream_task, flattened = upstream_task.value, True
         if isinstance(downstream_task, Parameter):
@@ -197,11 +228,11 @@ class Flow:
         """Add ``task`` with ordering edges and keyword inputs (tasks or constants)."""
         self.add_task(task)
         for t in upstream_tasks or ():
-            self.add_edge(self._input(t), task, mapped=mapped and not isinstance(t, unmapped))
+            self.add_edge(self._input(t), task, mapped=_is_mapped(t, mapped))
         for t in downstream_tasks or ():
             self.add_edge(task, t)
         for key, value in (keyword_tasks or {}).items():
-            is_mapped = mapped and not isinstance(value, unmapped)
+            is_mapped = _is_mapped(value, mapped)
             value = self._input(value)
             if isinstance(value, (Task, flatten)) or is_mapped:
                 self.add_edge(value, task, key=key, mapped=is_mapped)
@@ -216,12 +247,12 @@ class Flow:
             self.validate()
 
     def _input(self, value: Any) -> Any:
-        """Unwrap ``unmapped`` and turn task-holding collections into tasks."""
-        if isinstance(value, unmapped):
+        """Unwrap ``unmapped``/``mapped`` and turn task-holding collections into tasks."""
+        if isinstance(value, (unmapped, mapped_arg)):
             value = value.value
         if isinstance(value, flatten):
-            return flatten(as_task(value.value, self))
-        return as_task(value, self)
+            return flatten(task_or_value(value.value, self))
+        return task_or_value(value, self)
 
     def replace(self, old: Task, new: Any, validate: bool = True) -> None:
         """Put ``new`` (a task, or a value made a Constant) where ``old`` is: its edges, its
@@ -355,8 +386,25 @@ class Flow:
                 if (name is None or t.name == name) and (slug is None or t.slug == slug)
                 and tags <= t.tags and (task_type is None or isinstance(t, task_type))]
 
-    def sorted_tasks(self) -> tuple[Task, ...]:
-        """The tasks in an order where every task comes after its upstream tasks."""
+    def sorted_tasks(self, root_tasks: Iterable[Task] | None = None) -> tuple[Task, ...]:
+        """The tasks in an order where every task comes after its upstream tasks; with
+        ``root_tasks``, only those tasks and the tasks downstream of them."""
+        order = self._sorted()
+        if root_tasks is None:
+            return order
+        keep = set(root_tasks)
+        missing = [t for t in keep if t not in self._tasks]
+        if missing:
+            raise FlowValidationError(
+                f"Flow {self.name!r}: sorted_tasks(root_tasks=...) got {missing[0]!r}, which "
+                "is not a task of this flow; pass tasks of the flow.")
+        downs = self.all_downstream_edges()
+        for t in order:   # upstream first, so each task's downstream tasks follow it
+            if t in keep:
+                keep.update(e.downstream_task for e in downs[t])
+        return tuple(t for t in order if t in keep)
+
+    def _sorted(self) -> tuple[Task, ...]:
         ups: dict[Task, set[Task]] = {t: set() for t in self._tasks}
         downs: dict[Task, list[Task]] = {t: [] for t in self._tasks}
         for e in self.edges:
@@ -470,7 +518,8 @@ class Flow:
             clock: Any = None, concurrency_limits: dict[str, int] | None = None,
             resume: str | None = None, progress: bool | None = None,
             log_level: str | int | None = None, run_on_schedule: bool | None = None,
-            max_runs: int | None = None, **kwargs: Any) -> State:
+            max_runs: int | None = None, state: State | None = None,
+            flow_run_name: str | None = None, **kwargs: Any) -> State:
         """Run the flow once and return its final State.
 
         ``state.result`` maps every task to its final State.  Parameters come from
@@ -485,9 +534,21 @@ class Flow:
         ``prefect_dask`` logger (default ``PREFECT_DASK_LOGGING_LEVEL`` or INFO).
         With a ``schedule`` on the flow, the flow runs at each scheduled time (as in
         Prefect 1, unless ``run_on_schedule=False``), at most ``max_runs`` times; the
-        last run's state is returned.
+        last run's state is returned.  ``state``: the state the run starts from (a
+        finished one is returned as it is, nothing runs); ``flow_run_name`` is what tasks
+        read as ``context.flow_run_name`` (default: the run id).
         """
         from .engine.run import run_flow
+
+        if state is not None:
+            if not isinstance(state, State):
+                raise RunArgumentError(
+                    f"Flow {self.name!r}: run(state={state!r:.60}) is not a State; pass one "
+                    "such as Pending(), or leave it out.")
+            if state.is_finished():
+                return state
+        if flow_run_name is not None:
+            context = {**(context or {}), "flow_run_name": flow_run_name}
 
         names = {p.name for p in self.parameters()}
         params = dict(parameters or {})

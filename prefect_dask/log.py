@@ -1,8 +1,11 @@
 """Loggers for task code, their capture, and ``print`` capture (``log_stdout=True``).
 
-``get_logger()`` inside a task returns a logger named after the flow and task
-whose records carry ``flow_name``, ``task_name`` and ``map_index``.  Outside a
-run it returns the ``prefect_dask`` logger.
+``get_logger()`` inside a task (and ``task.logger``, ``context.logger``) returns
+the task's logger, ``prefect_dask.<task name>`` as in Prefect 1 (``prefect.<task
+name>``), whose records carry ``flow_name``, ``task_name`` and ``map_index``.
+``get_logger(name)`` is that same logger, so a handler added to it on the driver
+sees the records of task ``name``.  Outside a run ``get_logger()`` returns the
+``prefect_dask`` logger.
 
 While a task runs, its records are not emitted where it runs (a worker
 thread, process or remote Dask worker): they are kept as plain dicts on the
@@ -49,6 +52,13 @@ class _TaskLogger(logging.LoggerAdapter):
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
         kwargs.setdefault("extra", {}).update(self.extra, map_index=context.get("map_index"))
         return msg, kwargs
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the logger's (``addHandler``, ``handlers``, ``propagate``...),
+        as Prefect 1's task loggers were plain Loggers."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.logger, name)
 
     def log(self, level: int, msg: Any, *args: Any, **kwargs: Any) -> None:
         sink = _sink.get()
@@ -251,17 +261,23 @@ def configure_logging(level: str | int | None = None) -> int:
 
 
 def get_logger(name: str | None = None) -> logging.Logger | logging.LoggerAdapter:
-    """The logger to use in task code (see module docstring)."""
+    """``prefect_dask.<name>`` (the logger task ``name`` logs to), or in task code the
+    running task's logger (see module docstring).
+
+    Inside a task run the logger returned keeps its records for the driver, whatever
+    ``name`` is, so they are emitted where the flow runs, not in a worker."""
     flow, task = context.get("flow_name"), context.get("task_name")
-    if name is None and task is not None:
-        return task_logger(flow, task)
+    if task is not None:
+        return task_logger(flow, task, name)
     return logging.getLogger(ROOT if name is None else f"{ROOT}.{name}")
 
 
 @functools.lru_cache(maxsize=4096)
-def task_logger(flow: str, task: str) -> logging.LoggerAdapter:
-    """The logger of a task (one per flow and task; records carry the current map index)."""
-    return _TaskLogger(logging.getLogger(f"{ROOT}.{flow}.{task}"),
+def task_logger(flow: str | None, task: str, name: str | None = None) -> logging.LoggerAdapter:
+    """The logger of task ``task`` (of flow ``flow``): ``prefect_dask.<task>`` (or
+    ``prefect_dask.<name>``); records carry the flow and task names and the current map
+    index, and are kept for the driver while a task runs."""
+    return _TaskLogger(logging.getLogger(f"{ROOT}.{name or task}"),
                        {"flow_name": flow, "task_name": task})
 
 

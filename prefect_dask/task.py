@@ -13,9 +13,11 @@ copy to its inputs in that flow; ``task.run(...)`` calls the function directly.
 
 from __future__ import annotations
 
+import contextlib
 import copy as _copy
 import dis
 import inspect
+import logging
 import operator
 import sys
 import typing
@@ -32,8 +34,8 @@ from .utilities.tasks import defaults_from_attrs
 __all__ = [
     "Task", "FunctionTask", "task", "Parameter", "Constant", "GetItem", "Operator",
     "VarArgsTask", "List", "Tuple", "Set", "Dict",
-    "unmapped", "flatten", "exponential_backoff", "as_seconds", "NO_DEFAULT", "is_sequence",
-    "flattens",
+    "unmapped", "mapped", "flatten", "tags", "as_task", "exponential_backoff", "as_seconds",
+    "NO_DEFAULT", "is_sequence", "flattens",
 ]
 
 
@@ -137,10 +139,48 @@ class OnFailure:
         return f"<on_failure {getattr(self.fn, '__name__', self.fn)}>"
 
 
+def _context_tags() -> set[str]:
+    """The tags of the enclosing ``with tags(...)`` blocks."""
+    return set(context.get("tags") or ())
+
+
+@contextlib.contextmanager
+def tags(*tags: str) -> Iterator[None]:
+    """Tasks created or called inside this block get these tags (nested blocks add theirs).
+
+    >>> with tags("db", "nightly"):
+    ...     t = Task(name="load")
+    >>> sorted(t.tags)
+    ['db', 'nightly']
+    """
+    bad = [t for t in tags if not isinstance(t, str)]
+    if bad:
+        raise TaskDefinitionError(
+            f"tags() takes tag strings, got {bad[0]!r}; write tags('a', 'b'), or "
+            "tags(*names) for a list of names.")
+    with context(tags=_context_tags() | set(tags)):
+        yield
+
+
 class unmapped:
     """Mark a ``task.map`` argument as the same for every child.
 
     >>> unmapped([1, 2]).value
+    [1, 2]
+    """
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class mapped:
+    """Mark an argument of a task call to be mapped over (Prefect 1's edge annotation):
+    ``add(mapped(xs), 1)`` runs ``add`` once per element of ``xs``, like
+    ``add.map(xs, unmapped(1))``.
+
+    >>> mapped([1, 2]).value
     [1, 2]
     """
 
@@ -218,7 +258,7 @@ class Task:
         owner = f"Task {self.name!r}"
         self.slug = slug
         self.auto_slug = False   # True once a flow made up the slug (see Flow.add_task)
-        self.tags = set(tags or ())
+        self.tags = set(tags or ()) | _context_tags()
         if not isinstance(max_retries, int) or max_retries < 0:
             raise TaskDefinitionError(f"{owner}: max_retries={max_retries!r} must be an int >= 0.")
         self.max_retries = max_retries
@@ -281,11 +321,19 @@ class Task:
     def __repr__(self) -> str:
         return f"<Task: {self.name}>"
 
+    @property
+    def logger(self) -> logging.LoggerAdapter:
+        """This task's logger, ``prefect_dask.<name>`` (``get_logger(name)`` is the same
+        logger); in a run its records go to the driver with the task's State."""
+        from .log import task_logger
+
+        return task_logger(context.get("flow_name"), self.name)
+
     # -- copying and binding -------------------------------------------------
     def copy(self, **task_args: Any) -> "Task":
         """A shallow copy with ``task_args`` options changed (a new task in flows)."""
         new = _copy.copy(self)
-        new.tags = set(self.tags)
+        new.tags = set(self.tags) | _context_tags()
         new.state_handlers = list(self.state_handlers)
         new.slug = None
         new.auto_slug = False
@@ -293,7 +341,7 @@ class Task:
             if not hasattr(new, key):
                 raise TaskOptionError(f"Task {self.name!r}: copy() got an unknown option {key!r}; "
                                       "pass options Task(...) accepts, e.g. copy(max_retries=2).")
-            setattr(new, key, set(value) if key == "tags" else value)
+            setattr(new, key, set(value) | _context_tags() if key == "tags" else value)
         if "on_failure" in task_args or "state_handlers" in task_args:
             handlers = [h for h in new.state_handlers if not isinstance(h, OnFailure)]
             new.state_handlers = checked_handlers(f"Task {self.name!r}", "task", handlers,
@@ -661,7 +709,7 @@ def contains_task(value: Any) -> bool:
     return False
 
 
-def as_task(value: Any, flow: Any) -> Any:
+def task_or_value(value: Any, flow: Any) -> Any:
     """``value`` itself if a Task, a bound ``List``/``Tuple``/``Set``/``Dict`` task if it
     holds tasks (as in Prefect 1), else ``value``."""
     if isinstance(value, Task) or not contains_task(value):
@@ -671,3 +719,23 @@ def as_task(value: Any, flow: Any) -> Any:
     kind = Set if isinstance(value, (set, frozenset)) else Tuple if isinstance(value, tuple) \
         else List
     return kind().bind(*value, flow=flow)
+
+
+def as_task(x: Any, flow: Any = None) -> Task:
+    """``x`` as a task: a Task itself; a list, tuple, set or dict holding tasks as a task
+    that rebuilds it from their results (bound in ``flow``, by default the flow being
+    built); any other value as a Constant task.
+
+    >>> as_task(3)
+    <Task: 3>
+    """
+    if isinstance(x, Task):
+        return x
+    if not contains_task(x):
+        return Constant(x)
+    flow = flow if flow is not None else current_flow()
+    if flow is None:
+        raise NoFlowContextError(
+            f"as_task({x!r:.60}) holds tasks, so it builds a task in a flow; call it inside "
+            "`with Flow(...):` or pass flow=...")
+    return task_or_value(x, flow)

@@ -48,7 +48,7 @@ def home(home, monkeypatch):
 
 
 def task_records(caplog, flow_name):
-    return [r for r in caplog.records if r.name.startswith(f"prefect_dask.{flow_name}.")]
+    return [r for r in caplog.records if getattr(r, "flow_name", None) == flow_name]
 
 
 def task_lines(logs: list[dict]) -> list[str]:
@@ -81,7 +81,7 @@ def test_task_records_are_reemitted_on_the_driver_with_their_fields(executor, ca
             emitted_on.append(threading.current_thread())
 
     where = WhereHandler()
-    logger = logging.getLogger("prefect_dask.logs.chatty")
+    logger = logging.getLogger("prefect_dask.chatty")
     logger.addHandler(where)
     with Flow("logs") as flow:
         chatty.map([1, 2, 3])
@@ -92,7 +92,7 @@ def test_task_records_are_reemitted_on_the_driver_with_their_fields(executor, ca
     assert isinstance(state, Success)
     assert emitted_on and set(emitted_on) == {threading.current_thread()}   # on the driver
     records = task_records(caplog, "logs")
-    assert {r.name for r in records} == {"prefect_dask.logs.chatty"}
+    assert {r.name for r in records} == {"prefect_dask.chatty"}
     assert sorted((r.map_index, r.getMessage(), r.levelname) for r in records) == sorted(
         [(i, f"processing {i + 1}", "INFO") for i in range(3)]
         + [(i, f"careful with {i + 1}", "WARNING") for i in range(3)])

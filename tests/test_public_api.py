@@ -80,3 +80,15 @@ def test_trigger_names():
                  "always_run", "some_successful", "some_failed", "not_all_skipped",
                  "manual_only"]:
         assert callable(getattr(triggers, name))
+
+
+# What Prefect 1.4.1's ``prefect`` package exports at its top level (besides its modules and
+# its server client), so ``from prefect_dask import X`` works wherever ``from prefect import X``
+# did; the other Prefect 1 names real programs use are exported here too.
+PREFECT1_TOP_LEVEL = ["Flow", "Parameter", "Task", "apply_map", "case", "context", "flatten",
+                      "mapped", "resource_manager", "tags", "task", "triggers", "unmapped"]
+PREFECT1_DEEP_NAMES = ["defaults_from_attrs", "as_task", "raise_on_exception", "get_logger"]
+
+
+def test_prefect1_top_level_names():
+    assert set(PREFECT1_TOP_LEVEL + PREFECT1_DEEP_NAMES) <= set(prefect_dask.__all__)

@@ -15,7 +15,7 @@ import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
-from .. import executors
+from .. import executors, signals
 from ..results import home
 from ..errors import ExecutorError, ParameterError, RunArgumentError
 from ..executors.base import NodeError
@@ -247,10 +247,14 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         bar = Progress(flow.name, progress)
         relay = Relay()   # re-emits what task runs logged (a few tracebacks per task)
 
+        raising = bool(context.get("raise_on_exception"))   # see context.raise_on_exception
+
         def on_node(key: Any, value: Any) -> None:
             relay(value)
             recorder.node(key, value)
             bar.node(key, value)
+            if raising:
+                raise_task_exception(value)
 
         info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
                        base_context, started=time.time(),
@@ -324,6 +328,15 @@ def _keys_of(keys: Iterable[Any], slugs: set[str],
     in, see ``member_of``) of the tasks in ``slugs``."""
     groups = {member_of[s][0] for s in slugs if s in member_of}
     return {k for k in keys if k in groups or (k[0] if isinstance(k, tuple) else k) in slugs}
+
+
+def raise_task_exception(value: Any) -> None:
+    """Raise the exception a finished node's task run raised (not a signal), if any."""
+    for state in value if isinstance(value, (MapStates, tuple, list)) else (value,):
+        if isinstance(state, State) and state.is_failed() \
+                and isinstance(state.result, Exception) \
+                and not isinstance(state.result, signals.PrefectSignal):
+            raise state.result
 
 
 def _check_targets(flow: Any, plans: Mapping[Any, TaskPlan], params: Mapping[str, Any]) -> None:

@@ -195,9 +195,10 @@ class _Run:
         task = self.plan.task
         info = self.info
         values = {
+            "flow_run_name": info.flow_run_id,   # flow.run(flow_run_name=...) replaces it
             **info.base_context,
             "flow_name": info.flow_name, "flow_id": info.flow_name,
-            "flow_run_id": info.flow_run_id, "flow_run_name": info.flow_run_id,
+            "flow_run_id": info.flow_run_id,
             "parameters": info.parameters, "task_name": task.name,
             "task_full_name": self.name, "task_slug": self.plan.slug, "task_id": self.plan.slug,
             "task_run_id": f"{info.flow_run_id}/{self.name}", "task_tags": task.tags,

@@ -22,6 +22,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from ..errors import TaskOptionError
+
 __all__ = ["defaults_from_attrs"]
 
 
@@ -48,7 +50,14 @@ def defaults_from_attrs(*attr_names: str) -> Callable[[Callable], Callable]:
             given = sig.bind_partial(self, *args, **kwargs).arguments
             for name in attr_names:
                 if name not in given:
-                    kwargs[name] = getattr(self, name)
+                    try:
+                        kwargs[name] = getattr(self, name)
+                    except AttributeError:
+                        raise TaskOptionError(
+                            f"Task {getattr(self, 'name', type(self).__name__)!r}: run() takes "
+                            f"its default for {name!r} from self.{name} (defaults_from_attrs), "
+                            f"but the task has no such attribute; set self.{name} in __init__ "
+                            "before calling super().__init__().") from None
             return run(self, *args, **kwargs)
 
         return run_with_defaults
