@@ -23,6 +23,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, Protocol
 
 import cloudpickle
@@ -253,13 +254,16 @@ class MemoryResult(Result):
 
 
 class LocalResult(Result):
-    """Results as files under ``dir`` (default ``$PREFECT_DASK_HOME/results``)."""
+    """Results as files under ``dir`` (default ``$PREFECT_DASK_HOME/results``; ``~`` is the
+    home directory).  ``location``, a template like a task's ``target`` (or a callable),
+    names each file, as in Prefect 1; without it, the default layout."""
 
     def __init__(self, dir: str | os.PathLike | None = None, serializer: Serializer | None = None,
-                 key: str | bytes | None = None, location: str | None = None) -> None:
+                 key: str | bytes | None = None,
+                 location: str | Callable[..., str] | None = None) -> None:
         if isinstance(dir, str) and dir.startswith("file://"):
             dir = dir[len("file://"):]
-        self.dir = Path(dir) if dir is not None else None
+        self.dir = Path(dir).expanduser() if dir is not None else None   # "~": the home dir
         self.serializer = serializer or PickleSerializer()
         self.key = key.encode() if isinstance(key, str) else key
         self.location = location
@@ -306,7 +310,7 @@ class FSSpecResult(Result):
     """Results under any fsspec URL (``s3://``, ``memory://``...); needs ``fsspec`` installed."""
 
     def __init__(self, url: str, serializer: Serializer | None = None,
-                 key: str | bytes | None = None) -> None:
+                 key: str | bytes | None = None, location: Any = None) -> None:
         try:
             import fsspec
         except ImportError:
@@ -317,6 +321,7 @@ class FSSpecResult(Result):
         self.fs, self.root = fsspec.core.url_to_fs(self.url)
         self.serializer = serializer or PickleSerializer()
         self.key = key.encode() if isinstance(key, str) else key
+        self.location = location
 
     def _path(self, location: str) -> str:
         return f"{self.root}/{location}"

@@ -79,3 +79,12 @@ def checkpoint_index(name: str) -> int | None | bool:
     if stem == "task":
         return None
     return int(stem) if stem.isdigit() else False
+
+
+def location_template(task: Any, flow_result: Any = None) -> str | Callable[..., str] | None:
+    """Where ``task``'s result goes, as a template: its ``target``, else the ``location`` of
+    its Result (or of the flow's), as in Prefect 1; None for the default layout."""
+    if task.target:
+        return task.target
+    store = task.result if task.result is not None else flow_result
+    return getattr(store, "location", None)

@@ -12,7 +12,7 @@ import threading
 import pytest
 
 from cluster_helpers import pickle_by_value
-from prefect_dask import Flow, Task, case, context, merge, task
+from prefect_dask import Flow, Task, case, context, merge, task, unmapped
 from prefect_dask.errors import ExecutorError, FlowValidationError
 
 pickle_by_value(__name__)
@@ -399,3 +399,57 @@ def test_map_inside_apply_map_is_an_error():
             apply_map(lambda x: add_one.map(x), [1, 2])
         with pytest.raises(TypeError, match=r"argument 1 = 5 is a int, not a sequence"):
             apply_map(plus, 5, [1])
+
+
+# -- 6. result locations are honoured ----------------------------------------------------
+
+def child_location(**fields):
+    return f"call-{fields['task_name']}-{fields['map_index']}.bin"
+
+
+def test_result_location_templates_are_written_exactly_there(any_executor, tmp_path):
+    from prefect_dask import LocalResult, Parameter
+    from prefect_dask.results import read_value
+
+    by_input = add_one.copy(result=LocalResult(dir=tmp_path, location="out-{x}.txt"))
+    by_fields = add_one.copy(result=LocalResult(
+        dir=tmp_path, location="{task_name}-{map_index}-{p}-{today_nodash}.bin"))
+    by_call = add_one.copy(result=LocalResult(dir=tmp_path, location=child_location))
+    day = datetime.datetime(2021, 3, 4, tzinfo=datetime.timezone.utc)
+    with Flow("locations") as flow:
+        p = Parameter("p", default="P")
+        r = by_input(1)
+        m = by_fields.map([1, 2], upstream_tasks=[unmapped(p)])
+        c = by_call.map([5])
+    state = flow.run(executor=any_executor, context={"date": day})
+    assert sorted(f.name for f in tmp_path.iterdir()) == [
+        "add_one-0-P-20210304.bin", "add_one-1-P-20210304.bin", "call-add_one-0.bin",
+        "out-1.txt"]
+    assert state.result[r].location == str(tmp_path / "out-1.txt")
+    assert read_value(tmp_path / "out-1.txt") == 2
+    assert read_value(tmp_path / "add_one-1-P-20210304.bin") == 3
+    assert state.result[m].map_states[0].location.endswith("add_one-0-P-20210304.bin")
+    assert state.result[c].is_mapped()
+
+
+def test_flow_result_location_and_home_in_dir(executor, tmp_path, monkeypatch):
+    from prefect_dask import LocalResult
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    with Flow("flow-location", result=LocalResult(dir="~/res", location="{task_name}.pkl")) as flow:
+        add_one(1)
+    flow.run(executor=executor)
+    assert (tmp_path / "res" / "add_one.pkl").is_file()
+
+
+def test_result_location_with_an_unknown_field_is_an_error_before_the_run(executor):
+    from prefect_dask import LocalResult
+    from prefect_dask.errors import TargetError
+
+    with Flow("bad-location") as flow:
+        add_one.copy(result=LocalResult(location="{nope}.pkl"))(1)
+    with pytest.raises(TargetError, match=r"task 'add_one': target '\{nope\}.pkl' uses unknown "
+                                          r"field\(s\) 'nope'"):
+        flow.run(executor=executor)
+    with context(nope="set around the run"):   # a value of the run context is a field
+        assert flow.run(executor=executor).is_successful()

@@ -26,7 +26,7 @@ from ..records import RunRecorder, find_run
 from ..report import Progress, summary
 from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
                       Scheduled, State, Success, through_handlers)
-from ..targets import check_template
+from ..targets import check_template, location_template
 from ..task import Constant, Parameter
 from .compile import (Layout, build_plans, collects, crashed_states, gathers, group_members,
                       next_stage, parent_shell, retry_crashed, split_group, with_children)
@@ -230,9 +230,9 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     if reused is not None:
         plans, given = reused.plans, {**reused.states, **given}
     limits = _check_limits(flow, concurrency_limits or {})
-    _check_targets(flow, plans, params)
-    executor = executors.resolve(executor)
     base_context = _base_context(datetime.datetime.now(datetime.timezone.utc), extra_context)
+    _check_targets(flow, plans, params, base_context)
+    executor = executors.resolve(executor)
     check_picklable(flow, plans, executor, params, base_context)
     run_id = str(uuid.uuid4())
     state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
@@ -339,11 +339,15 @@ def raise_task_exception(value: Any) -> None:
             raise state.result
 
 
-def _check_targets(flow: Any, plans: Mapping[Any, TaskPlan], params: Mapping[str, Any]) -> None:
+def _check_targets(flow: Any, plans: Mapping[Any, TaskPlan], params: Mapping[str, Any],
+                   run_context: Mapping[str, Any]) -> None:
+    """Every ``target`` and result ``location`` template names only fields the task will have."""
     for t, plan in plans.items():
-        if isinstance(t.target, str):
-            names = {*params, *plan.constants, *(i.key for i in plan.inputs if i.key)}
-            check_template(t.target, f"Flow {flow.name!r}, task {t.name!r}", names)
+        template = location_template(t, flow.result)
+        if isinstance(template, str):
+            names = {*params, *run_context, *plan.constants,
+                     *(i.key for i in plan.inputs if i.key)}
+            check_template(template, f"Flow {flow.name!r}, task {t.name!r}", names)
 
 
 def _start(plans: Mapping[Any, Any], order: tuple, info: RunInfo,

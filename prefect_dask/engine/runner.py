@@ -41,7 +41,7 @@ from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
                       Skipped, State, Success, TimedOut, TriggerFailed, frozen,
                       through_handlers)
-from ..targets import default_location, render
+from ..targets import default_location, location_template, render
 from ..task import Constant, flattens, is_sequence
 
 __all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
@@ -297,9 +297,9 @@ def _checkpointing(run: _Run) -> bool:
 
 
 def _location(run: _Run) -> str:
-    task = run.plan.task
-    if task.target:
-        return render(task.target, run.fields())
+    template = location_template(run.plan.task, run.info.flow_result)
+    if template:
+        return render(template, run.fields())
     return default_location(run.info.flow_name, run.plan.slug, run.map_index,
                             run.info.flow_run_id)
 
