@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import platform
 import shutil
@@ -62,7 +63,7 @@ def make_run(home: str, n: int, executor: str) -> float:
     with Flow("big") as flow:
         double.map(work.map(numbers(Parameter("n"))))
     start = time.perf_counter()
-    flow.run(parameters={"n": n}, executor=executor, log_level="WARNING")
+    flow.run(parameters={"n": n}, executor=executor, log_level="ERROR")
     return time.perf_counter() - start
 
 
@@ -120,6 +121,8 @@ def main() -> None:
     ap.add_argument("--out", help="write the JSON here too")
     ap.add_argument("--screenshot", help="write a PNG of the run's page here")
     args = ap.parse_args()
+    # the runs keep their ERROR lines and tracebacks (the page shows them); print none here
+    logging.getLogger().addHandler(logging.NullHandler())
     home = tempfile.mkdtemp(prefix="prefect-dask-ui-bench-")
     try:
         measure(args, home)

@@ -144,6 +144,8 @@ def test_runs_list_shows_the_runs_and_a_failed_runs_page_shows_task_and_exceptio
                      "document.readyState === 'complete'")
     failure = browser.text(".failure")
     assert "parse" in failure and "ValueError" in failure and "bad record 3" in failure
+    trace = browser.text(".failure pre.traceback")
+    assert trace.startswith("Traceback") and 'raise ValueError(f"bad record {x}")' in trace
     assert "Failed" in browser.text("#state")
     tasks = browser.text("table.tasks")
     assert "parse (mapped)" in tasks
