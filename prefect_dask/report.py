@@ -1,7 +1,7 @@
 """What a user sees of a run while it goes and when it ends: a progress bar and a summary.
 
-The bar (stderr, only on a terminal unless ``progress=True``) counts finished
-task runs, mapped children included, by state.  The summary, logged at INFO on
+The bar (stderr, only on a terminal unless ``progress=True``; drawn by tqdm) counts
+finished task runs, mapped children included, by state.  The summary, logged at INFO on
 the ``prefect_dask`` logger when the run ends, gives the counts by state, the
 slowest tasks and the failures with their messages.
 """
@@ -11,7 +11,6 @@ from __future__ import annotations
 import heapq
 import logging
 import sys
-import time
 from collections import Counter
 from collections.abc import Mapping
 from typing import Any, TextIO
@@ -23,11 +22,17 @@ _FAILED = {k.__name__ for k in _KINDS if issubclass(k, Failed)}
 __all__ = ["Progress", "summary", "html_report"]
 
 logger = logging.getLogger("prefect_dask")
-BAR = 30
 
 
 class Progress:
-    """A live count of finished task runs, drawn as a bar at most 10 times a second."""
+    """A live count of finished task runs (mapped children included), drawn by tqdm.
+
+    tqdm keeps the bar on one line that fits the terminal's width (also when it is
+    resized) and shows the elapsed time, the rate and the time left; the counts of task
+    runs that did not succeed, by state, follow.  While the bar is shown, the console handlers of the ``prefect_dask`` and root
+    loggers write through ``tqdm.write`` (tqdm's ``logging_redirect_tqdm``), so a log line
+    is printed above the bar instead of glued onto it.
+    """
 
     def __init__(self, flow_name: str, enabled: bool | None = None,
                  stream: TextIO | None = None) -> None:
@@ -36,42 +41,64 @@ class Progress:
         self.flow_name = flow_name
         self.total = 0
         self.counts: Counter[str] = Counter()
-        self._drawn = 0.0
+        self._bar: Any = None
+        self._redirect: Any = None
+        if self.enabled:
+            self._start()
+
+    def _start(self) -> None:
+        from tqdm import tqdm
+        from tqdm.contrib.logging import logging_redirect_tqdm
+
+        self._bar = tqdm(total=0, desc=self.flow_name, unit=" runs", file=self.stream,
+                         dynamic_ncols=True, mininterval=0.1, leave=True, smoothing=0.1,
+                         bar_format="{desc}: {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt} "
+                                    "[{elapsed}<{remaining}, {rate_fmt}]{postfix}")
+        console = [lg for lg in (logging.getLogger(), logging.getLogger("prefect_dask"))
+                   if any(_is_console(h) for h in lg.handlers)]
+        self._redirect = logging_redirect_tqdm(loggers=console, tqdm_class=tqdm)
+        self._redirect.__enter__()
 
     def expect(self, n: int) -> None:
         """``n`` more task runs will finish (a stage was compiled)."""
         self.total += n
-        self.draw()
+        if self._bar is not None:
+            self._bar.total = self.total
+            self._bar.refresh()
 
     def node(self, key: Any, value: Any) -> None:
         """A graph node finished: a task's State or a batch of mapped children."""
+        if self._bar is None:
+            return
+        before = sum(self.counts.values())
         if isinstance(value, MapStates):
             self.counts.update(value.type_names())
         elif isinstance(value, tuple):
             self.counts.update(type(s).__name__ for s in value)
         elif isinstance(value, State):
             self.counts[type(value).__name__] += 1
-        self.draw()
-
-    def draw(self, force: bool = False) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if not force and now - self._drawn < 0.1:
-            return
-        self._drawn = now
-        done = sum(self.counts.values())
-        filled = int(BAR * done / self.total) if self.total else 0
-        states = " ".join(f"{n} {s}" for s, n in sorted(self.counts.items()) if n)
-        self.stream.write(f"\r{self.flow_name}: [{'#' * filled}{'.' * (BAR - filled)}] "
-                          f"{done}/{self.total} task runs  {states}\x1b[K")
-        self.stream.flush()
+        # the runs that did not succeed, by state (the rest succeeded): short enough for
+        # 80 columns
+        self._bar.set_postfix_str(" ".join(f"{n} {s}" for s, n in sorted(self.counts.items())
+                                           if n and s not in _QUIET), refresh=False)
+        self._bar.update(sum(self.counts.values()) - before)
 
     def close(self) -> None:
-        if self.enabled:
-            self.draw(force=True)
-            self.stream.write("\n")
-            self.stream.flush()
+        """Draw the bar a last time and give the console back to the loggers."""
+        if self._bar is None:
+            return
+        bar, self._bar = self._bar, None
+        bar.refresh()
+        bar.close()
+        self._redirect.__exit__(None, None, None)
+
+
+_QUIET = frozenset({"Success", "Mapped", "Cached"})
+
+
+def _is_console(handler: logging.Handler) -> bool:
+    return isinstance(handler, logging.StreamHandler) and \
+        getattr(handler, "stream", None) in (sys.stdout, sys.stderr)
 
 
 def _is_tty(stream: Any) -> bool:

@@ -70,11 +70,9 @@ def test_progress_bar_counts_every_task_run(executor, capsys):
     n = task_runs(state)
     assert n == 6
     err = capsys.readouterr().err
-    assert f"{n}/{n} task runs" in err
     final = err.rstrip("\n").split("\r")[-1]
-    assert final.startswith("sample: [" + "#" * 30 + "]")
-    for label in ("3 Success", "1 Mapped", "1 Failed", "1 TriggerFailed"):
-        assert label in final
+    assert final.startswith("sample: 100%|") and f" {n}/{n} [" in final
+    assert final.endswith("runs/s], 1 Failed 1 TriggerFailed")
     assert err.endswith("\n")
 
 
@@ -90,7 +88,7 @@ def test_progress_counts_children_of_a_width_known_only_at_run_time(executor, ca
     n = task_runs(state)
     assert n == 1 + 1 + 2 * (1 + 5) + 1
     final = capsys.readouterr().err.rstrip("\n").split("\r")[-1]
-    assert f"{n}/{n} task runs" in final
+    assert f" {n}/{n} [" in final
 
 
 def test_progress_false_writes_nothing(executor, capsys):
@@ -103,7 +101,95 @@ def test_progress_false_writes_nothing(executor, capsys):
 def test_progress_is_off_by_default_when_stderr_is_not_a_terminal(executor, capsys):
     flow, _ = sample_flow()
     flow.run(executor=executor)
-    assert "task runs" not in capsys.readouterr().err
+    assert "runs/s" not in capsys.readouterr().err
+
+
+PROGRESS_SCRIPT = """
+import logging, sys, time
+from prefect_dask import Flow, task, get_logger
+
+@task
+def parse(x):
+    time.sleep(0.004)
+    if x % 40 == 7:
+        get_logger().warning("record %d looks odd", x)
+    if x % 100 == 3:
+        raise ValueError("bad record %d" % x)
+    return x
+
+with Flow("pty-demo") as flow:
+    parse.map(list(range(240)))
+flow.run(executor="threads")
+"""
+
+
+def terminal(raw: str, width: int) -> tuple[list[str], set[int]]:
+    """What a terminal ``width`` columns wide shows after ``raw`` (carriage returns
+    overwrite; escape sequences ignored), and which rows continue a wrapped line."""
+    raw = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", raw)
+    lines, row, col, wraps = [[]], 0, 0, set()
+    for ch in raw:
+        if ch == "\r":
+            col = 0
+            continue
+        if ch == "\n" or col >= width:
+            row, col = row + 1, 0
+            if ch != "\n":
+                wraps.add(row)
+            if row == len(lines):
+                lines.append([])
+            if ch == "\n":
+                continue
+        line = lines[row]
+        line.extend(" " * (col + 1 - len(line)))
+        line[col] = ch
+        col += 1
+    return ["".join(line).rstrip() for line in lines], wraps
+
+
+@pytest.mark.slow
+def test_progress_bar_and_logs_in_a_real_terminal_80_columns_wide(tmp_path, home):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    script = tmp_path / "demo.py"
+    script.write_text(PROGRESS_SCRIPT)
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))
+    proc = subprocess.Popen([sys.executable, str(script)], stdin=slave, stdout=slave,
+                            stderr=slave, env={**os.environ, "PREFECT_DASK_HOME": str(home)})
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:          # EIO: the terminal's last writer closed it
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert proc.wait(timeout=60) == 0
+    screen, wraps = terminal(b"".join(chunks).decode(), 80)
+    bars = [line for line in screen if "runs/s]" in line]
+    assert not any("runs/s" in screen[r - 1] for r in wraps), screen   # fits 80 columns
+    assert len(bars) == 1, screen           # redraws stay on one line
+    bar = bars[0]
+    assert bar.startswith("pty-demo: 100%|") and "| 242/242 [00:0" in bar
+    assert bar.endswith(" runs/s], 3 Failed") and len(bar) <= 80
+    logical: list[str] = []     # the rows of a wrapped log line joined again
+    for r, line in enumerate(screen):
+        if r in wraps:
+            logical[-1] += line
+        else:
+            logical.append(line)
+    logs = [line for line in logical if line.startswith("[20")]
+    assert sum("WARNING" in line and "looks odd" in line for line in logs) == 6
+    assert all("runs/s]" not in line for line in logs)   # no log glued onto the bar
+    assert screen.index(bar) < next(i for i, line in enumerate(screen)
+                                    if "Flow run 'pty-demo' ended Failed" in line)
 
 
 # -- the end-of-run summary -----------------------------------------------------------
