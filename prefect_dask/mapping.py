@@ -12,7 +12,7 @@ from typing import Any
 from .context import current_flow, no_blocks, pop_block, push_block
 from .errors import MapError, NoFlowContextError, TaskBindError
 from .flow import Flow
-from .task import Constant, Parameter, Task, as_task, flatten, is_sequence, unmapped
+from .task import Constant, Parameter, Task, flatten, is_sequence, task_or_value, unmapped
 
 __all__ = ["apply_map"]
 
@@ -53,7 +53,7 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
         inner = value.value if not mapped else value
         flattened = isinstance(inner, flatten)
         inner = inner.value if flattened else inner
-        task = as_task(inner, flow)     # a list of tasks: a task in the flow
+        task = task_or_value(inner, flow)   # a list of tasks: a task in the flow
         if not isinstance(task, Task):
             if not mapped:
                 return inner            # an unmapped constant: passed on as it is
