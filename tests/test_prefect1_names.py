@@ -6,7 +6,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -292,3 +297,109 @@ def test_flow_run_name(any_executor):
 
 def test_failed_state_from_run_is_unchanged():
     assert Flow("f").run(state=Failed("no")).message == "no"
+
+
+# -- an unchanged Prefect 1 program using these names, through Prefect 1's module paths ----
+
+PROGRAM = """import json
+import logging
+import sys
+
+import prefect
+from prefect import Flow, Parameter, Task, mapped, tags, task
+from prefect.utilities.debug import raise_on_exception
+from prefect.utilities.edges import unmapped
+from prefect.utilities.logging import get_logger
+from prefect.utilities.tasks import as_task, defaults_from_attrs
+
+LOGGER = prefect.context.get("logger")
+LOGGER.info("loaded")
+
+
+class Seen(logging.Handler):
+    def __init__(self):
+        super().__init__()
+        self.messages = []
+
+    def emit(self, record):
+        self.messages.append(record.getMessage())
+
+
+class Power(Task):
+    def __init__(self, exponent=2, **kwargs):
+        self.exponent = exponent
+        super().__init__(**kwargs)
+
+    @defaults_from_attrs("exponent")
+    def run(self, x, exponent=None):
+        self.logger.info("%s ** %s", x, exponent)
+        return x ** exponent
+
+
+@task(name="shift")
+def shift(x, by):
+    prefect.context.get("logger").info("shift %s", x)
+    return x + by
+
+
+@task
+def explode(values):
+    raise KeyError("no such key")
+
+
+with Flow("names-program") as flow:
+    xs = Parameter("xs", default=[1, 2, 3])
+    with tags("math"):
+        squares = Power(name="square")(mapped(xs))
+    cubes = Power(exponent=3, name="cube").map(xs)
+    shifted = shift(mapped(squares), unmapped(10))
+    both = as_task([squares, cubes])
+
+with Flow("exploding") as bad:
+    explode([1])
+
+seen = {name: Seen() for name in ("square", "shift")}
+for t in flow:
+    if t.name in seen:
+        get_logger(t.name).addHandler(seen[t.name])
+state = flow.run()
+out = {
+    "flow": type(state).__name__,
+    "shifted": state.result[shifted].result,
+    "both": state.result[both].result,
+    "tags": sorted(squares.tags),
+    "cube tags": sorted(cubes.tags),
+    "seen square": sorted(seen["square"].messages),
+    "seen shift": sorted(seen["shift"].messages),
+    "order": [t.name for t in flow.sorted_tasks(root_tasks=[cubes])],
+}
+try:
+    with raise_on_exception():
+        bad.run()
+except KeyError as exc:
+    out["raised"] = repr(exc)
+json.dump(out, open(sys.argv[1], "w"), indent=1, sort_keys=True)
+"""
+
+# What Prefect 1.4.1 wrote for PROGRAM, but for "seen shift": Prefect 1 logs a mapped child's
+# context logger records to ``prefect.shift[0]``..., which a handler on ``get_logger("shift")``
+# does not see; here every record of task "shift" goes to ``prefect_dask.shift``.
+EXPECTED = {
+    "both": [[1, 4, 9], [1, 8, 27]], "cube tags": [], "flow": "Success",
+    "order": ["cube", "List"], "raised": "KeyError('no such key')",
+    "seen shift": ["shift 1", "shift 4", "shift 9"],
+    "seen square": ["1 ** 2", "2 ** 2", "3 ** 2"], "shifted": [11, 14, 19], "tags": ["math"],
+}
+
+
+def test_an_unchanged_prefect_1_program_using_these_names(tmp_path):
+    (tmp_path / "program.py").write_text(PROGRAM)
+    root = Path(__file__).resolve().parent.parent
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)}
+    out = subprocess.run([sys.executable, "-m", "prefect_dask.compat", "program.py", "out.json"],
+                         cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+                         stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert json.loads((tmp_path / "out.json").read_text()) == EXPECTED
+    assert "INFO - prefect_dask | loaded" in out.stderr.splitlines()[0]   # module-level LOGGER

@@ -301,6 +301,11 @@ def run_file(path: str, args: list[str] | None = None) -> None:
             f"prefect_dask.compat: no such file {path!r}{hint}. Give the path of a Prefect 1 "
             f"program: {USAGE}")
     serve_prefect()
+    from ..log import configure_logging
+
+    # Prefect 1 set its logger up on import: `LOGGER = prefect.context.get("logger")` at
+    # module level logs from the first line (unless the program configures logging itself)
+    configure_logging()
     sys.argv = [path, *(args or [])]
     sys.path[0] = os.path.dirname(os.path.abspath(path))
     _shim_path()
