@@ -297,8 +297,6 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_ui(args: argparse.Namespace) -> int:
-    import os
-
     from .ui import serve
 
     if args.home:
@@ -382,10 +380,12 @@ def main(argv: list[str] | None = None) -> int:
     report.set_defaults(func=cmd_report)
     ui = sub.add_parser("ui", help="a read-only web UI over the recorded runs, live")
     ui.add_argument("--host", default="127.0.0.1",
-                    help="address to bind (another than 127.0.0.1 needs --token)")
+                    help="address to bind (any but a loopback one needs --token)")
     ui.add_argument("--port", type=int, default=8765, help="port (0: a free one)")
     ui.add_argument("--home", help="the PREFECT_DASK_HOME to read (default: the environment's)")
-    ui.add_argument("--token", help="a secret every request must carry (?token= once)")
+    ui.add_argument("--token", default=os.environ.get("PREFECT_DASK_UI_TOKEN"),
+                    help="a secret every request must carry (?token= once); default: "
+                         "$PREFECT_DASK_UI_TOKEN, which other users cannot see in `ps`")
     ui.set_defaults(func=cmd_ui)
     args = ap.parse_args(argv)
     try:

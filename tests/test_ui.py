@@ -204,8 +204,9 @@ def test_a_task_name_with_markup_is_shown_as_text(browser, ui, runs_home):
 
 
 @needs_browser
-def test_a_wrong_token_is_refused(browser, ui_home):
-    with UIProcess(ui_home, "--token", "right-token-123") as guarded:
+def test_a_wrong_token_is_refused(browser, ui_home, monkeypatch):
+    monkeypatch.setenv("PREFECT_DASK_UI_TOKEN", "right-token-123")   # as --token, out of ps
+    with UIProcess(ui_home) as guarded:
         browser.goto(guarded.url + "/?token=wrong")
         assert "Refused" in browser.text("body") and "runs" not in browser.text("main h1")
         for path in ("/api/runs", "/runs/last", "/static/ui.css"):
@@ -401,3 +402,11 @@ def test_the_runs_list_follows_a_running_flow_without_a_reload(browser, ui, runs
         browser.eval("window.__same_page = true")
     browser.wait_for(f"{row}.includes('Success')", 30, "the row to show Success")
     assert browser.eval("window.__same_page") is True
+
+
+def test_the_token_option_guards_every_request(ui_home):
+    with UIProcess(ui_home, "--token", "given-on-the-command-line") as guarded:
+        assert fetch(guarded.url + "/api/runs")[0] == 403
+        assert fetch(guarded.url + "/api/runs?token=given-on-the-command-line")[0] == 200
+        assert fetch(guarded.url + "/",
+                     {"Cookie": "prefect_dask_ui=given-on-the-command-line"})[0] == 200

@@ -129,7 +129,7 @@ class _Handler(BaseHTTPRequestHandler):
         api = parts[:1] == ["api"]
         if not self._allowed(query, api):
             return
-        if "token" in query:   # keep the token in a cookie, out of the address bar
+        if "token" in query and not api:   # a page: the token goes to a cookie, off the address
             rest = urlencode({k: v for k, v in query.items() if k != "token"}, doseq=True)
             self._send(303, b"", "text/plain", {
                 "Location": "/" + url.path.lstrip("/") + (f"?{rest}" if rest else ""),
