@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import threading
 import time
@@ -150,6 +151,16 @@ def test_runs_list_shows_the_runs_and_a_failed_runs_page_shows_task_and_exceptio
     tasks = browser.text("table.tasks")
     assert "parse (mapped)" in tasks
 
+    browser.eval("document.querySelector('table.tasks a[href*=\"state=Failed\"]').click()")
+    browser.wait_for("location.pathname.endsWith('/children') && "
+                     "document.readyState === 'complete'")
+    assert browser.text(".children") == "parse[3]"   # which child failed
+    status, body = fetch(f"{ui.url}/api/runs/{bad[:8]}/children?task=parse&state=Success")
+    assert status == 200 and [c["map_index"] for c in json.loads(body)["children"]] == \
+        [0, 1, 2, 4, 5]
+    status, body = fetch(f"{ui.url}/api/runs/{bad}/children?task=nope")
+    assert status == 404 and "has no task 'nope'; its tasks are: n, numbers, parse" in body
+
 
 @needs_browser
 def test_a_running_flows_page_turns_from_running_to_success_without_a_reload(
@@ -164,6 +175,7 @@ def test_a_running_flows_page_turns_from_running_to_success_without_a_reload(
     browser.wait_for("document.querySelector('#state').innerText.startsWith('Success')", 30,
                      "the page to show Success")
     assert browser.eval("window.__same_page") is True   # no reload happened
+    assert browser.eval("document.title").endswith("Success")
     assert browser.eval("document.querySelector('#state').dataset.live") == "0"
     assert "1 Success" in browser.text("#live") or "Success" in browser.text("table.tasks")
 

@@ -13,9 +13,11 @@ import logging
 import shlex
 from collections import Counter
 
+from ..errors import RunRecordError
 from ..history import FAILED_STATES, RUNNING, History
 
-__all__ = ["runs_page", "run_view", "run_logs", "SHORT", "BINS", "EACH", "LOG_LINES"]
+__all__ = ["runs_page", "run_view", "run_logs", "run_children", "SHORT", "BINS", "EACH",
+           "LOG_LINES", "CHILDREN"]
 
 SHORT = 8          # characters of a run id shown in lists
 BINS = 160         # time bins of a lane when a run has too many spans to draw each
@@ -23,6 +25,7 @@ EACH = 1500        # at most this many spans are drawn one by one
 MAX_LANES = 48     # further workers share one lane
 MAX_GROUPS = 50    # failure groups shown
 LOG_LINES = 500    # log lines shown at once
+CHILDREN = 500     # mapped children listed a page
 
 
 def _summary(h: History, run: dict) -> dict:
@@ -135,3 +138,21 @@ def run_logs(h: History, ref: str, task: str | None = None, query: str | None = 
               "message": (r["message"] or "") + (f"\n{r['exc_text']}" if r["exc_text"] else "")}
              for r in rows[:limit]]
     return {"lines": lines, "more": len(rows) > limit}
+
+
+def run_children(h: History, ref: str, task: str, state: str | None = None,
+                 page: int = 1) -> dict:
+    """The map indexes of ``task``'s children (in ``state`` if given), ``CHILDREN`` a page:
+    ``{run_id, short, flow, task, state, children: [{map_index, state}], page, more}``."""
+    run = h.run(ref)
+    names = {t["slug"]: t["name"] or t["slug"] for t in h.tasks(run["run_id"])}
+    slug = task if task in names else next((k for k, v in names.items() if v == task), None)
+    if slug is None:
+        raise RunRecordError(f"Run {run['run_id']} has no task {task!r}; its tasks are: "
+                             f"{', '.join(sorted(names.values()))}.")
+    page = max(1, page)
+    rows = h.children(run["run_id"], slug, state or None, limit=CHILDREN + 1,
+                      offset=(page - 1) * CHILDREN)
+    return {"run_id": run["run_id"], "short": run["run_id"][:SHORT], "flow": run["flow"],
+            "task": names[slug], "slug": slug, "state": state or None,
+            "children": rows[:CHILDREN], "page": page, "more": len(rows) > CHILDREN}

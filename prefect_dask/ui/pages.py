@@ -19,7 +19,8 @@ from urllib.parse import quote, urlencode
 from ..history import FAILED_STATES
 from ..visualize import STATE_COLOURS
 
-__all__ = ["runs_page", "runs_part", "run_page", "live_part", "error_page", "state_css"]
+__all__ = ["runs_page", "runs_part", "run_page", "live_part", "children_page", "error_page",
+           "state_css"]
 
 STATES = ("Running", "Success", "Failed", "Crashed", "Cancelled", "TriggerFailed", "TimedOut",
           "Skipped", "Cached", "Mapped", "Looped", "Paused", "Pending")
@@ -178,14 +179,24 @@ def _bands(states: dict, height: float) -> list[tuple[str, float]]:
     return out
 
 
+def _count(run_id: str, task: dict, state: str) -> str:
+    """A cell of the task x state table; a mapped task's counts link to its children."""
+    n = task["counts"].get(state)
+    if not n:
+        return "<td></td>"
+    if not task["mapped"]:
+        return f'<td class="num">{n:,}</td>'
+    href = f'/runs/{quote(run_id)}/children?{urlencode({"task": task["slug"], "state": state})}'
+    return f'<td class="num"><a href="{_e(href)}">{n:,}</a></td>'
+
+
 def _tasks(view: dict) -> str:
     states = [s for s in STATES if any(s in t["counts"] for t in view["tasks"])]
     states += sorted({s for t in view["tasks"] for s in t["counts"]} - set(states) - {None})
     head = "".join(f'<th><span class="chip {_cls(s)}">{_e(s)}</span></th>' for s in states)
     rows = "".join(
         f'<tr><td class="task">{_e(t["name"])}{" (mapped)" if t["mapped"] else ""}</td>'
-        + "".join(f'<td class="num">{t["counts"][s]:,}</td>' if t["counts"].get(s)
-                  else '<td></td>' for s in states)
+        + "".join(_count(view["run_id"], t, s) for s in states)
         + f'<td class="num">{t["total"]:,}</td>'
           f'<td class="num">{"-" if t["mapped"] else t["attempts"]}</td>'
           f'<td class="num">{_took(t["duration"])}</td></tr>' for t in view["tasks"])
@@ -222,7 +233,9 @@ def live_part(view: dict) -> str:
     link = str(view.get("dashboard") or "")
     dash = (f'<p>Dask dashboard: <a href="{_e(link)}" rel="noreferrer">{_e(link)}</a></p>'
             if link.startswith(("http://", "https://")) else "")   # never javascript: etc.
-    return (f'<div id="state" data-live="{int(view["live"])}">{_badge(view["state"])} '
+    title = f'{view["flow"]} {view["short"]} {view["state"]}'
+    return (f'<div id="state" data-live="{int(view["live"])}" data-title="{_e(title)}">'
+            f'{_badge(view["state"])} '
             f'<span class="message">{_e(view["message"] or "")}</span></div>'
             f'<p>Started {_when(view["started"])} &middot; duration {_took(view["duration"])} '
             f'&middot; {sum(view["counts"].values()):,} task runs: {_chips(view["counts"])}'
@@ -266,3 +279,24 @@ def run_page(view: dict, logs: dict, task: str | None, query: str | None) -> str
             f'<code>flow.run(resume={_e(repr(run_id))})</code>.</p>')
     return _page(f'{view["flow"]} {view["short"]} {view["state"]}', body,
                  live=view["live"])
+
+
+def children_page(data: dict) -> str:
+    """The map indexes of one mapped task's children in one state."""
+    what = f'{data["state"]} children' if data["state"] else "children"
+    items = " ".join(f'<span class="chip {_cls(c["state"])}">{_e(data["task"])}[{c["map_index"]}]'
+                     f'</span>' for c in data["children"]) or '<span class="muted">None.</span>'
+    keep = {"task": data["slug"], **({"state": data["state"]} if data["state"] else {})}
+    nav = []
+    if data["page"] > 1:
+        nav.append(f'<a href="?{_e(urlencode({**keep, "page": data["page"] - 1}))}">'
+                   '&larr; lower indexes</a>')
+    nav.append(f'page {data["page"]}')
+    if data["more"]:
+        nav.append(f'<a href="?{_e(urlencode({**keep, "page": data["page"] + 1}))}">'
+                   'higher indexes &rarr;</a>')
+    body = (f'<h1>Flow <span class="flow">{_e(data["flow"])}</span> &middot; run '
+            f'<a class="run" href="/runs/{quote(data["run_id"])}">{_e(data["short"])}</a></h1>'
+            f'<h2>{_e(what)} of <span class="task">{_e(data["task"])}</span></h2>'
+            f'<p class="children">{items}</p><p class="pages">{" &middot; ".join(nav)}</p>')
+    return _page(f'{data["task"]} {what}', body)

@@ -6,7 +6,9 @@ Routes (GET and HEAD only; anything else is 405)::
     /runs/<id>             a run's page (?task=&q= search its logs); short ids and "last" work
     /runs/<id>/live        the part of that page that changes while the run goes
     /api/runs              the runs list as JSON (same filters)
-    /api/runs/<id>         a run's view as JSON (/api/runs/<id>/logs?task=&q= its logs)
+    /runs/<id>/children    one mapped task's map indexes (?task=&state=&page=)
+    /api/runs/<id>         a run's view as JSON (/api/runs/<id>/logs?task=&q= its logs,
+                           /api/runs/<id>/children?task=&state=&page= its children)
     /static/ui.css, /static/live.js
 
 Safe by default: ``serve`` binds 127.0.0.1 unless told otherwise, and any
@@ -161,6 +163,9 @@ class _Handler(BaseHTTPRequestHandler):
             view = data.run_view(h, parts[1])
             logs = data.run_logs(h, view["run_id"], q.get("task"), q.get("q"))
             self._html(200, pages.run_page(view, logs, q.get("task"), q.get("q")))
+        elif len(parts) == 3 and parts[0] == "runs" and parts[2] == "children":
+            self._html(200, pages.children_page(data.run_children(
+                h, parts[1], q.get("task", ""), q.get("state"), _int(q.get("page")))))
         elif len(parts) == 3 and parts[0] == "runs" and parts[2] == "live":
             view = data.run_view(h, parts[1])
             self._html(200, pages.live_part(view))
@@ -171,6 +176,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, data.run_view(h, parts[2]))
         elif len(parts) == 4 and parts[:2] == ["api", "runs"] and parts[3] == "logs":
             self._json(200, data.run_logs(h, parts[2], q.get("task"), q.get("q")))
+        elif len(parts) == 4 and parts[:2] == ["api", "runs"] and parts[3] == "children":
+            self._json(200, data.run_children(h, parts[2], q.get("task", ""), q.get("state"),
+                                              _int(q.get("page"))))
         else:
             self._refuse(404, f"No page at {'/'.join(parts)!r}; the runs list is at /.",
                          parts[:1] == ["api"])

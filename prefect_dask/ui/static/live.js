@@ -17,7 +17,12 @@
         if (!answer.ok) { throw new Error("HTTP " + answer.status); }
         return answer.text();
       })
-      .then(function (part) { box.innerHTML = part; next(); })
+      .then(function (part) {
+        box.innerHTML = part;
+        var titled = box.querySelector("[data-title]");
+        if (titled) { document.title = titled.getAttribute("data-title"); }
+        next();
+      })
       .catch(function () { setTimeout(tick, 3000); });
   }
   next();
