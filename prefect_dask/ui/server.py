@@ -5,15 +5,16 @@ Routes (GET and HEAD only; anything else is 405)::
     /                      runs list (?flow=&state=&page=; &part=live: its table alone)
     /runs/<id>             a run's page (?task=&q= search its logs); short ids and "last" work
     /runs/<id>/live        the part of that page that changes while the run goes
-    /api/runs              the runs list as JSON (same filters)
     /runs/<id>/children    one mapped task's map indexes (?task=&state=&page=)
+    /api/runs              the runs list as JSON (same filters)
     /api/runs/<id>         a run's view as JSON (/api/runs/<id>/logs?task=&q= its logs,
                            /api/runs/<id>/children?task=&state=&page= its children)
     /static/ui.css, /static/live.js
 
 Safe by default: ``serve`` binds 127.0.0.1 unless told otherwise, and any
 other address needs a token, then checked on every request (``?token=`` once,
-kept in an HttpOnly cookie; or ``Authorization: Bearer``).  Without a token
+kept in an HttpOnly cookie; or ``Authorization: Bearer``; or
+``PREFECT_DASK_UI_TOKEN`` for the CLI).  Without a token
 only requests naming a loopback host are answered (no DNS rebinding).  Every
 answer forbids inline scripts and styles (Content-Security-Policy).
 """
@@ -25,7 +26,6 @@ import ipaddress
 import json
 import logging
 import sys
-from http import HTTPStatus
 from http.cookies import SimpleCookie
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
