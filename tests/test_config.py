@@ -157,6 +157,26 @@ def test_flow_runner_mistakes_name_the_fix():
         FlowRunner(flow, task_runner_cls=object)
 
 
+def test_task_runner_runs_one_task_after_given_upstream_states(executor):
+    from prefect_dask import Task
+    from prefect_dask.engine import TaskRunner
+    from prefect_dask.flow import Edge
+    from prefect_dask.states import Failed, TriggerFailed
+    from tasks import add
+
+    assert TaskRunner(task=one).run(executor=executor).result == 1
+    a, b = Task(name="a"), Task(name="b")
+    state = TaskRunner(add).run(upstream_states={Edge(a, add, key="x"): Success(result=1),
+                                                 Edge(b, add, key="y"): Success(result=2)},
+                                executor=executor)
+    assert state.is_successful() and state.result == 3
+    state = TaskRunner(one).run(upstream_states={Edge(Task(), one): Failed("no")})
+    assert isinstance(state, TriggerFailed)
+    with pytest.raises(ValueError, match=r"TaskRunner\(task 'one'\).*does not lead to this "
+                                         r"task; build it as Edge\(upstream, task"):
+        TaskRunner(one).run(upstream_states={Edge(a, add, key="x"): Success(result=1)})
+
+
 # -- what needs a Prefect server ---------------------------------------------------
 def test_server_features_are_importable_and_refuse_to_run():
     from prefect_dask import Client

@@ -36,6 +36,7 @@ PATHS: dict[str, str] = {
     "core.parameter": "prefect_dask.task",
     # prefect.engine (prefect_dask.engine is our engine; Prefect's modules live elsewhere)
     "engine.FlowRunner": "prefect_dask.engine.flow_runner:FlowRunner",
+    "engine.TaskRunner": "prefect_dask.engine.task_runner:TaskRunner",
     "engine.state": "prefect_dask.states",
     "engine.signals": "prefect_dask.signals",
     "engine.result": "prefect_dask.results",
