@@ -87,9 +87,12 @@ def lookup(rel: str) -> tuple[str, str] | None:
         value = PATHS.get(".".join(parts[:cut]))
         if value:
             module, name = _split(value)
-            if name is None:
-                return ("module", ".".join([module, *parts[cut:]]))
-            return None
+            target = ".".join([module, *parts[cut:]])
+            try:
+                found = name is None and importlib.util.find_spec(target) is not None
+            except ImportError:  # under a module that is not a package
+                found = False
+            return ("module", target) if found else None
     return None
 
 
