@@ -114,6 +114,9 @@ def test_unknown_names_are_plain_errors():
         prefect_dask.utilities.tasks.nothing
     with pytest.raises(ModuleNotFoundError):
         importlib.import_module("prefect_dask.core.nothing")
+    with pytest.raises(ImportError, match="cannot import name 'Nothing' from "
+                                          "'prefect_dask.engine.results'"):
+        from prefect_dask.engine.results import Nothing  # noqa: F401
 
 
 WALK = '''
