@@ -14,31 +14,29 @@ Single tasks whose inputs were all computed earlier are independent of each othe
 more of them are ready than ``BATCHES_PER_WORKER`` per worker, they run in group nodes,
 several one after another, like a mapped task's batches.
 
-Keys: a task's final State is under its slug; batch ``j`` of a mapped task,
-a tuple of child States, under ``(slug, j)``; a group node's tuple of States under
-``("~group", n)``, where later nodes pick each task's State from it.
+The nodes are the typed values of ``nodes.py``.  Keys: a task's final State is under
+its slug; batch ``j`` of a mapped task, its children's States, under ``(slug, j)``; a
+group node's tuple of States under ``("~group", n)`` (n counts the run's groups), where
+later nodes pick each task's State from it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
-from dask.task_spec import Task as Node
 from dask.task_spec import TaskRef
 
-from ..states import Crashed, Mapped, MapStates, State, Success
+from ..states import Mapped, State, Success
 from ..task import flattens, is_sequence
-from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
+from .nodes import (BatchNode, Child, Elem, GraphNode, GroupNode, Member, ParentNode, Paths,
+                    Rule, TaskNode, Whole, member_ref)
+from .runner import TaskPlan
 
-__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "crashed_states",
-           "retry_crashed", "gathers", "group_members", "split_group", "collects", "parent_shell",
-           "with_children", "task_resources"]
+__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "task_resources"]
 
 logger = logging.getLogger("prefect_dask")
 
@@ -46,7 +44,6 @@ UNKNOWN = -1      # width depends on a result not computed yet
 NO_WIDTH = -2     # cannot map at all: the parent's checks decide its state
 BATCHES_PER_WORKER = 8
 MAX_AUTO_BATCH = 20_000
-_GROUPS = itertools.count()   # group node keys: ("~group", n), never a task's slug
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,11 +73,10 @@ def batch_size_for(task: Any, width: int, workers: int) -> int:
 class Stage:
     """One graph to run: ``tasks`` get their final States under their slugs."""
 
-    graph: dict[Any, Node]
+    nodes: dict[Any, GraphNode]
     tasks: list[Any]
     layouts: dict[Any, Layout]    # batch layouts of the mapped tasks compiled here
     annotations: dict[Any, dict]  # Dask annotations per node (priority, resources)
-    groups: dict[Any, list[str]] = dataclasses.field(default_factory=dict)  # key -> slugs
 
 
 def task_resources(task: Any) -> dict[str, float]:
@@ -138,50 +134,6 @@ def _constant_states(task: Any, constants: Mapping[str, Any]) -> dict[Any, State
             for key, v in constants.items()}
 
 
-# -- how a child finds its upstream state among a batch node's dependencies ------
-# Each rule is a small tuple, read by ``_locate``:
-#   ("whole", d)            deps[d] as it is (unmapped edge)
-#   ("elem", d)             deps[d] with result[i] (mapped over a list result)
-#   ("child", d, base, sz)  child i of a batched mapped upstream: deps[d + b][o],
-#                           where b, o = divmod(i - base, sz)
-#   ("paths", {i: (d, sel, path)})   anything else (flatten): explicit per child
-
-def _locate(rule: tuple, deps: tuple, i: int) -> State:
-    kind = rule[0]
-    if kind == "whole":
-        return deps[rule[1]]
-    if kind == "elem":
-        return pick(deps[rule[1]], (i,))
-    if kind == "child":
-        b, o = divmod(i - rule[2], rule[3])
-        return deps[rule[1] + b][o]
-    d, sel, path = rule[1][i]
-    state = deps[d] if sel is None else deps[d][sel]
-    return pick(state, path)
-
-
-def _node_single(plan: TaskPlan, info: RunInfo, *upstream: State) -> State:
-    return run_task(plan, info, None, upstream)
-
-
-def _node_batch(plan: TaskPlan, info: RunInfo, span: range, rules: tuple,
-                *deps: Any) -> MapStates:
-    return MapStates.from_states(
-        plan.task.name,
-        (run_task(plan, info, i, tuple(_locate(r, deps, i) for r in rules)) for i in span),
-        offset=span.start)
-
-
-def _node_group(info: RunInfo, members: tuple, *deps: Any) -> tuple[State, ...]:
-    """Each member ``(plan, indices of its inputs in deps)`` in turn."""
-    return tuple(run_task(plan, info, None, tuple(deps[d] for d in idxs))
-                 for plan, idxs in members)
-
-
-def _node_parent(plan: TaskPlan, info: RunInfo, n_up: int, *deps: Any) -> State:
-    return run_parent(plan, info, deps[:n_up], MapStates.concat(plan.task.name, deps[n_up:]))
-
-
 WHOLE = -1   # a flatten piece passed on whole: a child that failed or was skipped
 
 
@@ -236,16 +188,11 @@ def _width(state: State, flattened: bool) -> int | None:
     return None
 
 
-def _member(states: tuple, i: int) -> State:
-    return states[i]
-
-
 def ref(key: Any, member_of: Mapping[str, tuple]) -> Any:
     """What a node passes to read ``key``: a TaskRef, or for a task that ran in a group
     node (``member_of[slug] = (group key, index)``) its State picked from the group's."""
     if key in member_of:
-        group, i = member_of[key]
-        return Node(None, _member, TaskRef(group), i)
+        return member_ref(*member_of[key])
     return TaskRef(key)
 
 
@@ -265,15 +212,15 @@ class _Deps:
 
 
 class _Compiler:
-    def __init__(self, plans: Mapping[Any, TaskPlan], info: RunInfo, done: Mapping[Any, State],
+    def __init__(self, plans: Mapping[Any, TaskPlan], done: Mapping[Any, State],
                  layouts: Mapping[Any, Layout], workers: int,
                  member_of: Mapping[str, tuple]) -> None:
-        self.plans, self.info, self.done, self.workers = plans, info, done, workers
+        self.plans, self.done, self.workers = plans, done, workers
         self.layouts: dict[Any, Layout] = dict(layouts)
         self.new_layouts: dict[Any, Layout] = {}
         self.member_of: dict[str, tuple] = dict(member_of)
-        self.groups: dict[Any, list[str]] = {}    # group key -> its tasks' slugs
-        self.graph: dict[Any, Node] = {}
+        self.n_groups = len({group for group, _ in member_of.values()})
+        self.graph: dict[Any, GraphNode] = {}
         self.annotations: dict[Any, dict] = {}
         self.tasks: list[Any] = []      # compiled so far, in flow order
 
@@ -301,19 +248,19 @@ class _Compiler:
                 return UNKNOWN
         return min(widths) if widths else NO_WIDTH
 
-    def rule(self, inp: Any, span: range, dep: "_Deps") -> tuple:
-        """The rule (see ``_locate``) for mapped input ``inp`` over children ``span``."""
+    def rule(self, inp: Any, span: range, dep: "_Deps") -> Rule:
+        """Where each child in ``span`` finds its upstream State for mapped input ``inp``."""
         up = inp.edge.upstream_task
         layout = self.layouts.get(up)
         if not inp.flattened:
             if layout is None:
-                return ("elem", dep(up.slug))
+                return Elem(dep(up.slug))
             first, last = span.start // layout.size, (span.stop - 1) // layout.size
             idx = [dep((up.slug, j)) for j in range(first, last + 1)]
             if idx == list(range(idx[0], idx[0] + len(idx))):
-                return ("child", idx[0], first * layout.size, layout.size)
-            return ("paths", {i: (idx[i // layout.size - first], i % layout.size, ())
-                              for i in span})
+                return Child(idx[0], first * layout.size, layout.size)
+            return Paths({i: (idx[i // layout.size - first], i % layout.size, ())
+                          for i in span})
         locs = {}
         pieces = _flat_pieces(self.done[up]) or []
         starts = [0]
@@ -329,7 +276,7 @@ class _Compiler:
             else:
                 b, o = divmod(j, layout.size)
                 locs[i] = (dep((up.slug, b)), o, path)
-        return ("paths", locs)
+        return Paths(locs)
 
     def annotate(self, plan: TaskPlan, key: Any, batch: int = 0) -> None:
         """Worker resources, and a depth-first priority: among ready nodes a worker takes
@@ -341,16 +288,17 @@ class _Compiler:
             ann["resources"] = resources
         self.annotations[key] = ann
 
-    def add_group(self, key: Any, tasks: list[Any]) -> None:
+    def add_group(self, tasks: list[Any]) -> None:
         """Independent single tasks, their inputs all computed earlier, as one node that
         runs them one after another (fewer nodes: less scheduling per task)."""
+        key = ("~group", self.n_groups)
+        self.n_groups += 1
         dep = _Deps(self.member_of)
-        members = tuple((self.plans[t], tuple(dep(i.edge.upstream_task.slug)
-                                               for i in self.plans[t].inputs))
+        members = tuple(Member(self.plans[t], tuple(dep(i.edge.upstream_task.slug)
+                                                    for i in self.plans[t].inputs))
                         for t in tasks)
-        self.graph[key] = Node(key, _node_group, self.info, members, *dep.refs)
+        self.graph[key] = GroupNode(key, members, tuple(dep.refs))
         self.annotations[key] = {"priority": len(self.tasks) + 1}
-        self.groups[key] = [self.plans[t].slug for t in tasks]
         for i, t in enumerate(tasks):
             self.member_of[self.plans[t].slug] = (key, i)
         self.tasks.extend(tasks)
@@ -358,11 +306,11 @@ class _Compiler:
     def add(self, task: Any) -> None:
         self.tasks.append(task)
         plan = self.plans[task]
-        whole = [ref(i.edge.upstream_task.slug, self.member_of) for i in plan.inputs]
+        whole = tuple(ref(i.edge.upstream_task.slug, self.member_of) for i in plan.inputs)
         width = self.width_of(plan) if plan.is_mapped else NO_WIDTH
         _warn_unflattened(plan, self.done)
         if width == NO_WIDTH:
-            self.graph[plan.slug] = Node(plan.slug, _node_single, plan, self.info, *whole)
+            self.graph[plan.slug] = TaskNode(plan.slug, plan, whole)
             self.annotate(plan, plan.slug)
             return
         layout = Layout(width, batch_size_for(task, width, self.workers))
@@ -372,31 +320,30 @@ class _Compiler:
             span = layout.span(j)
             dep = _Deps(self.member_of)
             rules = tuple(self.rule(inp, span, dep) if inp.mapped
-                          else ("whole", dep(inp.edge.upstream_task.slug)) for inp in plan.inputs)
+                          else Whole(dep(inp.edge.upstream_task.slug)) for inp in plan.inputs)
             key = (plan.slug, j)
-            self.graph[key] = Node(key, _node_batch, plan, self.info, span, rules, *dep.refs)
+            self.graph[key] = BatchNode(key, plan, span, rules, tuple(dep.refs))
             self.annotate(plan, key, j)
-            batches.append(TaskRef(key))
-        self.graph[plan.slug] = Node(plan.slug, _node_parent, plan, self.info, len(whole),
-                                     *whole, *batches)
+            batches.append(key)
+        self.graph[plan.slug] = ParentNode(plan.slug, plan, whole, tuple(batches))
         self.annotate(plan, plan.slug)
 
 
-def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
+def next_stage(plans: Mapping[Any, TaskPlan], order: tuple,
                done: Mapping[Any, State], layouts: Mapping[Any, Layout],
                workers: int = 1, member_of: Mapping[str, tuple] | None = None) -> Stage:
     """The tasks (in ``order``, not in ``done``) that can be compiled now, as one graph.
 
     Ready single tasks beyond ``BATCHES_PER_WORKER`` per worker run in group nodes (see the
     module's docstring); ``member_of`` says which group node earlier stages put each in."""
-    c = _Compiler(plans, info, done, layouts, workers, member_of or {})
+    c = _Compiler(plans, done, layouts, workers, member_of or {})
     ready = [t for t in order if t not in done and not plans[t].is_mapped
              and not task_resources(t) and not _waits_to_retry(t)
              and all(i.edge.upstream_task in done for i in plans[t].inputs)]
     size = math.ceil(len(ready) / (max(1, workers) * BATCHES_PER_WORKER))
     grouped = ready if size > 1 else []
     for g in range(0, len(grouped), max(1, size)):
-        c.add_group(("~group", next(_GROUPS)), grouped[g:g + size])
+        c.add_group(grouped[g:g + size])
     in_stage: set[Any] = set(grouped)
     for task in order:
         if task in done or task in in_stage:
@@ -409,97 +356,10 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
             continue
         c.add(task)
         in_stage.add(task)
-    return Stage(c.graph, c.tasks, c.new_layouts, c.annotations, c.groups)
+    return Stage(c.graph, c.tasks, c.new_layouts, c.annotations)
 
 
 def _waits_to_retry(task: Any) -> bool:
     """A task that sleeps between retries keeps its own node: in a group it would hold
     back the tasks after it."""
     return bool(task.max_retries) and (callable(task.retry_delay) or bool(task.retry_delay))
-
-
-def _crash_indices(node: Node) -> list[int | None]:
-    return list(node.args[2]) if node.func is _node_batch else [None]
-
-
-def group_members(node: Node) -> list[str] | None:
-    """The slugs of the tasks a group node runs (None for any other node)."""
-    if node.func is not _node_group:
-        return None
-    return [plan.slug for plan, _ in node.args[1]]
-
-
-def gathers(node: Node) -> bool:
-    """Whether ``node`` only gathers a mapped task's batches (no task code runs in it)."""
-    return node.func is _node_parent
-
-
-def parent_shell(state: State) -> State:
-    """What the driver fetches of a mapped parent's State from a cluster: all but its
-    children, which it already has from the batches (see ``with_children``)."""
-    if isinstance(state, Mapped):
-        return dataclasses.replace(state, map_states=None, result=None)
-    return state
-
-
-def with_children(node: Node, state: State, batches: Mapping[Any, Any]) -> State:
-    """A parent's State from ``parent_shell``, whole again from the driver's ``batches``."""
-    if not isinstance(state, Mapped) or state.map_states is not None:
-        return state
-    plan: TaskPlan = node.args[0]
-    n_up = node.args[2]
-    children = MapStates.concat(plan.task.name, [batches[r.key] for r in node.args[3 + n_up:]])
-    return dataclasses.replace(state, map_states=children, result=list(children.results))
-
-
-def retry_crashed(node: Node) -> Node | None:
-    """The node again, if its task has retries left after its worker died; else None.
-
-    The death counts as an attempt of each task run in the node."""
-    plan: TaskPlan = node.args[0]
-    indices = _crash_indices(node)
-    used = max(plan.crashes.get(i, 0) for i in indices) + 1
-    if used > plan.task.max_retries:
-        return None
-    plan = dataclasses.replace(plan, crashes={**plan.crashes, **{i: used for i in indices}})
-    return Node(node.key, node.func, plan, *node.args[1:])
-
-
-def split_group(node: Node) -> dict[Any, Node]:
-    """A group node whose worker died, as one node per task plus a node collecting their
-    States under the group's key: which task killed the worker is unknown, so none is
-    charged; if it dies again, alone, only that task is."""
-    info, members, refs = node.args[0], node.args[1], node.args[2:]
-    out = {plan.slug: Node(plan.slug, _node_single, plan, info, *(refs[d] for d in idxs))
-           for plan, idxs in members}
-    out[node.key] = Node(node.key, _node_collect, *(TaskRef(p.slug) for p, _ in members))
-    return out
-
-
-def _node_collect(*states: State) -> tuple[State, ...]:
-    return states
-
-
-def collects(node: Node) -> bool:
-    """Whether ``node`` only collects States of tasks that were reported on their own."""
-    return node.func is _node_collect
-
-
-def crashed_states(node: Node, err: Any) -> Any:
-    """What a node whose worker died holds instead of its result: Crashed state(s)."""
-    plan: TaskPlan = node.args[0]
-    if node.func is _node_batch:
-        return tuple(_crashed(plan, i, err) for i in node.args[2])
-    return _crashed(plan, None, err)
-
-
-def _crashed(plan: TaskPlan, i: int | None, err: Any) -> State:
-    """The Crashed state of task run ``i`` of ``plan`` (None: not a mapped child)."""
-    where = f"Dask worker {err.worker}" if err.worker else "the worker"
-    name = plan.task.name if i is None else f"{plan.task.name}[{i}]"
-    reason = err.reason or (
-        f"{where} running it died ({type(err.exc).__name__}: {err.exc}); its outcome is "
-        "unknown. Check the worker's log (often it ran out of memory), then run the flow "
-        "again.")
-    return Crashed(f"Task {name!r}: {reason}", result=err.exc, task_name=plan.task.name,
-                   map_index=i, attempts=plan.crashes.get(i, 0) + 1)

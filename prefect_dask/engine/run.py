@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import logging
-import threading
 import time
 import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
@@ -28,8 +27,10 @@ from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Ru
                       Scheduled, State, Success, through_handlers)
 from ..targets import check_template, location_template
 from ..task import Constant, Parameter
-from .compile import (Layout, build_plans, collects, crashed_states, gathers, group_members,
-                      next_stage, parent_shell, retry_crashed, split_group, with_children)
+from .compile import Layout, build_plans, next_stage
+from .nodes import SHARED, CollectNode, GraphNode, GroupNode, ParentNode, parent_shell, shared_node
+from .recovery import (EndCrashed, GatherHere, InputLost, RunAgain, Split, WorkerDied,
+                       next_action)
 from .resume import reuse
 from .runner import TASK_RUN_ONLY, RunInfo, SystemClock, TaskPlan, run_task
 
@@ -133,7 +134,7 @@ def _terminal_state(flow: Any, state: State) -> State:
 def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any,
                     params: Mapping[str, Any], run_context: Mapping[str, Any]) -> None:
     """For executors that ship tasks to other processes: fail now, naming what does not pickle."""
-    if not getattr(executor, "needs_pickle", False):
+    if not executor.needs_pickle:
         return
     import cloudpickle
 
@@ -241,7 +242,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         secret = {p.name for p in flow.parameters() if p.secret}
         recorder = RunRecorder(run_id, flow.name,
                                {k: SECRET if k in secret else v for k, v in params.items()},
-                               repr(executor), getattr(executor, "dashboard_link", None))
+                               repr(executor), executor.dashboard_link)
         if reused is not None:
             recorder.resumed(record["run_id"], reused.sources)
         bar = Progress(flow.name, progress)
@@ -259,21 +260,19 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
                        base_context, started=time.time(),
                        cache_root=str(home() / "cache"), flow_result=flow.result, log_level=level,
-                       hard_timeouts=bool(getattr(executor, "needs_pickle", False)),
+                       hard_timeouts=executor.needs_pickle,
                        secret_params=frozenset(secret),
-                       limits={tag: _semaphore(executor, f"{run_id}-{tag}", n)
+                       limits={tag: executor.semaphore(f"{run_id}-{tag}", n)
                                for tag, n in limits.items()})
         done, held, layouts = _start(plans, order, info, given)
         recorder.expect(len(done))
         bar.expect(len(done))
         for t, s in done.items():
             on_node(plans[t].slug, s)
-        release = getattr(executor, "release", None)
         member_of: dict[str, tuple] = {}   # slug -> (group node key, index), see next_stage
         try:
-            workers = getattr(executor, "workers", 1)
             while len(done) < len(order):
-                stage = next_stage(plans, order, info, done, layouts, workers, member_of)
+                stage = next_stage(plans, order, done, layouts, executor.workers, member_of)
                 if not stage.tasks:
                     raise RuntimeError(
                         f"Flow {flow.name!r}: no task could be scheduled although "
@@ -283,16 +282,17 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                 expected = len(stage.tasks) + sum(lay.width for lay in stage.layouts.values())
                 recorder.expect(expected)
                 bar.expect(expected)
-                member_of.update((slug, (key, i)) for key, slugs in stage.groups.items()
-                                 for i, slug in enumerate(slugs))
+                member_of.update((slug, (key, i)) for key, node in stage.nodes.items()
+                                 if isinstance(node, GroupNode)
+                                 for i, slug in enumerate(node.slugs))
                 later = _read_later(plans, order, {*done, *stage.tasks})
-                run_stage(executor, stage.graph, held, on_node, stage.annotations,
-                          keep=_keys_of(stage.graph, later, member_of))
+                run_stage(executor, stage.nodes, info, held, on_node, stage.annotations,
+                          keep=_keys_of(stage.nodes, later, member_of))
                 layouts.update(stage.layouts)
                 for t in stage.tasks:
                     done[t] = held[plans[t].slug]
-                if release is not None:   # what no later stage reads leaves the cluster
-                    release(keep=_keys_of(held, later, member_of))
+                # what no later stage reads leaves the cluster
+                executor.release(keep=_keys_of(held, later, member_of))
         except KeyboardInterrupt as interrupt:
             for t in order:
                 if t not in done:
@@ -305,8 +305,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
             bar.close()
             relay.close(run_id)
             raise
-        if release is not None:
-            release()   # stages done: free the cluster's copies
+        executor.release()   # stages done: free the cluster's copies
     final = final_flow_state(flow, {t: done[t] for t in order})
     final = _flow_transition(flow, run_id, state, _terminal_state(flow, final))
     recorder.end(final)
@@ -390,88 +389,103 @@ def _check_limits(flow: Any, limits: Mapping[str, int]) -> dict[str, int]:
     return dict(limits)
 
 
-def _semaphore(executor: Any, name: str, n: int) -> Any:
-    """A semaphore every worker of ``executor`` shares (the executor's own, or a local one)."""
-    make = getattr(executor, "semaphore", None)
-    return make(name, n) if make is not None else threading.BoundedSemaphore(n)
 
 
-def run_stage(executor: Any, graph: dict, held: dict,
+def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held: dict,
               on_node: Callable[[Any, Any], None] | None = None,
               annotations: Mapping[Any, dict] | None = None,
               keep: Collection[Any] | None = None) -> None:
-    """Compute ``graph`` into ``held``; a node whose worker died holds Crashed states.
+    """Compute ``nodes`` into ``held``; a node whose worker died holds Crashed states.
 
-    Nodes that failed only because an upstream node crashed are computed again
-    against the Crashed states, so every task still ends in a definite state.  On a
-    cluster (an executor with ``on_cluster``), mapped parents come back without their
-    children, which the driver has from the batches, and only the ``keep`` keys (read
-    by later stages) stay on the cluster.
+    Each round computes the pending nodes as one graph (with the run-wide ``SHARED``
+    node); what did not come back goes through the recovery machine (``recovery.py``),
+    whose actions make the next round.  A node marked ``alone`` runs in a round of its
+    own.  On a cluster (``executor.on_cluster``), mapped parents come back without
+    their children, which the driver has from the batches, and only the ``keep`` keys
+    (read by later stages) stay on the cluster.
     """
-    pending = graph
-    on_cluster = getattr(executor, "on_cluster", False)
+    pending: dict[Any, GraphNode] = dict(nodes)
+    keep = set(nodes) if keep is None else set(keep)
     while pending:
-        deps = set().union(*(node.dependencies for node in pending.values())) - set(pending)
+        now = _next_round(pending)
+        later = {k: n for k, n in pending.items() if k not in now}
 
-        def store(key: Any, value: Any, pending: dict = pending) -> None:
+        def store(key: Any, value: Any, now: Mapping[Any, GraphNode] = now) -> None:
             """Hold a node's value: a mapped parent made whole, a group's States each under
             its task's slug too; report each task's State."""
-            node = pending[key]
-            held[key] = value = with_children(node, value, held) if gathers(node) else value
-            if collects(node):
+            node = now[key]
+            if isinstance(node, ParentNode):
+                value = node.whole(value, held)
+            held[key] = value
+            if isinstance(node, CollectNode):
                 return                   # its tasks were reported one by one
-            members = group_members(node)
-            for slug, state in zip(members, value) if members is not None else [(key, value)]:
+            pairs = zip(node.slugs, value) if isinstance(node, GroupNode) else [(key, value)]
+            for slug, state in pairs:
                 held[slug] = state
                 if on_node is not None:
                     on_node(slug, state)
 
-        def finished(key: Any, value: Any, pending: dict = pending) -> None:
-            if key in pending and not isinstance(value, NodeError):
+        def finished(key: Any, value: Any, now: Mapping[Any, GraphNode] = now) -> None:
+            if key in now and not isinstance(value, NodeError):
                 store(key, value)
 
-        extra = {} if not on_cluster else {
-            "annotations": {k: a for k, a in (annotations or {}).items() if k in pending},
-            "views": {k: parent_shell for k, node in pending.items() if gathers(node)},
-            "keep": set(pending) if keep is None else keep,
+        graph = {k: n.task() for k, n in now.items()}
+        graph[SHARED] = shared_node(info, now)
+        deps = set().union(*(t.dependencies for t in graph.values())) - set(graph)
+        extra = {} if not executor.on_cluster else {
+            "annotations": {k: a for k, a in (annotations or {}).items() if k in now},
+            "views": {k: parent_shell for k, n in now.items() if isinstance(n, ParentNode)},
+            "keep": keep & set(now),
         }
-        out = executor.compute(pending, list(pending), {k: held[k] for k in deps},
+        out = executor.compute(graph, list(now), {k: held[k] for k in deps},
                                on_result=finished, **extra)
         errors = {k: v for k, v in out.items() if isinstance(v, NodeError)}
         for k, v in out.items():
             if k not in errors and k not in held:
                 store(k, v)
-        crashed = {e.crashed_key: e for e in errors.values() if e.crashed_key in pending}
+        crashed = {e.crashed_key: e for e in errors.values() if e.crashed_key in now}
         if errors and not crashed:
             first = next(iter(errors.values()))
             raise RuntimeError(f"A graph node raised instead of returning a State: "
                                f"{first.exc!r}. This is a prefect_dask bug, please report it."
                                ) from first.exc
-        again: dict[Any, Any] = {}   # nodes to run in the next round
-        for key, err in errors.items():
-            node = pending[key]
-            if gathers(node) or collects(node):
-                continue                 # decided below, from the nodes it gathers
-            if key in crashed and group_members(node) is not None:
-                again.update(split_group(node))   # run its tasks one by one
-                continue
-            if key in crashed:
-                retry = retry_crashed(node)
-                if retry is not None:    # the task has retries left: run the node again
-                    again[key] = retry
-                    continue
-                store(key, crashed_states(node, crashed[key]))
-            else:                        # it only failed because an upstream node crashed
-                again[key] = node
-        for key in errors:
-            node = pending[key]
-            if not (gathers(node) or collects(node)):
-                continue
-            if all(d in held for d in node.dependencies):
-                # A mapped parent only gathers its batches (finished or Crashed), a split
-                # group its tasks' States: do it on the driver, so what finished is kept
-                # even if the cluster is gone.
-                store(key, node({d: held[d] for d in node.dependencies}))
-            else:
-                again[key] = node        # some batch runs again first
-        pending = again
+        again: dict[Any, GraphNode] = {}   # nodes to run in the next round
+        # Nodes that only gather others go last: they see what the others now hold.
+        for key in sorted(errors, key=lambda k: now[k].kind == "gather"):
+            node = now[key]
+            held_all = node.kind == "gather" and all(
+                d in held for d in node.task().dependencies if d != SHARED)
+            event = (WorkerDied(crashed[key], held_all) if key in crashed
+                     else InputLost(held_all))
+            action = next_action(node, event)
+            if isinstance(action, RunAgain):
+                again[key] = action.node
+            elif isinstance(action, Split):
+                again.update(action.nodes)
+            elif isinstance(action, EndCrashed):
+                store(key, action.value)
+            elif isinstance(action, GatherHere):
+                # a mapped parent gathers its batches (finished or Crashed), a split group
+                # its tasks' States: done on the driver, so what finished is kept even if
+                # the cluster is gone
+                store(key, node.gather(held, info))
+        pending = {**again, **later}
+
+
+def _next_round(pending: Mapping[Any, GraphNode]) -> dict[Any, GraphNode]:
+    """The nodes to compute now: all of ``pending``, but a node marked ``alone`` runs in a
+    round of its own, and nothing that reads it runs in the same round as it."""
+    if not any(n.alone for n in pending.values()):
+        return dict(pending)
+    deps = {k: n.task().dependencies for k, n in pending.items()}
+    alone = next((k for k, n in pending.items() if n.alone and not deps[k] & pending.keys()),
+                 None)
+    if alone is not None:
+        return {alone: pending[alone]}
+    blocked = {k for k, n in pending.items() if n.alone}
+    grew = True
+    while grew:
+        more = {k for k in pending if k not in blocked and deps[k] & blocked}
+        blocked |= more
+        grew = bool(more)
+    return {k: n for k, n in pending.items() if k not in blocked}

@@ -114,7 +114,6 @@ class TaskPlan:
     is_mapped: bool
     given: Mapping[int, State] = field(default_factory=dict)
     constant_states: Mapping[Any, State] = field(default_factory=dict)  # Edge -> Success
-    crashes: Mapping[Any, int] = field(default_factory=dict)  # map index -> worker deaths
     resume: bool = False     # given a Resume state: context.resume is set, manual_only passes
 
 
@@ -141,11 +140,12 @@ TASK_RUN_ONLY = frozenset({"resume", "task_loop_count", "task_loop_result"})
 class _Run:
     """One task run in progress: knows its task and calls handlers on each transition."""
 
-    __slots__ = ("plan", "info", "map_index", "upstream", "name", "hooked", "_inputs")
+    __slots__ = ("plan", "info", "map_index", "upstream", "crashes", "name", "hooked", "_inputs")
 
     def __init__(self, plan: TaskPlan, info: RunInfo, map_index: int | None,
-                 upstream: tuple[State, ...]) -> None:
+                 upstream: tuple[State, ...], crashes: int = 0) -> None:
         self.plan, self.info, self.map_index, self.upstream = plan, info, map_index, upstream
+        self.crashes = crashes   # attempts already lost to dead workers
         self.name = plan.task.name if map_index is None else f"{plan.task.name}[{map_index}]"
         self.hooked = bool(plan.task.state_handlers)
         self._inputs: dict[str, Any] | None = None
@@ -441,8 +441,8 @@ def run_function(run: _Run, state: State) -> State:
     kwargs = run.inputs()
     extra = {"task_run_name": render(task.task_run_name, run.fields())} \
         if task.task_run_name else {}
-    # attempts lost to dead workers count as attempts (see compile.retry_crashed)
-    attempt, loop_count, loop_result = run.plan.crashes.get(run.map_index, 0), 1, None
+    # attempts lost to dead workers count as attempts (see recovery.py)
+    attempt, loop_count, loop_result = run.crashes, 1, None
     while True:
         attempt += 1
         started = clock.now()
@@ -665,10 +665,11 @@ def _in_child(run: _Run, body: Callable[[], Any], timeout: float) -> State:
 # -- entry points called from graph nodes ---------------------------------------
 
 def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
-             upstream: tuple[State, ...]) -> State:
+             upstream: tuple[State, ...], crashes: int = 0) -> State:
     """Run one task (or one mapped child) to a final State; never raises.
 
-    ``upstream`` is aligned with ``plan.inputs`` and already sliced for a child.
+    ``upstream`` is aligned with ``plan.inputs`` and already sliced for a child;
+    ``crashes`` attempts were already lost to dead workers.
     A mapped task called with ``map_index=None`` is a parent that could not map
     (its width could not be known): it ends in the state the parent checks give.
     """
@@ -676,7 +677,7 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
         return run_parent(plan, info, upstream, [])
     if map_index in plan.given:
         return plan.given[map_index]
-    run = _Run(plan, info, map_index, upstream)
+    run = _Run(plan, info, map_index, upstream, crashes)
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
     with capture_logs(info.log_level) as logs:
         _starting(run)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import ExecutorError
-from .base import Executor
+from .base import Executor, missing
 from .dask import DaskExecutor
 from .local import LocalDaskExecutor, LocalExecutor
 
@@ -66,9 +66,11 @@ def resolve(executor: Any) -> Executor:
         return LocalExecutor()
     if isinstance(executor, str):
         return get_executor(executor)
-    if not isinstance(executor, Executor):
+    lacks = missing(executor)
+    if lacks:
         raise ExecutorError(
-            f"{executor!r} is not an executor: it needs __enter__, __exit__ and "
-            "compute(graph, keys, held). Pass LocalExecutor(), LocalDaskExecutor() or a name."
+            f"{executor!r} is not an executor: it lacks {', '.join(lacks)} (see "
+            "prefect_dask.executors.Executor for what each must do). Pass LocalExecutor(), "
+            "LocalDaskExecutor(), DaskExecutor() or a name."
         )
     return executor

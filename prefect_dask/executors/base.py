@@ -9,13 +9,13 @@ for it earlier.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from dask.task_spec import DataNode
 
-__all__ = ["Executor", "NodeError", "with_held", "OnResult", "Started"]
+__all__ = ["Executor", "NodeError", "with_held", "OnResult", "Started", "missing"]
 
 OnResult = Callable[[Any, Any], None]
 
@@ -32,11 +32,25 @@ class NodeError:
     crashed_key: Any = None
     worker: str | None = None
     reason: str | None = None   # what to tell the user, when more than "its worker died"
+    suspects: int = 1   # how many nodes the dead worker was running (each may have killed it)
 
 
 @runtime_checkable
 class Executor(Protocol):
-    """What ``flow.run`` needs from an executor."""
+    """What ``flow.run`` needs from an executor: every attribute the engine reads.
+
+    - ``workers``: how many task runs it runs at once (mapped batches are sized from it);
+      1 means one node at a time, in the graph's order (see ``compute``);
+    - ``needs_pickle``: its nodes run in other processes (tasks and inputs must pickle,
+      timeouts kill a forked child);
+    - ``on_cluster``: its nodes run in processes that keep their results (see ``compute``);
+    - ``dashboard_link``: where a browser shows what it runs, or None.
+    """
+
+    workers: int
+    needs_pickle: bool
+    on_cluster: bool
+    dashboard_link: str | None
 
     def __enter__(self) -> "Executor": ...
 
@@ -46,11 +60,13 @@ class Executor(Protocol):
                 on_result: OnResult | None = None) -> dict:
         """Run ``graph``; return ``{key: value or NodeError}`` for ``keys``.
 
-        ``on_result(key, value)`` is called as each node finishes.  On
-        KeyboardInterrupt the executor cancels what runs and re-raises.
+        ``on_result(key, value)`` is called as each node finishes.  A node whose worker
+        died is a NodeError naming it (``crashed_key``); the nodes that then could not run
+        are NodeErrors naming it too.  On KeyboardInterrupt the executor cancels what runs
+        and re-raises.  An executor with ``workers == 1`` runs the nodes one at a time in
+        the graph's (dict) order wherever their dependencies allow.
 
-        An executor that sets ``on_cluster = True`` (its nodes run in other processes that
-        keep their results) also receives, as keyword arguments:
+        An executor with ``on_cluster = True`` also receives, as keyword arguments:
 
         - ``annotations={key: {...}}``: Dask annotations (worker ``resources``, a
           depth-first ``priority``);
@@ -58,11 +74,24 @@ class Executor(Protocol):
           node ran, instead of the value itself (the driver rebuilds the rest);
         - ``keep``: the keys later stages read; the others may be dropped as soon as
           this graph no longer needs them.
-
-        Such an executor may also define ``release(keep=())``, called after each stage
-        with the keys later stages still read, and with none when the run ends.
         """
         ...
+
+    def release(self, keep: Collection[Any] = ()) -> None:
+        """Called after each stage with the keys later stages still read (the executor may
+        drop what it holds for others), and with none when the run ends."""
+        ...
+
+    def semaphore(self, name: str, n: int) -> Any:
+        """A semaphore (``acquire``/``release``) of ``n`` leases shared by every worker."""
+        ...
+
+
+def missing(executor: Any) -> list[str]:
+    """The attributes of the Executor protocol ``executor`` lacks."""
+    names = ("workers", "needs_pickle", "on_cluster", "dashboard_link", "__enter__", "__exit__", "compute",
+             "release", "semaphore")
+    return [n for n in names if not hasattr(executor, n)]
 
 
 def with_held(graph: dict, held: Mapping[Any, Any]) -> dict:
@@ -80,6 +109,28 @@ class Started:
 
     def __init__(self, executor: Any) -> None:
         self.executor = executor
+
+    @property
+    def workers(self) -> int:
+        return self.executor.workers
+
+    @property
+    def needs_pickle(self) -> bool:
+        return self.executor.needs_pickle
+
+    @property
+    def on_cluster(self) -> bool:
+        return self.executor.on_cluster
+
+    @property
+    def dashboard_link(self) -> str | None:
+        return self.executor.dashboard_link
+
+    def release(self, keep: Collection[Any] = ()) -> None:
+        self.executor.release(keep)
+
+    def semaphore(self, name: str, n: int) -> Any:
+        return self.executor.semaphore(name, n)
 
     def __enter__(self) -> "Started":
         return self

@@ -6,7 +6,7 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from concurrent.futures import Executor as _PoolExecutor
 from multiprocessing.pool import ThreadPool
 from typing import Any
@@ -34,12 +34,21 @@ class LocalExecutor:
     """
 
     workers = 1
+    needs_pickle = False
+    on_cluster = False
+    dashboard_link = None
 
     def __enter__(self) -> "LocalExecutor":
         return self
 
     def __exit__(self, *exc: Any) -> None:
         return None
+
+    def release(self, keep: Collection[Any] = ()) -> None:
+        return None   # results live in the driver's own dict
+
+    def semaphore(self, name: str, n: int) -> Any:
+        return threading.BoundedSemaphore(n)
 
     def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
                 on_result: OnResult | None = None) -> dict:
@@ -61,6 +70,8 @@ class LocalDaskExecutor:
     """
 
     SCHEDULERS = ("threads", "processes", "sync")
+    on_cluster = False
+    dashboard_link = None
 
     def __init__(self, scheduler: str = "threads", num_workers: int | None = None,
                  **kwargs: Any) -> None:
@@ -94,6 +105,9 @@ class LocalDaskExecutor:
 
             self._pool = ProcessPoolExecutor(self.num_workers, mp_context=get_context())
         return self
+
+    def release(self, keep: Collection[Any] = ()) -> None:
+        return None   # results live in the driver's own dict
 
     def semaphore(self, name: str, n: int) -> Any:
         """A semaphore all workers share: a Manager's for processes, a local one otherwise."""

@@ -1,0 +1,96 @@
+"""The recovery state machine, fed with events (no executor, no flow run)."""
+
+from __future__ import annotations
+
+import pytest
+from dask.task_spec import TaskRef
+
+from prefect_dask import Task
+from prefect_dask.engine.nodes import (BatchNode, CollectNode, GroupNode, Member, ParentNode,
+                                       TaskNode, Whole)
+from prefect_dask.engine.recovery import (TRANSITIONS, EndCrashed, GatherHere, InputLost,
+                                          InvalidTransition, RunAgain, Split, WorkerDied,
+                                          next_action)
+from prefect_dask.engine.runner import TaskPlan
+from prefect_dask.executors.base import NodeError
+from prefect_dask.states import Crashed
+
+
+def plan(name="t", retries=0):
+    return TaskPlan(Task(name=name, max_retries=retries, retry_delay=0 if retries else None),
+                    name, (), {}, False)
+
+
+def died(key, suspects=1, held=False, worker="tcp://127.0.0.1:1"):
+    return WorkerDied(NodeError(RuntimeError("worker gone"), crashed_key=key, worker=worker,
+                                suspects=suspects), held)
+
+
+def test_table_covers_every_kind_and_event():
+    assert set(TRANSITIONS) == {(k, e) for k in ("run", "group", "gather")
+                                for e in (WorkerDied, InputLost)}
+
+
+def test_a_death_is_an_attempt_while_retries_remain_then_crashed():
+    node = TaskNode("t", plan(retries=2), ())
+    actions = []
+    for _ in range(3):
+        action = next_action(node, died("t"))
+        actions.append(type(action).__name__)
+        if isinstance(action, RunAgain):
+            node = action.node
+    assert actions == ["RunAgain", "RunAgain", "EndCrashed"]
+    assert node.crashes == 2
+    state = action.value
+    assert isinstance(state, Crashed) and state.attempts == 3
+    assert "tcp://127.0.0.1:1" in state.message and "'t'" in state.message
+
+
+def test_a_batch_ends_with_one_crashed_state_per_child():
+    node = BatchNode(("t", 1), plan(), range(4, 7), (Whole(0),), (TaskRef("up"),))
+    action = next_action(node, died(("t", 1)))
+    assert isinstance(action, EndCrashed)
+    assert [s.map_index for s in action.value] == [4, 5, 6]
+    assert all(isinstance(s, Crashed) and s.attempts == 1 for s in action.value)
+    assert "'t[5]'" in action.value[1].message
+
+
+def test_a_death_with_several_suspects_charges_nobody_but_isolates_the_node():
+    node = TaskNode("t", plan(), ())
+    action = next_action(node, died("t", suspects=2))
+    assert isinstance(action, RunAgain) and action.node.alone and action.node.crashes == 0
+    # dying again, alone (or still among others once isolated): now it is charged
+    assert isinstance(next_action(action.node, died("t", suspects=2)), EndCrashed)
+    assert isinstance(next_action(action.node, died("t")), EndCrashed)
+
+
+def test_a_node_whose_input_was_lost_runs_again_unchanged():
+    node = TaskNode("t", plan(), (TaskRef("u"),), crashes=1)
+    assert next_action(node, InputLost()) == RunAgain(node)
+
+
+def test_a_group_is_split_and_nobody_is_charged():
+    a, b = plan("a"), plan("b")
+    group = GroupNode(("~group", 0), (Member(a, (0,)), Member(b, ())), (TaskRef("u"),))
+    action = next_action(group, died(("~group", 0)))
+    assert isinstance(action, Split)
+    assert action.nodes == {
+        "a": TaskNode("a", a, (TaskRef("u"),)), "b": TaskNode("b", b, ()),
+        ("~group", 0): CollectNode(("~group", 0), ("a", "b"))}
+    assert next_action(group, InputLost()) == RunAgain(group)
+
+
+@pytest.mark.parametrize("node", [ParentNode("p", plan(), (), (("p", 0),)),
+                                  CollectNode(("~group", 0), ("a",))])
+@pytest.mark.parametrize("event", [died("x"), InputLost()], ids=["died", "lost"])
+def test_a_gathering_node_is_gathered_on_the_driver_when_it_holds_the_inputs(node, event):
+    assert next_action(node, event) == RunAgain(node)
+    held = (WorkerDied(event.error, True) if isinstance(event, WorkerDied)
+            else InputLost(True))
+    assert next_action(node, held) == GatherHere()
+
+
+def test_an_event_outside_the_table_is_a_bug_report():
+    with pytest.raises(InvalidTransition, match=r"No recovery rule for a TaskNode \('t'\) "
+                                                r"after str.*prefect_dask bug"):
+        next_action(TaskNode("t", plan(), ()), "stopped")
