@@ -24,6 +24,8 @@ __all__ = [
     "ExecutorError",
     "NeedsServerError",
     "ApplyMapError",
+    "TaskOptionTypeError",
+    "FlowRunContextError",
 ]
 
 
@@ -95,3 +97,11 @@ class NeedsServerError(PrefectDaskError, RuntimeError):
 
 class ApplyMapError(PrefectDaskError, ValueError):
     """``apply_map`` was misused (``.map`` inside its function)."""
+
+
+class TaskOptionTypeError(PrefectDaskError, TypeError):
+    """A task option of the wrong type (``tags`` as a string, a float ``timeout``)."""
+
+
+class FlowRunContextError(PrefectDaskError, RuntimeError):
+    """``flow.run()`` was called inside the flow's own ``with Flow(...)`` block."""

@@ -18,13 +18,15 @@ from __future__ import annotations
 import contextvars
 import logging
 import re
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .context import open_blocks, pop_flow, push_flow
-from .errors import CycleError, FlowValidationError, MapError, NeedsServerError, RunArgumentError
+from .errors import (CycleError, FlowRunContextError, FlowValidationError, MapError,
+                     NeedsServerError, RunArgumentError)
 from .states import State
 from .task import (Constant, Parameter, Task, checked_handlers, flatten, is_sequence,
                    task_or_value, unmapped)
@@ -42,6 +44,12 @@ class Edge:
     key: str | None = None
     mapped: bool = False
     flattened: bool = False
+
+    def __post_init__(self) -> None:
+        if self.upstream_task is self.downstream_task:
+            raise FlowValidationError(
+                f"An edge cannot connect task {self.upstream_task.name!r} to itself; a task "
+                "cannot be its own upstream task.")
 
     @property
     def tasks(self) -> set[Task]:
@@ -116,6 +124,7 @@ class Flow:
                 "callable handler(flow, state, reference_task_states) -> State or None.")
         self.terminal_state_handler = terminal_state_handler
         self._token: list[contextvars.Token] = []
+        self.created: list[Task] = []   # tasks made in the with block (unused ones: a warning)
         for t in tasks or ():
             self.add_task(t)
         for e in edges or ():
@@ -143,6 +152,14 @@ class Flow:
 
     def __exit__(self, *exc: Any) -> None:
         pop_flow(self._token.pop())
+        unused = [t for t in self.created if t not in self._tasks]
+        self.created = []
+        if unused and exc[0] is None and not self._token:
+            warnings.warn(
+                f"Flow {self.name!r}: tasks were created in its `with` block but never added "
+                f"to it: {unused}. Call them on their inputs (task(...)) or add them with "
+                "flow.add_task(...); a Parameter is added when a task uses it.",
+                UserWarning, stacklevel=2)
 
     # -- building ------------------------------------------------------------------
     @property
@@ -539,6 +556,12 @@ class Flow:
         read as ``context.flow_run_name`` (default: the run id).
         """
         from .engine.run import run_flow
+
+        if self._token:
+            raise FlowRunContextError(
+                f"Flow {self.name!r}: flow.run() was called inside its own `with Flow(...)` "
+                "block, before the flow is built. Call it after the block:\n\n"
+                f"    with Flow({self.name!r}) as flow:\n        ...\n    flow.run()")
 
         if state is not None:
             if not isinstance(state, State):

@@ -73,8 +73,9 @@ class _Block(Block):
 
     kind = "resource"
 
-    def __init__(self, init: Task, setup: Task, cleanup: Task) -> None:
+    def __init__(self, flow: Any, init: Task, setup: Task, cleanup: Task) -> None:
         super().__init__()
+        self.flow = flow    # tasks of another flow added inside the block are an error
         self.init, self.setup, self.cleanup = init, setup, cleanup
 
     def __repr__(self) -> str:
@@ -117,7 +118,7 @@ class ResourceManager:
         cleanup = _Cleanup(name=f"{self.name}.cleanup", trigger=resource_cleanup_trigger,
                            skip_on_upstream_skip=False)
         cleanup.bind(mgr=init, resource=setup, flow=flow)
-        return _Block(init, setup, cleanup)
+        return _Block(flow, init, setup, cleanup)
 
 
 def resource_manager(resource_class: Any = None, *, name: str | None = None) -> Any:

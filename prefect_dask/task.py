@@ -21,14 +21,16 @@ import logging
 import operator
 import sys
 import typing
+import warnings
 from collections.abc import Callable, Iterable, Iterator
 from datetime import timedelta
 from typing import Any
 
+from . import cache_validators as _validators
 from . import triggers as _triggers
 from .context import context, current_flow, open_blocks
 from .errors import (ApplyMapError, NoFlowContextError, TaskBindError, TaskDefinitionError,
-                     TaskOptionError, UnpackError)
+                     TaskOptionError, TaskOptionTypeError, UnpackError)
 from .utilities.tasks import defaults_from_attrs
 
 __all__ = [
@@ -258,14 +260,23 @@ class Task:
         owner = f"Task {self.name!r}"
         self.slug = slug
         self.auto_slug = False   # True once a flow made up the slug (see Flow.add_task)
+        if isinstance(tags, str):   # it would be read as one tag per character
+            raise TaskOptionTypeError(
+                f"{owner}: tags={tags!r} is a string; pass a collection of tags, e.g. "
+                f"tags=[{tags!r}].")
         self.tags = set(tags or ()) | _context_tags()
         if not isinstance(max_retries, int) or max_retries < 0:
             raise TaskDefinitionError(f"{owner}: max_retries={max_retries!r} must be an int >= 0.")
         self.max_retries = max_retries
+        if retry_delay is not None and not max_retries:
+            raise TaskDefinitionError(
+                f"{owner}: retry_delay={retry_delay!r} has no effect without retries; also "
+                "pass max_retries=N (N >= 1), or drop retry_delay.")
         if callable(retry_delay) and not isinstance(retry_delay, timedelta):
             self.retry_delay = retry_delay
-        else:
-            self.retry_delay = as_seconds(retry_delay, "retry_delay", owner) or 0.0
+        else:   # a timedelta, as in Prefect 1 (a number of seconds is taken too)
+            seconds = as_seconds(retry_delay, "retry_delay", owner)
+            self.retry_delay = None if seconds is None else timedelta(seconds=seconds)
         if retry_on is not None:
             if max_retries == 0:
                 raise TaskDefinitionError(
@@ -282,13 +293,26 @@ class Task:
         self.retry_on = retry_on
         self.retry_jitter_factor = float(retry_jitter_factor)
         self.retry_condition = retry_condition
-        self.timeout = as_seconds(timeout, "timeout", owner)
+        if timeout is not None and (isinstance(timeout, bool) or
+                                    not isinstance(timeout, (int, timedelta))):
+            raise TaskOptionTypeError(
+                f"{owner}: timeout={timeout!r} must be an int number of seconds or a "
+                "datetime.timedelta, as in Prefect 1; for a fraction of a second pass "
+                "timedelta(seconds=...).")
+        self.timeout = timeout if isinstance(timeout, int) \
+            else as_seconds(timeout, "timeout", owner)   # a timedelta keeps its fraction
         if self.timeout is not None and self.timeout <= 0:
             raise TaskDefinitionError(f"{owner}: timeout={timeout!r} must be positive.")
         self.trigger = trigger or _triggers.all_successful
         self.skip_on_upstream_skip = skip_on_upstream_skip
+        if cache_for is None and cache_validator not in (None, _validators.never_use):
+            warnings.warn(f"{owner}: cache_validator given without cache_for, so its results "
+                          "are never cached; pass cache_for=timedelta(...) too.",
+                          UserWarning, stacklevel=3)
         self.cache_for = cache_for
-        self.cache_validator = cache_validator
+        # Prefect 1's default: never_use without cache_for, else duration_only
+        self.cache_validator = cache_validator or (
+            _validators.never_use if cache_for is None else _validators.duration_only)
         self.cache_key = cache_key
         self.cache_source = cache_source
         self.checkpoint = checkpoint
@@ -307,12 +331,21 @@ class Task:
             )
         self.map_batch_size = map_batch_size
         self.resources = dict(resources or {})
-        params = inspect.signature(self.run).parameters.values()
-        if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params):
+        params = inspect.signature(self.run).parameters
+        if any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in params.values()):
             raise TaskDefinitionError(
                 f"{owner}: run() takes *args, which tasks cannot bind (every input is "
                 "passed by name); give the arguments names or take a list."
             )
+        reserved = [n for n in ("flow", "mapped", "upstream_tasks", "task_args") if n in params]
+        if reserved:
+            raise TaskDefinitionError(
+                f"{owner}: run() has argument(s) {', '.join(map(repr, reserved))}, names that "
+                "calling a task reserves (task(..., flow=, mapped=, upstream_tasks=, "
+                "task_args=)); rename them.")
+        flow = current_flow()
+        if flow is not None:   # warned of at the end of the with block if never added
+            flow.created.append(self)
 
     def run(self) -> Any:
         """The work; subclasses override this.  The base task returns None."""
@@ -352,6 +385,7 @@ class Task:
                  upstream_tasks: Iterable[Any] | None = None, flow: Any = None,
                  **kwargs: Any) -> "Task":
         """Bind a copy of this task to its inputs in the current flow."""
+        _used_as_template(self)
         new = self.copy(**(task_args or {}))
         new.bind(*args, mapped=mapped, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
         return new
@@ -359,6 +393,7 @@ class Task:
     def map(self, *args: Any, upstream_tasks: Iterable[Any] | None = None,
             flow: Any = None, task_args: dict | None = None, **kwargs: Any) -> "Task":
         """Bind a copy that runs once per element of its mapped inputs (zipped, shortest wins)."""
+        _used_as_template(self)
         new = self.copy(**(task_args or {}))
         new.bind(*args, mapped=True, upstream_tasks=upstream_tasks, flow=flow, **kwargs)
         return new
@@ -462,6 +497,13 @@ class Task:
                 f"nout=N to @task / Task(...) or annotate its return type as Tuple[...], "
                 f"then unpack it: a, b = {self.name}(...)."
             )
+        flow = current_flow()
+        if flow is not None and any(e.mapped for e in flow.edges_to(self)):
+            raise TaskBindError(
+                f"Task {self.name!r} is mapped, so it cannot be unpacked: a, b = "
+                f"{self.name}.map(...) would take its first two children, not the items of each "
+                "child's result. Pick the items in a mapped task instead, e.g. "
+                f"firsts = get_first.map({self.name}.map(...)).")
         wanted = _unpack_target_count(sys._getframe(1))
         if wanted is not None and wanted != self.nout:
             raise UnpackError(
@@ -503,6 +545,14 @@ class Task:
         return self._operator(operator.not_, "Not")
 
     __hash__ = object.__hash__
+
+
+def _used_as_template(task: Task) -> None:
+    """A task called (or mapped) in a flow block was used: only its copy joins the flow, so
+    the unused-task warning leaves it out."""
+    flow = current_flow()
+    if flow is not None and task in flow.created:
+        flow.created.remove(task)
 
 
 def _run_signature(task: Task) -> inspect.Signature:

@@ -371,7 +371,8 @@ def test_durations_accept_seconds_and_timedelta():
 
     a = Task(max_retries=1, retry_delay=timedelta(seconds=3), timeout=timedelta(minutes=1))
     b = Task(max_retries=1, retry_delay=3, timeout=60)
-    assert (a.retry_delay, a.timeout) == (b.retry_delay, b.timeout) == (3.0, 60.0)
+    # as in Prefect 1: retry_delay is a timedelta, timeout seconds
+    assert (a.retry_delay, a.timeout) == (b.retry_delay, b.timeout) == (timedelta(seconds=3), 60)
 
 
 def test_flow_is_unchanged_by_a_run():

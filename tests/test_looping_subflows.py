@@ -609,7 +609,7 @@ def test_async_task_with_retries(executor, rec, clock):
 
 
 def test_an_async_task_times_out(executor):
-    @task(timeout=0.2)
+    @task(timeout=timedelta(seconds=0.2))
     async def too_slow():
         await asyncio.sleep(1)
         return "late"

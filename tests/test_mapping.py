@@ -848,7 +848,7 @@ def test_retries_per_child_count_calls(executor, clock, rec):
 
 
 def test_timeout_is_per_child(executor):
-    @task(timeout=0.2, map_batch_size=1)
+    @task(timeout=timedelta(seconds=0.2), map_batch_size=1)
     def sleepy(x):
         if x == 1:
             time.sleep(1.0)

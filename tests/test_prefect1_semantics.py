@@ -453,3 +453,113 @@ def test_result_location_with_an_unknown_field_is_an_error_before_the_run(execut
         flow.run(executor=executor)
     with context(nope="set around the run"):   # a value of the run context is a field
         assert flow.run(executor=executor).is_successful()
+
+
+# -- 10. checks Prefect 1 made: its error types, our messages -----------------------------
+
+@pytest.mark.parametrize("arg", ["flow", "mapped", "upstream_tasks", "task_args"])
+def test_reserved_run_argument_names_are_refused(arg):
+    namespace: dict = {}
+    exec(f"def fn({arg}):\n    return 1", namespace)
+    with pytest.raises(ValueError, match=rf"Task 'fn': run\(\) has argument\(s\) '{arg}'.*"
+                                         r"rename them"):
+        task(namespace["fn"])
+
+
+def test_var_positional_run_is_refused():
+    with pytest.raises(ValueError, match=r"Task 'star': run\(\) takes \*args"):
+        @task
+        def star(*xs):
+            return xs
+
+
+def test_retry_delay_without_retries_is_refused_but_retries_without_delay_are_fine():
+    with pytest.raises(ValueError, match=r"Task 'Task': retry_delay=.* has no effect without "
+                                         r"retries; also pass max_retries=N"):
+        Task(retry_delay=datetime.timedelta(seconds=1))
+    with pytest.raises(ValueError, match="has no effect without retries"):
+        Task(max_retries=0, retry_delay=datetime.timedelta(seconds=1))
+    assert Task(max_retries=2).max_retries == 2
+
+
+@pytest.mark.parametrize("bad", [1.5, "3", True])
+def test_a_timeout_that_is_not_an_int_or_timedelta_is_a_type_error(bad):
+    with pytest.raises(TypeError, match=rf"Task 'Task': timeout={bad!r} must be an int number "
+                                        r"of seconds or a datetime.timedelta"):
+        Task(timeout=bad)
+    assert Task(timeout=datetime.timedelta(milliseconds=500)).timeout == 0.5
+
+
+def test_tags_as_a_string_is_a_type_error():
+    with pytest.raises(TypeError, match=r"Task 'Task': tags='x' is a string; pass a collection "
+                                        r"of tags, e.g. tags=\['x'\]"):
+        Task(tags="x")
+
+
+def test_flow_run_inside_its_with_block_is_refused():
+    with pytest.raises(RuntimeError, match=r"Flow 'early': flow.run\(\) was called inside its "
+                                           r"own `with Flow\(\.\.\.\)` block"):
+        with Flow("early") as flow:
+            add_one(1)
+            flow.run()
+
+
+def test_an_edge_from_a_task_to_itself_is_refused():
+    from prefect_dask import Edge
+
+    t = Task(name="loop")
+    with pytest.raises(ValueError, match="An edge cannot connect task 'loop' to itself"):
+        Edge(t, t)
+    with pytest.raises(ValueError, match="cannot connect task 'loop' to itself"):
+        Flow("self").add_edge(t, t)
+
+
+def test_a_resource_block_cannot_take_tasks_of_another_flow():
+    from prefect_dask import resource_manager
+
+    @resource_manager
+    class Res:
+        def setup(self):
+            return 1
+
+    a, b = Flow("a"), Flow("b")
+    with pytest.raises(ValueError, match=r"resource 'Res': tasks of two flows \('a' and 'b'\)"):
+        with Res(flow=a):
+            b.add_task(Task(name="stray"))
+
+
+@task(nout=2)
+def pair(x):
+    return x, x
+
+
+def test_unpacking_a_mapped_task_is_a_type_error():
+    with Flow("unpack"):
+        with pytest.raises(TypeError, match=r"Task 'pair' is mapped, so it cannot be unpacked"):
+            first, second = pair.map([1, 2])
+        first, second = pair(1)     # an unmapped one still unpacks
+
+
+def test_cache_validator_without_cache_for_warns_and_defaults_follow_prefect_1():
+    from prefect_dask import cache_validators
+
+    with pytest.warns(UserWarning, match=r"Task 'Task': cache_validator given without cache_for"):
+        Task(cache_validator=cache_validators.all_inputs)
+    assert Task().cache_validator is cache_validators.never_use
+    assert Task(cache_for=datetime.timedelta(1)).cache_validator is cache_validators.duration_only
+
+
+def test_tasks_created_in_a_flow_block_but_never_added_warn():
+    with pytest.warns(UserWarning, match=r"Flow 'unused': tasks were created in its `with` block "
+                                         r"but never added to it: \[<Task: lonely>\]"):
+        with Flow("unused"):
+            add_one(1)
+            Task(name="lonely")
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with Flow("used") as flow:    # called or added tasks do not warn
+            template = Task(name="template")
+            template()
+            flow.add_task(Task(name="added"))

@@ -830,7 +830,7 @@ def test_retrying_state_carries_start_time(executor, clock):
 # -- timeouts ----------------------------------------------------------------------
 
 def test_timeout(executor, rec):
-    @task(timeout=0.2)
+    @task(timeout=timedelta(seconds=0.2))
     def slow():
         time.sleep(2)
         rec.add("finished anyway")
@@ -881,7 +881,7 @@ def test_timed_out_task_is_retried(executor, clock):
     # Prefect 1.4.1 retries a TimedOut task like any failure (checked with the oracle)
     calls = itertools.count(1)
 
-    @task(timeout=0.2, max_retries=1)
+    @task(timeout=timedelta(seconds=0.2), max_retries=1)
     def first_slow():
         if next(calls) == 1:
             time.sleep(2)
@@ -962,7 +962,7 @@ def test_state_handler_transitions_without_running(executor):
 def test_state_handler_on_timeout(executor):
     log, handler = handler_log()
 
-    @task(timeout=0.2, state_handlers=[handler])
+    @task(timeout=timedelta(seconds=0.2), state_handlers=[handler])
     def slow():
         time.sleep(2)
 

@@ -416,6 +416,7 @@ def check_trigger(run: _Run, state: State) -> State:
 
 def _retry_delay(task: Any, attempt: int) -> float:
     delay = task.retry_delay(attempt) if callable(task.retry_delay) else task.retry_delay
+    delay = delay.total_seconds() if isinstance(delay, datetime.timedelta) else float(delay or 0)
     if task.retry_jitter_factor:
         delay += random.uniform(0, task.retry_jitter_factor * delay)
     return delay
