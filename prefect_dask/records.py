@@ -21,7 +21,7 @@ import msgpack
 
 from .errors import RunRecordError
 from .results import home, private_dir
-from .states import MapStates, State
+from .states import Failed, MapStates, State
 
 __all__ = ["RunRecorder", "read_record", "list_runs", "find_run", "records_dir"]
 
@@ -102,6 +102,18 @@ class RunRecorder:
         self._write({"kind": "end", "state": type(state).__name__, "message": _message(state),
                      "finished": time.time()})
         self._fh.close()
+
+    def __enter__(self) -> "RunRecorder":
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        """A run left by an error in the driver still ends: Failed, naming the error."""
+        if self._fh.closed:
+            return
+        if exc is None:
+            self._fh.close()
+            return
+        self.end(Failed(f"The flow run stopped: the driver raised {exc!r}."))
 
 
 def _entries(path: Path) -> Iterator[dict]:

@@ -83,6 +83,12 @@ class Progress:
                                            if n and s not in _QUIET), refresh=False)
         self._bar.update(sum(self.counts.values()) - before)
 
+    def __enter__(self) -> "Progress":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
     def close(self) -> None:
         """Draw the bar a last time and give the console back to the loggers."""
         if self._bar is None:

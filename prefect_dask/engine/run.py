@@ -6,6 +6,7 @@ values it already holds.  Everything else runs in graphs on the executor.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import logging
@@ -238,81 +239,99 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     run_id = str(uuid.uuid4())
     state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
                              Running("Running flow."))
-    with executor:
-        secret = {p.name for p in flow.parameters() if p.secret}
-        recorder = RunRecorder(run_id, flow.name,
-                               {k: SECRET if k in secret else v for k, v in params.items()},
-                               repr(executor), executor.dashboard_link)
-        if reused is not None:
-            recorder.resumed(record["run_id"], reused.sources)
-        bar = Progress(flow.name, progress)
-        relay = Relay()   # re-emits what task runs logged (a few tracebacks per task)
+    # The record and the progress bar are closed however the run ends (an error in the
+    # driver ends the record Failed); the executor stops first.
+    with contextlib.ExitStack() as closing:
+        with executor:
+            secret = {p.name for p in flow.parameters() if p.secret}
+            recorder = closing.enter_context(RunRecorder(
+                run_id, flow.name, {k: SECRET if k in secret else v for k, v in params.items()},
+                repr(executor), executor.dashboard_link))
+            if reused is not None:
+                recorder.resumed(record["run_id"], reused.sources)
+            bar = closing.enter_context(Progress(flow.name, progress))
+            relay = Relay()   # re-emits what task runs logged (a few tracebacks per task)
 
-        raising = bool(context.get("raise_on_exception"))   # see context.raise_on_exception
+            raising = bool(context.get("raise_on_exception"))   # see context.raise_on_exception
 
-        def on_node(key: Any, value: Any) -> None:
-            relay(value)
-            recorder.node(key, value)
-            bar.node(key, value)
-            if raising:
-                raise_task_exception(value)
+            def on_node(key: Any, value: Any) -> None:
+                relay(value)
+                recorder.node(key, value)
+                bar.node(key, value)
+                if raising:
+                    raise_task_exception(value)
 
-        info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
-                       base_context, started=time.time(),
-                       cache_root=str(home() / "cache"), flow_result=flow.result, log_level=level,
-                       hard_timeouts=executor.needs_pickle,
-                       secret_params=frozenset(secret),
-                       limits={tag: executor.semaphore(f"{run_id}-{tag}", n)
-                               for tag, n in limits.items()})
+            info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
+                           base_context, started=time.time(),
+                           cache_root=str(home() / "cache"), flow_result=flow.result,
+                           log_level=level, hard_timeouts=executor.needs_pickle,
+                           secret_params=frozenset(secret),
+                           limits={tag: executor.semaphore(f"{run_id}-{tag}", n)
+                                   for tag, n in limits.items()})
+            try:
+                done = _run_stages(flow, plans, order, info, given, executor, recorder, bar,
+                                   on_node)
+            except KeyboardInterrupt as interrupt:
+                done = interrupt.done   # type: ignore[attr-defined]
+                for t in order:
+                    if t not in done:
+                        done[t] = Cancelled("The flow run was interrupted (Ctrl-C) before this "
+                                            "task finished.", task_name=t.name)
+                final = Cancelled("The flow run was interrupted (Ctrl-C).",
+                                  result={t: done[t] for t in order})
+                interrupt.flow_state = _flow_transition(flow, run_id, state, final)  # type: ignore
+                recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
+                relay.close(run_id)
+                raise
+            executor.release()   # stages done: free the cluster's copies
+        final = final_flow_state(flow, {t: done[t] for t in order})
+        final = _flow_transition(flow, run_id, state, _terminal_state(flow, final))
+        recorder.end(final)
+    relay.close(run_id)
+    logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))
+    return final
+
+
+def _run_stages(flow: Any, plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
+                given: Mapping[Any, State], executor: Any, recorder: Any, bar: Any,
+                on_node: Callable[[Any, Any], None]) -> dict[Any, State]:
+    """Compile and run stage after stage until every task has its final State.
+
+    On KeyboardInterrupt the States known so far ride on the exception (``.done``)."""
+    done: dict[Any, State] = {}
+    member_of: dict[str, tuple] = {}   # slug -> (group node key, index), see next_stage
+    try:
         done, held, layouts = _start(plans, order, info, given)
         recorder.expect(len(done))
         bar.expect(len(done))
         for t, s in done.items():
             on_node(plans[t].slug, s)
-        member_of: dict[str, tuple] = {}   # slug -> (group node key, index), see next_stage
-        try:
-            while len(done) < len(order):
-                stage = next_stage(plans, order, done, layouts, executor.workers, member_of)
-                if not stage.tasks:
-                    raise RuntimeError(
-                        f"Flow {flow.name!r}: no task could be scheduled although "
-                        f"{len(order) - len(done)} remain; this is a prefect_dask bug, "
-                        "please report it."
-                    )
-                expected = len(stage.tasks) + sum(lay.width for lay in stage.layouts.values())
-                recorder.expect(expected)
-                bar.expect(expected)
-                member_of.update((slug, (key, i)) for key, node in stage.nodes.items()
-                                 if isinstance(node, GroupNode)
-                                 for i, slug in enumerate(node.slugs))
-                later = _read_later(plans, order, {*done, *stage.tasks})
-                run_stage(executor, stage.nodes, info, held, on_node, stage.annotations,
-                          keep=_keys_of(stage.nodes, later, member_of))
-                layouts.update(stage.layouts)
-                for t in stage.tasks:
-                    done[t] = held[plans[t].slug]
-                # what no later stage reads leaves the cluster
-                executor.release(keep=_keys_of(held, later, member_of))
-        except KeyboardInterrupt as interrupt:
-            for t in order:
-                if t not in done:
-                    done[t] = Cancelled("The flow run was interrupted (Ctrl-C) before this task "
-                                        "finished.", task_name=t.name)
-            final = Cancelled("The flow run was interrupted (Ctrl-C).",
-                              result={t: done[t] for t in order})
-            interrupt.flow_state = _flow_transition(flow, run_id, state, final)  # type: ignore
-            recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
-            bar.close()
-            relay.close(run_id)
-            raise
-        executor.release()   # stages done: free the cluster's copies
-    final = final_flow_state(flow, {t: done[t] for t in order})
-    final = _flow_transition(flow, run_id, state, _terminal_state(flow, final))
-    recorder.end(final)
-    bar.close()
-    relay.close(run_id)
-    logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))
-    return final
+        while len(done) < len(order):
+            stage = next_stage(plans, order, done, layouts, executor.workers, member_of)
+            if not stage.tasks:
+                raise RuntimeError(
+                    f"Flow {flow.name!r}: no task could be scheduled although "
+                    f"{len(order) - len(done)} remain; this is a prefect_dask bug, "
+                    "please report it."
+                )
+            expected = len(stage.tasks) + sum(lay.width for lay in stage.layouts.values())
+            recorder.expect(expected)
+            bar.expect(expected)
+            member_of.update((slug, (key, i)) for key, node in stage.nodes.items()
+                             if isinstance(node, GroupNode)
+                             for i, slug in enumerate(node.slugs))
+            later = _read_later(plans, order, {*done, *stage.tasks})
+            run_stage(executor, stage.nodes, info, held, on_node, stage.annotations,
+                      keep=_keys_of(stage.nodes, later, member_of))
+            layouts.update(stage.layouts)
+            for t in stage.tasks:
+                done[t] = held[plans[t].slug]
+            # what no later stage reads leaves the cluster
+            executor.release(keep=_keys_of(held, later, member_of))
+    except KeyboardInterrupt as interrupt:
+        interrupt.done = done   # type: ignore[attr-defined]
+        raise
+    return done
 
 
 def _read_later(plans: Mapping[Any, TaskPlan], order: tuple, compiled: set[Any]) -> set[str]:
@@ -455,8 +474,8 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
             node = now[key]
             held_all = node.kind == "gather" and all(
                 d in held for d in node.task().dependencies if d != SHARED)
-            event = (WorkerDied(crashed[key], held_all) if key in crashed
-                     else InputLost(held_all))
+            err = errors[key] if errors[key].crashed_key == key else crashed.get(key)
+            event = WorkerDied(err, held_all) if err is not None else InputLost(held_all)
             action = next_action(node, event)
             if isinstance(action, RunAgain):
                 again[key] = action.node

@@ -12,7 +12,7 @@ from multiprocessing.pool import ThreadPool
 from typing import Any
 
 from ..errors import ExecutorError
-from .base import OnResult, with_held
+from .base import NodeError, OnResult, with_held
 
 
 def _callbacks(on_result: OnResult | None) -> tuple:
@@ -25,6 +25,11 @@ def _callbacks(on_result: OnResult | None) -> tuple:
     return ((None, None, None, posttask, None),)  # (start, start_state, pretask, posttask, finish)
 
 __all__ = ["LocalExecutor", "LocalDaskExecutor"]
+
+
+def _pool_pids(pool: Any) -> set[int]:
+    """The process ids of a ProcessPoolExecutor's own worker processes."""
+    return set(getattr(pool, "_processes", None) or {})
 
 
 class LocalExecutor:
@@ -127,10 +132,8 @@ class LocalDaskExecutor:
             if isinstance(pool, ThreadPool):
                 pool.terminate() if interrupted else pool.close()
                 return
-            if interrupted:  # Ctrl-C: do not wait for running tasks; stop worker processes
-                pids = self._pids | set(getattr(pool, "_processes", None) or {})
-                pids |= {p.pid for p in multiprocessing.active_children()
-                         if p.name.startswith("SpawnProcess")}
+            if interrupted:  # Ctrl-C: do not wait for running tasks; stop the pool's processes
+                pids = self._pids | _pool_pids(pool)
                 for pid in pids:
                     try:
                         os.kill(pid, signal.SIGKILL)
@@ -162,15 +165,63 @@ class LocalDaskExecutor:
 
             return dict(zip(keys, get(graph, keys, pool=self._pool, callbacks=callbacks,
                                       **self.kwargs)))
+        return self._in_processes(graph, keys, on_result)
+
+    def _in_processes(self, graph: dict, keys: list, on_result: OnResult | None) -> dict:
+        """``graph`` on the process pool.  A pool process that dies breaks the whole pool:
+        the nodes that finished keep their values, the ones that were running are reported
+        as crashed (each a suspect, see ``NodeError.suspects``), the others as not run, and
+        a new pool takes the next graph."""
+        from concurrent.futures.process import BrokenProcessPool
         from dask.multiprocessing import get
+
+        done: dict[Any, Any] = {}
+        running: set[Any] = set()
+
+        def pretask(key: Any, dsk: Any, state: Any) -> None:
+            running.add(key)
+            self._pids.update(_pool_pids(self._pool))   # to stop them on Ctrl-C
+
+        def posttask(key: Any, result: Any, dsk: Any, state: Any, worker: Any) -> None:
+            running.discard(key)
+            done[key] = result
+            if on_result is not None:
+                on_result(key, result)
 
         # chunksize=1: each ready node goes to a free process at once (batches are big already)
         kwargs = {"chunksize": 1, **self.kwargs}
         try:
-            return dict(zip(keys, get(graph, keys, pool=self._pool, callbacks=callbacks,
+            return dict(zip(keys, get(graph, keys, pool=self._pool,
+                                      callbacks=((None, None, pretask, posttask, None),),
                                       **kwargs)))
-        finally:  # remember the workers, to stop them on Ctrl-C even if the pool broke
-            self._pids.update(getattr(self._pool, "_processes", None) or {})
+        except BrokenProcessPool as exc:
+            self._new_pool()
+            return self._after_death(keys, done, running, exc)
+
+    def _new_pool(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+        from dask.multiprocessing import get_context
+
+        broken, self._pool = self._pool, None
+        broken.shutdown(wait=True, cancel_futures=True)   # its processes are gone already
+        self._pids = set()
+        self._pool = ProcessPoolExecutor(self.num_workers, mp_context=get_context())
+
+    def _after_death(self, keys: list, done: Mapping[Any, Any], running: set[Any],
+                     exc: BaseException) -> dict:
+        suspects = [k for k in keys if k in running]
+        reason = (f"a worker process of {self!r} died while it ran, so its outcome is unknown. "
+                  "A task that kills its process (os._exit, a crash in C code, running out of "
+                  "memory) does this; fix it, or run the flow again.")
+        out: dict[Any, Any] = {k: done[k] for k in keys if k in done}
+        for k in suspects:
+            out[k] = NodeError(exc, crashed_key=k, worker=None, reason=reason,
+                               suspects=len(suspects))
+        blamed = suspects[0] if suspects else None
+        for k in keys:
+            if k not in out:   # it did not run: it runs again (see engine.recovery)
+                out[k] = NodeError(exc, crashed_key=blamed)
+        return out
 
     def __repr__(self) -> str:
         return f"LocalDaskExecutor(scheduler={self.scheduler!r}, num_workers={self.num_workers})"
