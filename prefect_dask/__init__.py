@@ -14,21 +14,22 @@ from .log import get_logger
 from .mapping import apply_map
 from .notify import slack_notifier, webhook_notifier
 from .resource_manager import resource_manager
-from .results import LocalResult, Result
-from .schedules import CronSchedule, IntervalSchedule
-from .task import (Parameter, Task, as_task, exponential_backoff, flatten, mapped, tags, task,
-                   unmapped)
+from .results import LocalResult, PrefectResult, Result
+from .schedules import CronSchedule, IntervalSchedule, Schedule
+from .task import (DateTimeParameter, Parameter, Task, as_task, exponential_backoff, flatten,
+                   mapped, tags, task, unmapped)
 from .utilities.tasks import defaults_from_attrs
 
 __version__ = "0.1.0"
 
 __all__ = [
-    "Flow", "Edge", "Task", "task", "Parameter", "unmapped", "mapped", "flatten", "apply_map",
-    "tags", "defaults_from_attrs", "as_task", "raise_on_exception", "case",
-    "merge", "switch", "ifelse", "filter_results", "FilterTask", "signals", "states", "triggers",
-    "cache_validators", "context", "get_logger", "exponential_backoff", "webhook_notifier",
-    "slack_notifier", "Result", "LocalResult", "resource_manager", "IntervalSchedule",
-    "CronSchedule", "benchmark", "config", "__version__",
+    "Flow", "Edge", "Task", "task", "Parameter", "DateTimeParameter", "unmapped", "mapped",
+    "flatten", "apply_map", "tags", "defaults_from_attrs", "as_task", "raise_on_exception",
+    "case", "merge", "switch", "ifelse", "filter_results", "FilterTask", "signals", "states",
+    "triggers", "cache_validators", "context", "get_logger", "exponential_backoff",
+    "webhook_notifier", "slack_notifier", "Result", "LocalResult", "PrefectResult",
+    "resource_manager", "Schedule", "IntervalSchedule", "CronSchedule", "benchmark", "config",
+    "__version__",
 ]
 
 from . import compat  # noqa: E402  (Prefect 1's module paths: needs the names above)

@@ -550,7 +550,8 @@ class Flow:
         (default: when stderr is a terminal); ``log_level`` sets the level of the
         ``prefect_dask`` logger (default ``PREFECT_DASK_LOGGING_LEVEL`` or INFO).
         With a ``schedule`` on the flow, the flow runs at each scheduled time (as in
-        Prefect 1, unless ``run_on_schedule=False``), at most ``max_runs`` times; the
+        Prefect 1, unless ``run_on_schedule=False``), at most ``max_runs`` times, with
+        the ``parameter_defaults`` of the clock giving each time over ``parameters``; the
         last run's state is returned.  ``state``: the state the run starts from (a
         finished one is returned as it is, nothing runs); ``flow_run_name`` is what tasks
         read as ``context.flow_run_name`` (default: the run id).
@@ -588,8 +589,10 @@ class Flow:
             )
         params.update(kwargs)
 
-        def once() -> State:
-            return run_flow(self, params, executor=executor if executor is not None
+        def once(parameter_defaults: dict | None = None) -> State:
+            # a scheduled run's clock may set parameters (over the given ones, as Prefect 1)
+            return run_flow(self, {**params, **(parameter_defaults or {})},
+                            executor=executor if executor is not None
                             else self.executor, task_states=task_states, extra_context=context,
                             clock=clock, concurrency_limits=concurrency_limits, resume=resume,
                             progress=progress, log_level=log_level)

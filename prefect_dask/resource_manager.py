@@ -18,13 +18,14 @@ init or setup did not succeed (Prefect 1's semantics).
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from typing import Any
 
 from . import signals
 from .context import current_flow
 from .control_flow import Block
-from .errors import NoFlowContextError
+from .errors import NoFlowContextError, TaskDefinitionError
 from .task import Task
 
 __all__ = ["resource_manager", "ResourceManager", "resource_cleanup_trigger"]
@@ -76,31 +77,46 @@ class _Block(Block):
     def __init__(self, flow: Any, init: Task, setup: Task, cleanup: Task) -> None:
         super().__init__()
         self.flow = flow    # tasks of another flow added inside the block are an error
-        self.init, self.setup, self.cleanup = init, setup, cleanup
+        # Prefect 1's names: the block's three tasks
+        self.init_task, self.setup_task, self.cleanup_task = init, setup, cleanup
 
     def __repr__(self) -> str:
-        return f"resource {self.init.name!r}"
+        return f"resource {self.init_task.name!r}"
 
     def __enter__(self) -> Task:
         super().__enter__()
-        return self.setup
+        return self.setup_task
 
     def wire(self, flow: Any, block: set[Task]) -> None:
+        setup, cleanup = self.setup_task, self.cleanup_task
         for t in block:
             ups = flow.upstream_tasks(t)
-            if not (ups & block) and self.setup not in ups:
-                flow.add_edge(self.setup, t)
+            if not (ups & block) and setup not in ups:
+                flow.add_edge(setup, t)
             downs = flow.downstream_tasks(t)
-            if not (downs & block) and self.cleanup not in downs:
-                flow.add_edge(t, self.cleanup)
+            if not (downs & block) and cleanup not in downs:
+                flow.add_edge(t, cleanup)
 
 
 class ResourceManager:
     """Calling it inside a flow builds the init/setup/cleanup tasks (see module docstring)."""
 
-    def __init__(self, resource_class: Any, name: str | None = None) -> None:
+    def __init__(self, resource_class: Any, name: str | None = None,
+                 init_task_kwargs: dict | None = None, setup_task_kwargs: dict | None = None,
+                 cleanup_task_kwargs: dict | None = None) -> None:
         self.resource_class = resource_class
         self.name = name or getattr(resource_class, "__name__", "resource")
+        options = set(inspect.signature(Task.__init__).parameters) - {"self"}
+        self.task_kwargs = {}
+        for step, given in (("init", init_task_kwargs), ("setup", setup_task_kwargs),
+                            ("cleanup", cleanup_task_kwargs)):
+            bad = sorted(set(given or {}) - options)
+            if bad:
+                raise TaskDefinitionError(
+                    f"Resource manager {self.name!r}: {step}_task_kwargs has {bad[0]!r}, which "
+                    "is not a Task option; give options Task(...) takes, e.g. "
+                    f"{step}_task_kwargs={{'max_retries': 2}}.")
+            self.task_kwargs[step] = dict(given or {})
 
     def __call__(self, *args: Any, flow: Any = None, **kwargs: Any) -> _Block:
         flow = flow if flow is not None else current_flow()
@@ -108,21 +124,28 @@ class ResourceManager:
             raise NoFlowContextError(
                 f"Resource manager {self.name!r} was used outside a flow; use it inside "
                 "`with Flow(...):` as `with Resource(...) as resource:`.")
-        import inspect
-
         bound = inspect.signature(self.resource_class).bind(*args, **kwargs)
-        init = _Init(self.resource_class, name=self.name)
+        options = self.task_kwargs
+        init = _Init(self.resource_class, **{"name": self.name, **options["init"]})
         init.bind(flow=flow, **bound.arguments)
-        setup = _Setup(name=f"{self.name}.setup")
+        setup = _Setup(**{"name": f"{self.name}.setup", **options["setup"]})
         setup.bind(mgr=init, flow=flow)
-        cleanup = _Cleanup(name=f"{self.name}.cleanup", trigger=resource_cleanup_trigger,
-                           skip_on_upstream_skip=False)
+        cleanup = _Cleanup(**{"name": f"{self.name}.cleanup", "trigger": resource_cleanup_trigger,
+                              "skip_on_upstream_skip": False, **options["cleanup"]})
         cleanup.bind(mgr=init, resource=setup, flow=flow)
         return _Block(flow, init, setup, cleanup)
 
 
-def resource_manager(resource_class: Any = None, *, name: str | None = None) -> Any:
-    """Decorate a class with ``setup()`` and ``cleanup(resource)`` methods (see module docstring)."""
+def resource_manager(resource_class: Any = None, *, name: str | None = None,
+                     init_task_kwargs: dict | None = None, setup_task_kwargs: dict | None = None,
+                     cleanup_task_kwargs: dict | None = None) -> Any:
+    """Decorate a class with ``setup()`` and ``cleanup(resource)`` methods (see module
+    docstring).  ``init_task_kwargs``, ``setup_task_kwargs`` and ``cleanup_task_kwargs`` are
+    Task options for the three tasks (``{"max_retries": 2}``, a ``name``, a ``trigger``...);
+    the block (``with Resource(...) as r:``, or what ``Resource(...)`` returns) has them as
+    ``init_task``, ``setup_task`` and ``cleanup_task``."""
+    options = {"name": name, "init_task_kwargs": init_task_kwargs,
+               "setup_task_kwargs": setup_task_kwargs, "cleanup_task_kwargs": cleanup_task_kwargs}
     if resource_class is None:
-        return lambda cls: ResourceManager(cls, name=name)
-    return ResourceManager(resource_class, name=name)
+        return lambda cls: ResourceManager(cls, **options)
+    return ResourceManager(resource_class, **options)

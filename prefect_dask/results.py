@@ -33,7 +33,8 @@ from .errors import PrefectDaskError
 
 __all__ = ["home", "write_value", "read_value", "CorruptResultError", "ResultWriteError",
            "atomic_write", "Serializer", "PickleSerializer", "JSONSerializer",
-           "MsgPackSerializer", "Result", "LocalResult", "MemoryResult", "FSSpecResult", "private_dir"]
+           "MsgPackSerializer", "Result", "LocalResult", "MemoryResult", "FSSpecResult", "PrefectResult",
+           "private_dir"]
 
 MAGIC_PLAIN = b"PDR2"
 MAGIC_HMAC = b"PDH2"
@@ -251,6 +252,46 @@ class MemoryResult(Result):
 
     def __repr__(self) -> str:
         return "MemoryResult()"
+
+
+class PrefectResult(Result):
+    """The result itself, as JSON, is its location: kept in the run record (and the
+    State's ``location``), no file written.  For small JSON values (Prefect 1's
+    ``PrefectResult``).
+
+    >>> r = PrefectResult()
+    >>> where = r.write({"rows": [1, 2]}, "ignored")
+    >>> where, r.load(where)
+    ('{"rows": [1, 2]}', {'rows': [1, 2]})
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass    # Prefect 1's arguments (value=, location=...) carry nothing needed here
+
+    def exists(self, location: str) -> bool:
+        try:
+            json.loads(location)
+        except ValueError:
+            return False
+        return True
+
+    def write(self, value: Any, location: str) -> str:
+        try:
+            return json.dumps(value)
+        except (TypeError, ValueError) as exc:
+            raise ResultWriteError(
+                f"PrefectResult keeps a result as JSON in the run record, and a "
+                f"{type(value).__name__} is not JSON ({exc}); return plain data (dict, list, "
+                "str, numbers) or use LocalResult().") from None
+
+    def where(self, location: str) -> str:
+        return location
+
+    def load(self, where: str) -> Any:
+        return json.loads(where)
+
+    def __repr__(self) -> str:
+        return "PrefectResult()"
 
 
 class LocalResult(Result):

@@ -14,13 +14,14 @@ signal itself.
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 from . import states
 
 __all__ = [
     "PrefectSignal", "PrefectStateSignal", "FAIL", "TRIGGERFAIL", "VALIDATIONFAIL", "SUCCESS",
-    "SKIP", "RETRY", "LOOP", "PAUSE", "ENDRUN", "signal_from_state",
+    "SKIP", "RETRY", "LOOP", "PAUSE", "ENDRUN", "TaskTimeoutSignal", "signal_from_state",
 ]
 
 _SELF = object()
@@ -28,6 +29,31 @@ _SELF = object()
 
 class PrefectSignal(Exception):
     """Base of every signal (Prefect 1's name)."""
+
+
+class TaskTimeoutSignal(PrefectSignal, TimeoutError):
+    """The result of a ``TimedOut`` state: the task ran longer than its ``timeout``
+    (Prefect 1's ``prefect.exceptions.TaskTimeoutSignal``; a ``TimeoutError`` too, so
+    ``retry_on=TimeoutError`` retries it)."""
+
+
+def as_timestamp(when: Any, owner: str) -> float | None:
+    """A ``start_time`` as a timestamp: a datetime (naive means UTC, as in Prefect 1) or a
+    number of seconds since the epoch.
+
+    >>> as_timestamp(datetime.datetime(1970, 1, 1, 0, 1), "RETRY")
+    60.0
+    """
+    if when is None:
+        return None
+    if isinstance(when, datetime.datetime):
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=datetime.timezone.utc)
+        return when.timestamp()
+    if isinstance(when, (int, float)) and not isinstance(when, bool):
+        return float(when)
+    raise TypeError(f"{owner}(start_time={when!r}): give a datetime (e.g. "
+                    "datetime.now(timezone.utc) + timedelta(minutes=5)) or a timestamp.")
 
 
 class PrefectStateSignal(PrefectSignal):
@@ -47,6 +73,9 @@ class PrefectStateSignal(PrefectSignal):
         super().__init__(message, *args)
         self.message = message
         self.result = self if result is _SELF else result
+        if "start_time" in state_fields:
+            state_fields["start_time"] = as_timestamp(state_fields["start_time"],
+                                                      type(self).__name__)
         self.state = self.state_class(message, self.result, **state_fields)
 
 
@@ -81,9 +110,26 @@ class SKIP(PrefectStateSignal):
 
 
 class RETRY(PrefectStateSignal):
-    """Fail this attempt and retry it (counts against ``max_retries``)."""
+    """Run the task again, whatever its ``max_retries`` (as in Prefect 1).
+
+    ``start_time``: when (a datetime, naive meaning UTC, or a timestamp); the task
+    waits for it on the run's clock (``flow.run(clock=...)``).  ``run_count=n``: the
+    attempts to count as made, so the next one is ``n + 1`` (``context.task_run_count``);
+    by default the attempts really made.
+    """
 
     state_class = states.Retrying
+
+    def __init__(self, message: Any = None, *args: Any, result: Any = _SELF,
+                 start_time: Any = None, run_count: int | None = None,
+                 **state_fields: Any) -> None:
+        if run_count is not None and (not isinstance(run_count, int) or run_count < 0):
+            raise TypeError(f"RETRY(run_count={run_count!r}): give the number of attempts to "
+                            "count as made, an int >= 0 (0 starts the count again).")
+        if run_count is not None:
+            state_fields["attempts"] = run_count
+        super().__init__(message, *args, result=result, start_time=start_time, **state_fields)
+        self.run_count = run_count
 
 
 class LOOP(PrefectStateSignal):

@@ -37,8 +37,23 @@ __all__ = [
     "State", "Pending", "Scheduled", "Retrying", "Paused", "Resume", "Running", "Finished",
     "Success", "Cached", "Mapped", "Skipped", "Failed", "TimedOut", "TriggerFailed",
     "ValidationFailed",
-    "Crashed", "Looped", "Cancelled", "MapStates",
+    "Crashed", "Looped", "Cancelled", "MapStates", "StateResult",
 ]
+
+
+@dataclass(frozen=True, slots=True)
+class StateResult:
+    """A state's result and where it was checkpointed (``state._result``, Prefect 1's name).
+
+    >>> Success(result=3)._result
+    <Result: 3>
+    """
+
+    value: Any
+    location: str | None = None
+
+    def __repr__(self) -> str:
+        return f"<Result: {self.value!r:.60}>"
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -89,13 +104,24 @@ class State:
         return cls(message, result, **keep)
 
     @property
+    def _result(self) -> "StateResult":
+        """Prefect 1's ``state._result``: ``.value`` is the result, ``.location`` where it
+        was checkpointed (None if it was not)."""
+        return StateResult(self.result, self.location)
+
+    @property
     def run_count(self) -> int:
         """Prefect 1's name for ``attempts`` (on Retrying: the attempts made so far)."""
         return self.attempts
 
     @classmethod
-    def children(cls) -> list[type["State"]]:
-        """Every subclass of this state class, at any depth."""
+    def children(cls, include_self: bool = False, names_only: bool = False) -> list[Any]:
+        """Every subclass of this state class, at any depth (and the class itself, last,
+        with ``include_self``); their names with ``names_only``.
+
+        >>> Failed.children(include_self=True, names_only=True)[-1]
+        'Failed'
+        """
         out, todo = [], list(cls.__subclasses__())
         while todo:
             sub = todo.pop(0)
@@ -103,12 +129,18 @@ class State:
             if getattr(sys.modules.get(sub.__module__), sub.__qualname__, sub) is sub:
                 out.append(sub)
             todo.extend(sub.__subclasses__())
-        return out
+        return _classes(out + [cls] if include_self else out, names_only)
 
     @classmethod
-    def parents(cls) -> list[type["State"]]:
-        """The state classes this one derives from, nearest first."""
-        return [c for c in cls.__mro__[1:] if issubclass(c, State)]
+    def parents(cls, include_self: bool = False, names_only: bool = False) -> list[Any]:
+        """The state classes this one derives from, nearest first (and the class itself,
+        last, with ``include_self``); their names with ``names_only``.
+
+        >>> TimedOut.parents(names_only=True)
+        ['Failed', 'Finished', 'State']
+        """
+        out = [c for c in cls.__mro__[1:] if issubclass(c, State)]
+        return _classes(out + [cls] if include_self else out, names_only)
 
     def load_result(self, result: Any = None) -> "State":
         """Prefect 1 loaded a checkpointed result here; results are always loaded: self."""
@@ -198,6 +230,10 @@ def _same(a: Any, b: Any) -> bool:
         return bool(a == b)
     except Exception:
         return False
+
+
+def _classes(classes: list[type], names_only: bool) -> list[Any]:
+    return [c.__name__ for c in classes] if names_only else classes
 
 
 _BASE_FIELDS = State.__dataclass_fields__.keys()

@@ -34,7 +34,8 @@ from .errors import (ApplyMapError, NoFlowContextError, TaskBindError, TaskDefin
 from .utilities.tasks import defaults_from_attrs
 
 __all__ = [
-    "Task", "FunctionTask", "task", "Parameter", "Constant", "GetItem", "Operator",
+    "Task", "FunctionTask", "task", "Parameter", "DateTimeParameter", "Constant", "GetItem",
+    "Operator",
     "VarArgsTask", "List", "Tuple", "Set", "Dict",
     "unmapped", "mapped", "flatten", "tags", "as_task", "exponential_backoff", "as_seconds",
     "NO_DEFAULT", "is_sequence", "flattens",
@@ -652,6 +653,37 @@ class Parameter(Task):
 
     def run(self) -> Any:
         return context["parameters"][self.name]
+
+
+class DateTimeParameter(Parameter):
+    """A Parameter whose value is a date and time: an ISO 8601 string
+    (``"2024-05-06T07:00:00+02:00"``, ``"2024-05-06"``) or a datetime becomes an aware
+    ``datetime.datetime`` (no offset means UTC), as Prefect 1's did (a pendulum DateTime
+    there); None stays None.  A string that is not a date fails the Parameter.
+
+    >>> DateTimeParameter.parse("x", "2024-05-06")
+    datetime.datetime(2024, 5, 6, 0, 0, tzinfo=datetime.timezone.utc)
+    """
+
+    def run(self) -> Any:
+        return self.parse(self.name, super().run())
+
+    @staticmethod
+    def parse(name: str, value: Any) -> Any:
+        """``value`` of DateTimeParameter ``name`` as the run gets it (see the class)."""
+        import datetime
+
+        if isinstance(value, str):
+            try:
+                value = datetime.datetime.fromisoformat(value)
+            except ValueError:
+                raise ValueError(
+                    f"DateTimeParameter {name!r}: {value!r} is not an ISO 8601 date and time; "
+                    "pass e.g. '2024-05-06T07:00:00' (UTC), '2024-05-06T07:00:00+02:00' or "
+                    "'2024-05-06', or a datetime.") from None
+        if isinstance(value, datetime.datetime) and value.tzinfo is None:
+            value = value.replace(tzinfo=datetime.timezone.utc)
+        return value
 
 
 class Constant(Task):

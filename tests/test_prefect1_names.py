@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import logging
 import os
@@ -17,14 +18,24 @@ import pytest
 
 from cluster_helpers import pickle_by_value
 from prefect_dask import (Edge, Flow, Parameter, Task, as_task, context, defaults_from_attrs,
-                          get_logger, mapped, raise_on_exception, signals, tags, task, unmapped)
+                          get_logger, mapped, raise_on_exception, resource_manager, signals, tags,
+                          task, triggers, unmapped)
 from prefect_dask.errors import (FlowValidationError, NoFlowContextError, RunArgumentError,
                                  TaskDefinitionError, TaskOptionError)
-from prefect_dask.schedules import IntervalSchedule
-from prefect_dask.states import Failed, Mapped, Pending, Success
+from prefect_dask.records import list_runs, read_record
+from prefect_dask.results import LocalResult, PrefectResult
+from prefect_dask.schedules import (CronClock, DatesClock, IntervalClock, IntervalSchedule,
+                                    Schedule, at_time, between_dates, between_datetimes,
+                                    between_times, is_day_of_week, is_month_end, is_month_start,
+                                    is_weekday, is_weekend, on_date, on_datetime)
+from prefect_dask.states import (Cached, Failed, Finished, Mapped, Pending, Skipped, State,
+                                 Success, TimedOut, TriggerFailed)
+from prefect_dask.task import DateTimeParameter
 from tasks import inc, one
 
 pickle_by_value(__name__)
+
+UTC = datetime.timezone.utc
 
 
 class Collect(logging.Handler):
@@ -301,7 +312,8 @@ def test_failed_state_from_run_is_unchanged():
 
 # -- an unchanged Prefect 1 program using these names, through Prefect 1's module paths ----
 
-PROGRAM = """import json
+PROGRAM = """import datetime
+import json
 import logging
 import sys
 
@@ -403,3 +415,252 @@ def test_an_unchanged_prefect_1_program_using_these_names(tmp_path):
     assert out.returncode == 0, out.stderr
     assert json.loads((tmp_path / "out.json").read_text()) == EXPECTED
     assert "INFO - prefect_dask | loaded" in out.stderr.splitlines()[0]   # module-level LOGGER
+
+
+# -- signals.RETRY(start_time=, run_count=), TaskTimeoutSignal ---------------------------
+
+def test_retry_runs_again_at_its_start_time_on_the_run_clock(executor, clock, rec):
+    @task
+    def again():
+        rec.add(context.task_run_count)
+        if len(rec.items) < 3:
+            when = datetime.datetime.fromtimestamp(context.clock.now() + 90, UTC)
+            raise signals.RETRY("later", start_time=when, run_count=0)
+        return "done"
+
+    with Flow("retry-later") as flow:
+        r = again()
+    state = flow.run(executor=executor, clock=clock)
+    assert state.result[r].result == "done"
+    assert rec.items == [1, 1, 1]                 # run_count=0: every attempt is the first
+    assert clock.sleeps == [90.0, 90.0]
+
+
+@task
+def retry_counting():
+    n = context.task_run_count
+    if n < 3:
+        raise signals.RETRY(start_time=datetime.datetime.now(UTC), run_count=n + 1)
+    return n
+
+
+def test_retry_run_count_sets_the_next_attempt_number(any_executor):
+    with Flow("retry-count") as flow:
+        r = retry_counting()
+    assert flow.run(executor=any_executor).result[r].result == 3     # attempts 1, then 3
+
+
+def test_retry_start_time_misuse():
+    with pytest.raises(TypeError, match=r"RETRY\(start_time='soon'\): give a datetime"):
+        signals.RETRY(start_time="soon")
+    with pytest.raises(TypeError, match=r"RETRY\(run_count=-1\).*int >= 0"):
+        signals.RETRY(run_count=-1)
+    naive = datetime.datetime(2026, 1, 1)
+    assert signals.RETRY(start_time=naive).state.start_time == naive.replace(
+        tzinfo=UTC).timestamp()
+
+
+@task(timeout=0.5)
+def sleeps_too_long():
+    import time
+    time.sleep(30)
+
+
+def test_a_timed_out_task_has_a_task_timeout_signal(any_executor):
+    with Flow("too-slow") as flow:
+        t = sleeps_too_long()
+    state = flow.run(executor=any_executor).result[t]
+    assert isinstance(state, TimedOut)
+    assert isinstance(state.result, signals.TaskTimeoutSignal)
+    assert isinstance(state.result, (signals.PrefectSignal, TimeoutError))
+    assert "timed out after 0.5 s" in str(state.result)
+
+
+# -- DateTimeParameter ---------------------------------------------------------------------
+
+@task
+def show(value):
+    return value
+
+
+def test_datetime_parameter(executor):
+    with Flow("dates") as flow:
+        day = DateTimeParameter("day")
+        maybe = DateTimeParameter("maybe", required=False)
+        a, b = show(day), show(maybe)
+    state = flow.run(executor=executor, day="2024-05-06T07:08:09+02:00")
+    tz = datetime.timezone(datetime.timedelta(hours=2))
+    assert state.result[a].result == datetime.datetime(2024, 5, 6, 7, 8, 9, tzinfo=tz)
+    assert state.result[b].result is None
+    state = flow.run(executor=executor, day="2024-05-06",
+                     maybe=datetime.datetime(2024, 1, 2, 3))
+    assert state.result[a].result == datetime.datetime(2024, 5, 6, tzinfo=UTC)
+    assert state.result[b].result == datetime.datetime(2024, 1, 2, 3, tzinfo=UTC)
+    with pytest.raises(ValueError, match="required parameter.*'day'"):
+        flow.run(executor=executor)
+
+
+def test_datetime_parameter_that_is_not_a_date_fails_the_parameter(executor):
+    with Flow("bad-date") as flow:
+        day = DateTimeParameter("day")
+        a = show(day)
+    state = flow.run(executor=executor, day="next tuesday")
+    assert state.is_failed() and isinstance(state.result[a], TriggerFailed)
+    assert "DateTimeParameter 'day': 'next tuesday' is not an ISO 8601 date" \
+        in state.result[day].message
+
+
+# -- states: children/parents, _result; PrefectResult ---------------------------------------
+
+def test_state_children_and_parents_options():
+    assert Failed.children(include_self=True, names_only=True)[-1] == "Failed"
+    assert {"TimedOut", "TriggerFailed"} <= set(Failed.children(names_only=True))
+    assert TimedOut.parents(include_self=True, names_only=True) == [
+        "Failed", "Finished", "State", "TimedOut"]
+    assert Success.children() == [Cached, Mapped, Skipped]
+    assert TimedOut.parents() == [Failed, Finished, State]
+
+
+@task(result=PrefectResult())
+def as_json():
+    return {"rows": [1, 2]}
+
+
+@task(result=PrefectResult())
+def not_json():
+    return object()
+
+
+@task(result=LocalResult())
+def on_disk():
+    return 7
+
+
+def test_prefect_result_keeps_the_value_in_the_run_record(any_executor):
+    with Flow("json-results") as flow:
+        j, d = as_json(), on_disk()
+    state = flow.run(executor=any_executor)
+    assert state.result[j]._result.value == {"rows": [1, 2]}
+    assert state.result[j]._result.location == '{"rows": [1, 2]}'
+    assert repr(state.result[j]._result) == "<Result: {'rows': [1, 2]}>"
+    assert Path(state.result[d]._result.location).is_file()
+    assert Success(result=1)._result.location is None
+    (run,) = list_runs()
+    assert read_record(run["path"])["tasks"][j.slug]["location"] == '{"rows": [1, 2]}'
+    again = flow.run(executor=any_executor, resume="last")   # read back from the record
+    assert isinstance(again.result[j], Cached) and again.result[j].result == {"rows": [1, 2]}
+
+
+def test_prefect_result_that_is_not_json_fails_the_task_naming_it(executor):
+    with Flow("not-json") as flow:
+        n = not_json()
+    state = flow.run(executor=executor).result[n]
+    assert state.is_failed()
+    assert "Task 'not_json': its result could not be checkpointed: PrefectResult keeps a " \
+        "result as JSON" in state.message and "use LocalResult()" in state.message
+
+
+# -- resource_manager(init_task_kwargs=, ...) and the block's tasks ------------------------
+
+class Counter:
+    def __init__(self, start):
+        self.start = start
+
+    def setup(self):
+        return self.start
+
+    def cleanup(self, resource):
+        pass
+
+
+def test_resource_manager_task_kwargs_and_block_tasks(executor):
+    manager = resource_manager(
+        Counter, init_task_kwargs={"name": "make", "tags": ["res"]},
+        setup_task_kwargs={"max_retries": 2},
+        cleanup_task_kwargs={"name": "tidy", "trigger": triggers.always_run})
+    with Flow("resources") as flow:
+        with manager(3) as value:
+            out = inc(value)
+        block = manager(10)
+    assert (block.init_task.name, block.init_task.tags) == ("make", {"res"})
+    assert (block.setup_task.name, block.setup_task.max_retries) == ("Counter.setup", 2)
+    assert (block.cleanup_task.name, block.cleanup_task.trigger) == ("tidy", triggers.always_run)
+    state = flow.run(executor=executor)
+    assert state.result[out].result == 4 and state.result[block.setup_task].result == 10
+    with pytest.raises(TaskDefinitionError, match=r"Resource manager 'Counter': "
+                       r"setup_task_kwargs has 'retries', which is not a Task option"):
+        resource_manager(Counter, setup_task_kwargs={"retries": 2})
+
+
+# -- Schedule(clocks=..., filters=...) -----------------------------------------------------
+
+T0 = 1_000_000.0   # the FakeClock's start (Monday 1970-01-12 13:46:40 UTC)
+
+
+def at(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(T0 + seconds, UTC)
+
+
+def test_schedule_clocks_give_their_parameter_defaults(executor, clock, rec):
+    @task
+    def greet(who):
+        rec.add((clock.now() - T0, who))
+
+    schedule = Schedule(clocks=[
+        IntervalClock(datetime.timedelta(minutes=10), start_date=at(0),
+                      parameter_defaults={"who": "interval"}),
+        DatesClock([at(300)], parameter_defaults={"who": "dates"})])
+    with Flow("greetings", schedule) as flow:
+        greet(Parameter("who", default="nobody"))
+    flow.run(executor=executor, clock=clock, max_runs=4, who="given")
+    assert rec.items == [(0, "interval"), (300, "dates"), (600, "interval"), (1200, "interval")]
+
+
+def test_schedule_filters_and_adjustments():
+    start = datetime.datetime(2026, 1, 1, tzinfo=UTC)          # a Thursday
+    daily = IntervalClock(datetime.timedelta(days=1), start_date=start)
+    assert [d.day for d in Schedule([daily], filters=[is_weekday]).next(4, after=start)] == \
+        [1, 2, 5, 6]
+    assert [d.day for d in Schedule([daily], filters=[is_weekend]).next(2, after=start)] == [3, 4]
+    month_edges = Schedule([daily], or_filters=[is_month_start, is_month_end, on_date(1, 10)],
+                           filters=[between_datetimes(start, start + datetime.timedelta(days=40))])
+    assert [str(d.date()) for d in month_edges.next(9, after=start)] == [
+        "2026-01-01", "2026-01-10", "2026-01-31", "2026-02-01"]
+    hourly = IntervalClock(datetime.timedelta(hours=7), start_date=start)
+    night = Schedule([hourly], filters=[between_times(datetime.time(20), datetime.time(5))])
+    assert [d.hour for d in night.next(4, after=start)] == [0, 21, 4, 1]
+    new_year_fridays = Schedule([daily], filters=[between_dates(12, 30, 1, 2),
+                                                  is_day_of_week(4)])
+    assert [str(d.date()) for d in new_year_fridays.next(2, after=start)] == [
+        "2026-01-02", "2027-01-01"]
+    only = Schedule([daily], filters=[on_datetime(datetime.datetime(2026, 1, 3))],
+                    not_filters=[at_time(datetime.time(1))])
+    assert only.next(2, after=start) == [datetime.datetime(2026, 1, 3, tzinfo=UTC)]
+    twice = Schedule([daily, IntervalClock(datetime.timedelta(days=2), start_date=start)],
+                     adjustments=[lambda d: d + datetime.timedelta(minutes=5)])
+    assert [(d.day, d.minute) for d in twice.next(3, after=start)] == [(1, 5), (2, 5), (3, 5)]
+    events = Schedule([DatesClock([start], parameter_defaults={"x": 1})]).next(
+        1, after=start, return_events=True)
+    assert events[0].parameter_defaults == {"x": 1} and events[0] == start
+
+
+def test_cron_clock_and_prefect_1_interval_schedule_order():
+    start = datetime.datetime(2026, 1, 1, tzinfo=UTC)
+    cron = Schedule([CronClock("0 6 * * *", start_date=start, parameter_defaults={"a": 1})])
+    assert [d.hour for d in cron.next(2, after=start)] == [6, 6]
+    hourly = IntervalSchedule(start, datetime.timedelta(hours=1))     # Prefect 1's order
+    assert hourly.next(2, after=start) == [start, start + datetime.timedelta(hours=1)]
+
+
+def test_schedule_misuse_names_the_fix():
+    with pytest.raises(TaskDefinitionError, match=r"Schedule\(clocks=...\) needs a list of "
+                       r"clocks.*IntervalClock\(timedelta"):
+        Schedule([datetime.timedelta(hours=1)])
+    with pytest.raises(TaskDefinitionError, match=r"filter or adjustment 'weekdays' is not "
+                       "callable"):
+        Schedule([IntervalClock(datetime.timedelta(hours=1))], filters=["weekdays"])
+    with pytest.raises(TaskDefinitionError, match=r"IntervalClock\(interval=5\) needs a "
+                       r"positive datetime.timedelta"):
+        IntervalClock(5)
+    with pytest.raises(TaskDefinitionError, match=r"DatesClock: '2026-01-01' is not a datetime"):
+        DatesClock(["2026-01-01"])

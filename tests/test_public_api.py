@@ -87,7 +87,8 @@ def test_trigger_names():
 # did; the other Prefect 1 names real programs use are exported here too.
 PREFECT1_TOP_LEVEL = ["Flow", "Parameter", "Task", "apply_map", "case", "context", "flatten",
                       "mapped", "resource_manager", "tags", "task", "triggers", "unmapped"]
-PREFECT1_DEEP_NAMES = ["defaults_from_attrs", "as_task", "raise_on_exception", "get_logger"]
+PREFECT1_DEEP_NAMES = ["defaults_from_attrs", "as_task", "raise_on_exception", "get_logger",
+                       "DateTimeParameter", "PrefectResult", "Schedule"]
 
 
 def test_prefect1_top_level_names():

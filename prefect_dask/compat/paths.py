@@ -46,8 +46,14 @@ PATHS: dict[str, str] = {
     "engine.serializers": "prefect_dask.results",
     "engine.cache_validators": "prefect_dask.cache_validators",
     "engine.executors": "prefect_dask.executors",
+    # prefect.exceptions
+    "exceptions": PACKAGE,
+    "exceptions.PrefectSignal": "prefect_dask.signals:PrefectSignal",
+    "exceptions.TaskTimeoutSignal": "prefect_dask.signals:TaskTimeoutSignal",
     # prefect.schedules
     "schedules.schedules": "prefect_dask.schedules",
+    "schedules.clocks": "prefect_dask.schedules",
+    "schedules.filters": "prefect_dask.schedules",
     # prefect.tasks
     "tasks.control_flow": "prefect_dask.control_flow",
     "tasks.control_flow.case": "prefect_dask.control_flow",

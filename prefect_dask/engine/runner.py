@@ -460,6 +460,7 @@ def run_function(run: _Run, state: State) -> State:
         elif isinstance(new, Looped):
             new = new.replace(loop_count=loop_count, message=new.message
                               if new.message is not None else f"Task is looping ({loop_count})")
+        counted = new.attempts   # what a Retrying state says was made (RETRY(run_count=))
         state = run.set_state(state, new)
         if final:  # signals.ENDRUN: exactly this state, no retry, no loop
             return state
@@ -469,6 +470,7 @@ def run_function(run: _Run, state: State) -> State:
                             map_index=run.map_index)
             continue
         if isinstance(state, Retrying):  # signals.RETRY
+            attempt = counted
             _finished(run, state)
             clock.sleep(max(0.0, (state.start_time or 0.0) - clock.now()))
             _starting(run)
@@ -541,6 +543,8 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
         return sig.state.replace(finished=run.info.clock.now(), **stamp), True
     except signals.PrefectStateSignal as sig:
         new = sig.state
+        if isinstance(sig, signals.RETRY) and sig.run_count is not None:
+            stamp["attempts"] = sig.run_count   # RETRY(run_count=n): the next attempt is n + 1
     except Exception as exc:
         task_event(logging.ERROR, "Task '%s': Exception encountered during task execution!",
                    run.name, task=task.name, map_index=run.map_index, exc=exc)
@@ -618,7 +622,8 @@ def _with_timeout(run: _Run, body: Callable[[], Any], timeout: float) -> State:
 
 
 def _timed_out(run: _Run, timeout: float) -> State:
-    err = TimeoutError(f"Task {run.name!r} timed out after {timeout:g} s (timeout={timeout:g}).")
+    err = signals.TaskTimeoutSignal(
+        f"Task {run.name!r} timed out after {timeout:g} s (timeout={timeout:g}).")
     return TimedOut("Task timed out during execution.", result=err)
 
 
