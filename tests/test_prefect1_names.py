@@ -460,7 +460,7 @@ def test_retry_start_time_misuse():
         tzinfo=UTC).timestamp()
 
 
-@task(timeout=0.5)
+@task(timeout=datetime.timedelta(milliseconds=500))
 def sleeps_too_long():
     import time
     time.sleep(30)
