@@ -109,8 +109,9 @@ def test_tags_tag_the_tasks_created_or_called_in_the_block():
             r = inc(1)
             with tags("c"):
                 s = inc(r)
-                made = Task(name="made")
         t = inc(2)
+    with tags("a"), tags("c"):
+        made = Task(name="made")
     assert (r.tags, s.tags, made.tags, t.tags, inc.tags) == (
         {"a", "b"}, {"a", "b", "c"}, {"a", "b", "c"}, set(), set())
     assert flow.get_tasks(tags=["c"]) == [s]
