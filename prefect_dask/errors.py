@@ -26,6 +26,7 @@ __all__ = [
     "ApplyMapError",
     "TaskOptionTypeError",
     "FlowRunContextError",
+    "RunOptionError",
 ]
 
 
@@ -105,3 +106,7 @@ class TaskOptionTypeError(PrefectDaskError, TypeError):
 
 class FlowRunContextError(PrefectDaskError, RuntimeError):
     """``flow.run()`` was called inside the flow's own ``with Flow(...)`` block."""
+
+
+class RunOptionError(PrefectDaskError, ValueError):
+    """``flow.run(...)`` got a Prefect 1 option whose job is done another way here."""

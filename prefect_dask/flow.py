@@ -26,7 +26,7 @@ from typing import Any
 
 from .context import open_blocks, pop_flow, push_flow
 from .errors import (CycleError, FlowRunContextError, FlowValidationError, MapError,
-                     NeedsServerError, RunArgumentError)
+                     NeedsServerError, RunArgumentError, RunOptionError)
 from .states import State
 from .task import (Constant, Parameter, Task, checked_handlers, flatten, is_sequence,
                    task_or_value, unmapped)
@@ -246,8 +246,8 @@ class Flow:
         self.add_task(task)
         for t in upstream_tasks or ():
             self.add_edge(self._input(t), task, mapped=_is_mapped(t, mapped))
-        for t in downstream_tasks or ():
-            self.add_edge(task, t)
+        for t in downstream_tasks or ():   # a value becomes a Constant task, as in Prefect 1
+            self.add_edge(task, t if isinstance(t, Task) else Constant(t))
         for key, value in (keyword_tasks or {}).items():
             is_mapped = _is_mapped(value, mapped)
             value = self._input(value)
@@ -574,6 +574,10 @@ class Flow:
         if flow_run_name is not None:
             context = {**(context or {}), "flow_run_name": flow_run_name}
 
+        if "return_tasks" in kwargs:
+            raise RunOptionError(
+                f"Flow {self.name!r}: flow.run() takes no return_tasks; the final state "
+                "holds every task's state (state.result[task]); pick the ones you need from it.")
         names = {p.name for p in self.parameters()}
         params = dict(parameters or {})
         unknown_kw = sorted(k for k in kwargs if k not in names)

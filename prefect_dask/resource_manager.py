@@ -57,12 +57,14 @@ class _Init(Task):
 
 
 class _Setup(Task):
+    rerun_on_restart = True   # the resource must exist again for the tasks that run
     def run(self, mgr: Any) -> Any:  # type: ignore[override]
         return mgr.setup() if hasattr(mgr, "setup") else None
 
 
 class _Cleanup(Task):
     bookkeeping = True
+    rerun_on_restart = True
 
     def run(self, mgr: Any, resource: Any = None) -> None:  # type: ignore[override]
         if hasattr(mgr, "cleanup"):

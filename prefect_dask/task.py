@@ -29,8 +29,8 @@ from typing import Any
 from . import cache_validators as _validators
 from . import triggers as _triggers
 from .context import context, current_flow, open_blocks
-from .errors import (ApplyMapError, NoFlowContextError, TaskBindError, TaskDefinitionError,
-                     TaskOptionError, TaskOptionTypeError, UnpackError)
+from .errors import (ApplyMapError, NoFlowContextError, ParameterError, TaskBindError,
+                     TaskDefinitionError, TaskOptionError, TaskOptionTypeError, UnpackError)
 from .utilities.tasks import defaults_from_attrs
 
 __all__ = [
@@ -228,6 +228,9 @@ class Task:
     #: True for helper tasks (a resource's init and cleanup) that do not decide the flow's
     #: state: default reference tasks leave them out.
     bookkeeping = False
+    #: True for tasks that run again when a restart (``flow.run(task_states=...)``) gives
+    #: them a finished, not Cached, state: a resource's setup and cleanup (Prefect 1).
+    rerun_on_restart = False
 
     def __init__(
         self,
@@ -338,12 +341,17 @@ class Task:
                 f"{owner}: run() takes *args, which tasks cannot bind (every input is "
                 "passed by name); give the arguments names or take a list."
             )
-        reserved = [n for n in ("flow", "mapped", "upstream_tasks", "task_args") if n in params]
+        reserved = [n for n in _CALL_OPTIONS if n in params]
         if reserved:
             raise TaskDefinitionError(
                 f"{owner}: run() has argument(s) {', '.join(map(repr, reserved))}, names that "
                 "calling a task reserves (task(..., flow=, mapped=, upstream_tasks=, "
                 "task_args=)); rename them.")
+        # inspect.signature(task) shows run()'s arguments and the call options (Prefect 1)
+        plain = [p for p in params.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        self.__signature__ = inspect.Signature(
+            [*plain, *_CALL_PARAMETERS, *(p for p in params.values() if p not in plain)],
+            return_annotation="Task")
         flow = current_flow()
         if flow is not None:   # warned of at the end of the with block if never added
             flow.created.append(self)
@@ -457,26 +465,32 @@ class Task:
         return Any if ret is inspect.Signature.empty else ret
 
     def set_upstream(self, task: Any, flow: Any = None, key: str | None = None,
-                     mapped: bool = False) -> None:
-        """Make ``task`` run before this one (passing its result as ``key`` if given)."""
+                     mapped: bool = False) -> "Task":
+        """Make ``task`` run before this one (passing its result as ``key`` if given);
+        returns this task, as in Prefect 1."""
         flow = self._flow_for("set_upstream", flow)
         if key is None:
             flow.set_dependencies(self, upstream_tasks=[task], mapped=mapped)
         else:
             flow.set_dependencies(self, keyword_tasks={key: task}, mapped=mapped)
+        return self
 
     def set_downstream(self, task: "Task", flow: Any = None, key: str | None = None,
-                       mapped: bool = False) -> None:
-        """Make this task run before ``task``."""
+                       mapped: bool = False) -> "Task":
+        """Make this task run before ``task``; returns this task, as in Prefect 1."""
         task.set_upstream(self, flow=self._flow_for("set_downstream", flow), key=key, mapped=mapped)
+        return self
 
     def set_dependencies(self, flow: Any = None, upstream_tasks: Iterable[Any] | None = None,
                          downstream_tasks: Iterable["Task"] | None = None,
-                         keyword_tasks: dict[str, Any] | None = None, mapped: bool = False) -> None:
-        """``flow.set_dependencies`` with this task, in the current flow by default."""
+                         keyword_tasks: dict[str, Any] | None = None,
+                         mapped: bool = False) -> "Task":
+        """``flow.set_dependencies`` with this task, in the current flow by default; returns
+        this task."""
         self._flow_for("set_dependencies", flow).set_dependencies(
             self, upstream_tasks=upstream_tasks, downstream_tasks=downstream_tasks,
             keyword_tasks=keyword_tasks, mapped=mapped)
+        return self
 
     def _flow_for(self, method: str, flow: Any) -> Any:
         flow = flow if flow is not None else current_flow()
@@ -489,7 +503,9 @@ class Task:
 
     # -- results as tasks: indexing, unpacking, operators ----------------------
     def __getitem__(self, key: Any) -> "Task":
-        return GetItem(name=f"{self.name}[{key!r}]")(self, key)
+        # the item keeps this task's checkpoint and result, as in Prefect 1
+        return GetItem(name=f"{self.name}[{key!r}]", checkpoint=self.checkpoint,
+                       result=self.result)(self, key)
 
     def __iter__(self) -> Iterator["Task"]:
         if self.nout is None:
@@ -546,6 +562,13 @@ class Task:
         return self._operator(operator.not_, "Not")
 
     __hash__ = object.__hash__
+
+
+_CALL_OPTIONS = ("mapped", "task_args", "upstream_tasks", "flow")
+_CALL_PARAMETERS = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d, annotation=a)
+                    for n, d, a in (("mapped", False, bool), ("task_args", None, dict),
+                                    ("upstream_tasks", None, "Iterable[Any]"),
+                                    ("flow", None, "Flow"))]
 
 
 def _used_as_template(task: Task) -> None:
@@ -613,8 +636,8 @@ class FunctionTask(Task):
     """A task whose ``run`` is a plain function (made by ``@task``)."""
 
     def __init__(self, fn: Callable, name: str | None = None, **kwargs: Any) -> None:
-        if not callable(fn):
-            raise TaskDefinitionError(f"@task needs a function, got {fn!r}.")
+        if not callable(fn):   # a TypeError, as in Prefect 1
+            raise TaskOptionTypeError(f"@task / FunctionTask needs a function, got {fn!r}.")
         self.run = fn  # type: ignore[method-assign]
         self.__wrapped__ = fn
         super().__init__(name=name or getattr(fn, "__name__", None), **kwargs)
@@ -646,13 +669,24 @@ class Parameter(Task):
         self._flow_for("Parameter()", flow).add_task(self)
         return self
 
-    def copy(self, **task_args: Any) -> "Parameter":  # type: ignore[override]
+    def copy(self, name: str | None = None, **task_args: Any) -> "Parameter":  # type: ignore[override]
+        """A copy named ``name`` (Prefect 1: ``Parameter.copy("y")``), its slug too."""
+        if name is not None:
+            task_args["name"] = name
         new = super().copy(**task_args)
         new.slug = task_args.get("name", self.name)
         return new
 
     def run(self) -> Any:
-        return context["parameters"][self.name]
+        """The run's value; outside a run, the default (a required one has none)."""
+        given = context.get("parameters") or {}
+        if self.name in given:
+            return given[self.name]
+        if self.required:
+            raise ParameterError(
+                f"Parameter {self.name!r} is required and has no value here: run the flow "
+                f"with flow.run(parameters={{{self.name!r}: ...}}), or give it a default.")
+        return self.default
 
 
 class DateTimeParameter(Parameter):

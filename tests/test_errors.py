@@ -183,7 +183,7 @@ def test_non_callable_flow_on_failure():
 
 
 def test_task_decorator_needs_a_function():
-    with raises(ValueError, match=r"@task needs a function, got 5"):
+    with raises(TypeError, match=r"@task / FunctionTask needs a function, got 5"):  # Prefect 1's type
         task(5)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime
 import threading
+import typing
 
 import pytest
 
@@ -563,3 +564,93 @@ def test_tasks_created_in_a_flow_block_but_never_added_warn():
             template = Task(name="template")
             template()
             flow.add_task(Task(name="added"))
+
+
+# -- 11. smaller differences --------------------------------------------------------------
+
+def test_parameter_run_outside_a_run_and_copy():
+    from prefect_dask import Parameter
+    from prefect_dask.errors import ParameterError
+
+    assert Parameter("x", default=2).run() == 2
+    with pytest.raises(ParameterError, match=r"Parameter 'x' is required and has no value here"):
+        Parameter("x").run()
+    y = Parameter("x", default=2).copy("y")
+    assert (y.name, y.slug, y.default) == ("y", "y", 2)
+
+
+def test_operators_items_and_dependency_methods_follow_prefect_1():
+    with Flow("ops") as flow:
+        t = Task(name="t")
+        assert (t | 1) == 1                      # the value becomes a Constant downstream
+        first = gives_one.copy(checkpoint=True, result="kept")()[0]
+        a, b = Task(name="a"), Task(name="b")
+        assert a.set_downstream(b) is a and b.set_upstream(a) is b
+        assert a.set_dependencies(downstream_tasks=[b]) is a
+    assert sorted(x.name for x in flow.downstream_tasks(t)) == ["1"]
+    assert (first.checkpoint, first.result) == (True, "kept")
+
+
+@task
+def two(a, b=2, **rest) -> typing.Tuple[int, int]:
+    return a, b
+
+
+def test_signature_and_tuple_annotation():
+    import inspect
+
+    assert str(inspect.signature(two)).startswith(
+        "(a, b=2, *, mapped: bool = False, task_args: dict = None")
+    assert "**rest" in str(inspect.signature(two)) and two.nout == 2
+
+
+def test_builtin_error_types_for_function_task_and_return_tasks():
+    from prefect_dask.task import FunctionTask
+
+    with pytest.raises(TypeError, match=r"FunctionTask needs a function, got 1"):
+        FunctionTask(fn=1)
+    with Flow("rt") as flow:
+        r = add_one(1)
+    with pytest.raises(ValueError, match=r"Flow 'rt': flow.run\(\) takes no return_tasks"):
+        flow.run(return_tasks=[r])
+
+
+def test_a_handler_returning_resume_for_a_paused_task_resumes_it(executor):
+    from prefect_dask.states import Paused, Resume
+    from prefect_dask.triggers import manual_only
+
+    def go_on(task, old_state, new_state):
+        return Resume("go") if isinstance(new_state, Paused) else new_state
+
+    gated = add_one.copy(trigger=manual_only, state_handlers=[go_on])
+    with Flow("resume") as flow:
+        r = gated(gives_one())
+    state = flow.run(executor=executor)
+    assert state.result[r].is_successful() and state.result[r].result == 100
+    # gives_one's handler sets 99
+
+
+def test_a_restart_with_task_states_sets_a_resource_up_again(executor, tmp_path):
+    from prefect_dask import resource_manager
+
+    log = tmp_path / "log"
+
+    @resource_manager
+    class Res:
+        def setup(self):
+            with log.open("a") as fh:
+                fh.write("setup\n")
+            return 5
+
+        def cleanup(self, r):
+            with log.open("a") as fh:
+                fh.write("cleanup\n")
+
+    with Flow("restart") as flow:
+        with Res() as r:
+            u = echo(r)
+    first = flow.run(executor=executor)
+    given = {t: s for t, s in first.result.items() if t is not u}
+    second = flow.run(executor=executor, task_states=given)
+    assert second.result[u].result == 99
+    assert log.read_text().split() == ["setup", "cleanup"] * 2

@@ -222,7 +222,10 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     # state lets a manual_only trigger pass), as in Prefect 1.
     plans.update({t: dataclasses.replace(plans[t], resume=True)
                   for t, s in (task_states or {}).items() if isinstance(s, Resume)})
-    given: dict[Any, State] = {t: s for t, s in (task_states or {}).items() if s.is_finished()}
+    # A resource's setup and cleanup (rerun_on_restart) run again unless their given state
+    # is Cached: the resource must exist for the tasks that run (Prefect 1).
+    given: dict[Any, State] = {t: s for t, s in (task_states or {}).items() if s.is_finished()
+                               and (s.is_cached() or not t.rerun_on_restart)}
     record = find_run(resume, flow.name) if resume is not None else None
     if record is not None:  # the recorded run's parameters, but secret ones were never kept
         recorded = {k: v for k, v in (record.get("parameters") or {}).items() if v != SECRET}

@@ -38,8 +38,8 @@ from ..context import context, enter_task_context, exit_task_context
 from ..log import (capture_logs, capture_stdout, get_logger, keep_traceback, task_event,
                    task_logger)
 from ..results import CorruptResultError, LocalResult
-from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Retrying, Running,
-                      Skipped, State, Success, TimedOut, TriggerFailed, frozen,
+from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Resume, Retrying,
+                      Running, Skipped, State, Success, TimedOut, TriggerFailed, frozen,
                       through_handlers)
 from ..targets import default_location, location_template, render
 from ..task import Constant, flattens, is_sequence
@@ -692,7 +692,8 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
             new = step(run, state)
             if new is not state:  # a check that does not pass ends the run in its state
                 state = new
-                break
+                if not isinstance(new, Resume):   # unless a handler resumed a paused task
+                    break
         else:
             state = cache_result(run, checkpoint(run, run_function(run, state)))
         _finished(run, state)
