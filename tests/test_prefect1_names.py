@@ -113,7 +113,7 @@ def test_tags_tag_the_tasks_created_or_called_in_the_block():
     with tags("a"), tags("c"):
         made = Task(name="made")
     assert (r.tags, s.tags, made.tags, t.tags, inc.tags) == (
-        {"a", "b"}, {"a", "b", "c"}, {"a", "b", "c"}, set(), set())
+        {"a", "b"}, {"a", "b", "c"}, {"a", "c"}, set(), set())
     assert flow.get_tasks(tags=["c"]) == [s]
 
 
