@@ -15,12 +15,10 @@ changes a state; a URL that is not http(s) is refused when the handler is made.
 
 from __future__ import annotations
 
-import json
 import logging
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -30,6 +28,8 @@ from prefect_dask import (Flow, context, get_logger, signals, slack_notifier, st
 from prefect_dask.executors import LocalDaskExecutor
 from prefect_dask.records import list_runs, read_record
 from prefect_dask.states import Failed, Success
+
+from local_servers import Server
 
 ROOT = logging.getLogger("prefect_dask")
 
@@ -302,46 +302,6 @@ def test_get_logger_outside_a_task_is_the_package_logger():
 
 
 # -- notifications ------------------------------------------------------------------
-
-class Server:
-    """A real HTTP server on 127.0.0.1 that records the JSON POSTed to it."""
-
-    def __init__(self, status: int = 200) -> None:
-        self.status = status
-        self.posts: list[dict] = []
-        lock = threading.Lock()
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                with lock:
-                    server.posts.append({"path": self.path,
-                                         "content_type": self.headers.get("Content-Type"),
-                                         "json": json.loads(body)})
-                self.send_response(server.status)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"ok")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.01},
-                                       daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
-        self.thread.join(5)
-
-    @property
-    def payloads(self) -> list[dict]:
-        return [p["json"] for p in self.posts]
-
 
 @pytest.fixture
 def server():
