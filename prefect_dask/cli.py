@@ -288,10 +288,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from .report import html_report
 
-    record = find_run(_history().resolve(args.run_id))
-    out = args.output or f"report-{record['run_id']}.html"
+    h = _history()
+    run_id = h.resolve(args.run_id)
+    page = html_report(h, run_id)
+    out = args.output or f"report-{run_id[:8]}.html"
     with open(out, "w") as fh:
-        fh.write(html_report(record))
+        fh.write(page)
     print(f"Wrote {out}")
     return 0
 

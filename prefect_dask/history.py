@@ -700,10 +700,13 @@ class _Sync:
                                   (self.run_id, slug, worker)).fetchone()
             last = None if row is None else {**dict(row),
                                              "counts": Counter(json.loads(row["counts"]))}
-        run_start = self.run["started"] or started
-        gap = max(0.05, 0.01 * (finished - run_start))
+        # merge runs close in time, into spans of at most 2 % of the run so far: a lane
+        # keeps its batches apart, and 10^6 one-child nodes still make few spans
+        elapsed = finished - (self.run["started"] or started)
+        gap = max(0.05, 0.01 * elapsed)
         if last is not None and started - last["finished"] <= gap \
-                and started >= last["started"] - gap:
+                and started >= last["started"] - gap \
+                and max(finished, last["finished"]) - last["started"] <= max(0.02 * elapsed, 0.01):
             last["finished"] = max(last["finished"], finished)
             last["started"] = min(last["started"], started)
             last["n"] += sum(counts.values())

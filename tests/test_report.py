@@ -417,27 +417,31 @@ def test_report_writes_one_self_contained_html_file(executor, home, tmp_path):
 
     text = "\n".join(page.text)
     titles = [a["title"] for _, a in page.tags if "title" in a]
-    runs = [(f"{t.name}[{c.map_index}]", c) for t, s in state.result.items()
-            if isinstance(s, Mapped) for c in s.map_states]
-    runs += [(t.name, s) for t, s in state.result.items() if not isinstance(s, Mapped)]
-    ran = [name for name, s in runs if s.started is not None]
-    assert {"n", "inc[0]", "inc[1]", "inc[2]", "explode"} <= set(ran)
-    for name in ran:                                         # one timeline bar per task run
-        assert any(t.startswith(f"{name}: ") for t in titles), name
-    assert any(t.startswith("inc[1]: Failed") and "ValueError('two')" in t for t in titles)
+    assert any(t.startswith("n: 1 Success") for t in titles)
+    assert any(t.startswith("explode: 1 Failed") for t in titles)
+    inc_spans = [t for t in titles if t.startswith("inc")]   # children merged per worker
+    assert sum(int(re.match(r"inc(?: \((\d+) task runs\))?:", t).group(1) or 1)
+               for t in inc_spans) == 3
+    assert "1 Failed" in " ".join(inc_spans)
     record = list_runs()[0]
     workers = {t["worker"] for t in record["tasks"].values() if t.get("worker")} | {
         c["worker"] for t in record["tasks"].values() for c in t["children"].values()
         if c.get("worker")}
     lanes = [unescape(w) for w in re.findall(r'<div class="who">([^<]*)</div>', html)]
-    assert workers and sorted(lanes) == sorted(workers)      # one timeline lane per worker
+    assert workers and sorted(lanes[1:]) == sorted(workers)  # one timeline lane per worker
+    assert lanes[0] == "time since the first task run started"    # the time axis
+    assert re.search(r'<div class="tick" style="left:0\.000%">0 s</div>', html)
     run_id = record["run_id"]
     assert run_id in text and "'reported'" in text
     assert "{'n': 4}" in text                                 # the parameters
+    tasks = html[html.index("<h2>Tasks"):html.index("<h2>Failures")]
+    assert re.search(r"<td>inc</td><td>Mapped</td><td class=\"n\">3</td>"
+                     r"<td class=\"n\">1</td><td class=\"n\">2</td>", tasks)  # Failed, Success
     failures = html[html.index("<h2>Failures"):]
     for name, message in [("inc[1]", "ValueError(&#x27;two&#x27;)"),
                           ("explode", "RuntimeError(&#x27;exploded &lt;4&gt;&#x27;)")]:
         assert f"<td>{name}</td>" in failures and message in failures, name
+    assert "raise RuntimeError(f&quot;exploded &lt;{x}&gt;&quot;)" in failures   # traceback
     assert "exploded <4>" not in html                         # messages are escaped
 
 
@@ -465,3 +469,61 @@ def test_report_by_run_id_and_an_unknown_run(home, tmp_path, capsys):
     assert main(["report", "no-such-run", "-o", str(tmp_path / "x.html")]) == 2
     assert "No run 'no-such-run' is recorded" in capsys.readouterr().err
     assert not (tmp_path / "x.html").exists()
+
+
+def test_report_of_runs_that_did_not_end(home, tmp_path):
+    """A run stopped by Ctrl-C and one whose driver was killed (no end entry) render."""
+    import signal
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "import sys, time\n"
+        "from prefect_dask import Flow, task\n"
+        "@task\n"
+        "def nap(x):\n"
+        "    time.sleep(0.5 if x < 4 else 30)\n"
+        "with Flow('stopped') as flow:\n"
+        "    nap.map(list(range(8)))\n"
+        "flow.run(executor='threads')\n")
+    env = {**os.environ, "PREFECT_DASK_HOME": str(home)}
+    pages = []
+    for sig in (signal.SIGINT, signal.SIGKILL):
+        proc = subprocess.Popen([sys.executable, str(script)], env=env,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                # Ctrl-C reaches it even if this suite's shell ignores it
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+        import time
+        time.sleep(4)             # started, and the first children finished
+        proc.send_signal(sig)
+        proc.wait(timeout=60)
+        out = tmp_path / f"{sig.name}.html"
+        assert main(["report", "last", "-o", str(out)]) == 0
+        pages.append(out.read_text())
+    cancelled, killed = pages
+    assert "State: <b>Cancelled</b> The flow run was interrupted (Ctrl-C)." in cancelled
+    assert "<td>nap</td><td>Cancelled</td>" in cancelled
+    assert "State: <b>Crashed</b>" in killed and "not finished after" in killed
+    assert '<div class="bar"' in killed                 # what finished before the kill
+
+
+def test_report_of_a_million_children_stays_small(home, tmp_path):
+    from test_history import Record
+    rec = Record(home, "big-run", flow="big")
+    n = 250_000
+    for j in range(4):
+        states = ["Success"] * n
+        states[5] = "Failed"
+        rec.children("m", j * n, states, {5: "Error during execution of task: OSError('x')"},
+                     t=j * 30.0, workers=[f"w{j % 2}"] * n,
+                     logs={5: [{"msg": "Task 'm[5]': Exception encountered during task "
+                                       "execution!", "levelno": 40, "name": "x",
+                                "exc_text": "Traceback (most recent call last):\nOSError: x"}]})
+    rec.task("m", "Mapped")
+    rec.end("Failed")
+    out = tmp_path / "big.html"
+    assert main(["report", "big", "-o", str(out)]) == 0
+    html = out.read_text()
+    assert len(html) < 200_000
+    assert "m[5, 250005, 500005, 750005]</td><td>Failed</td><td>OSError</td>" \
+        "<td class=\"n\">4</td>" in html
+    assert "<pre>Traceback (most recent call last):\nOSError: x</pre>" in html
+    assert re.search(r'<div class="tick" style="left:[\d.]+%">1m00s</div>', html)

@@ -280,6 +280,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                     if t not in done:
                         done[t] = Cancelled("The flow run was interrupted (Ctrl-C) before this "
                                             "task finished.", task_name=t.name)
+                        recorder.node(plans[t].slug, done[t])   # the record shows them too
                 final = Cancelled("The flow run was interrupted (Ctrl-C).",
                                   result={t: done[t] for t in order})
                 interrupt.flow_state = _flow_transition(flow, run_id, state, final)  # type: ignore
