@@ -250,3 +250,78 @@ def test_prefect_paths_are_the_same_objects():
     assert tasks.core.collections.List is core.List and tasks.core.constants.Constant is core.Constant
     assert tasks.core.function.FunctionTask is core.FunctionTask
     assert tasks.core.operators.GetItem is core.GetItem and tasks.Task is Task
+
+
+# -- Prefect 1's paths of the task library, under both routes ----------------------------
+
+#: Prefect 1.4.1 path (relative to ``prefect``) -> names it has (checked under 1.4.1).
+LIBRARY_PATHS = {
+    "tasks": ["Task"],
+    "tasks.shell": ["ShellTask"],
+    "tasks.core.constants": ["Constant"],
+    "tasks.core.collections": ["VarArgsTask", "List", "Tuple", "Set", "Dict"],
+    "tasks.core.function": ["FunctionTask"],
+    "tasks.core.operators": ["GetItem", "GetAttr", "Add", "Sub", "Mul", "Div", "FloorDiv", "Pow",
+                             "Mod", "And", "Or", "Not", "Equal", "NotEqual", "GreaterThan",
+                             "GreaterThanOrEqual", "LessThan", "LessThanOrEqual"],
+    "tasks.templates": ["StringFormatter", "JinjaTemplate"],
+    "tasks.templates.strings": ["StringFormatter"],
+    "tasks.templates.jinja2": ["JinjaTemplate"],
+    "tasks.secrets": ["SecretBase", "PrefectSecret", "EnvVarSecret"],
+    "tasks.secrets.base": ["SecretBase", "PrefectSecret"],
+    "tasks.secrets.env_var": ["EnvVarSecret"],
+    "tasks.database": ["SQLiteQuery", "SQLiteScript"],
+    "tasks.database.sqlite": ["SQLiteQuery", "SQLiteScript"],
+    "tasks.files": ["Copy", "Move", "Remove", "Glob", "Zip", "Unzip"],
+    "tasks.files.operations": ["Copy", "Move", "Remove", "Glob"],
+    "tasks.files.compression": ["Zip", "Unzip"],
+    "tasks.notifications": ["SlackTask", "EmailTask"],
+    "tasks.notifications.slack_task": ["SlackTask"],
+    "tasks.notifications.email_task": ["EmailTask"],
+    "client": ["Secret"],
+    "client.secrets": ["Secret"],
+    "utilities.tasks": ["defaults_from_attrs"],
+    "utilities.notifications": ["slack_notifier"],
+}
+
+
+@pytest.mark.parametrize("path", sorted(LIBRARY_PATHS))
+def test_library_paths_import_renamed(path):
+    import importlib
+
+    module = importlib.import_module(f"prefect_dask.{path}")
+    for name in LIBRARY_PATHS[path]:
+        assert isinstance(getattr(module, name), type) or callable(getattr(module, name))
+
+
+LIBRARY_WALK = '''
+import importlib, json, sys
+paths = json.loads(sys.argv[1])
+bad = []
+for path, names in paths.items():
+    try:
+        got = importlib.import_module("prefect." + path)
+        want = importlib.import_module("prefect_dask." + path)
+        bad += [[path, n] for n in names if getattr(got, n) is not getattr(want, n)]
+    except Exception as exc:
+        bad.append([path, repr(exc)])
+from prefect.tasks.shell import ShellTask
+from prefect import Flow
+with Flow("compat-shell") as flow:
+    out = ShellTask(command="echo from-compat")()
+assert flow.run().result[out].result == "from-compat"
+print(json.dumps(bad))
+'''
+
+
+def test_library_paths_import_as_prefect_inside_compat(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    (tmp_path / "walk.py").write_text(LIBRARY_WALK)
+    out = subprocess.run([sys.executable, "-m", "prefect_dask.compat", "walk.py",
+                          json.dumps(LIBRARY_PATHS)], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=240, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

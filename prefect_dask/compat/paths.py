@@ -83,6 +83,8 @@ PATHS: dict[str, str] = {
     # what needs Prefect Cloud or Server: importable, and using it says so
     "client": "prefect_dask.compat.cloud",
     "client.client": "prefect_dask.compat.cloud",
+    "client.Secret": "prefect_dask.secrets:Secret",         # local secrets need no server
+    "client.secrets": "prefect_dask.secrets",
     "storage": "prefect_dask.compat.cloud",
     "run_configs": "prefect_dask.compat.cloud",
     "agent": "prefect_dask.compat.cloud",
