@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
-import logging
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -31,12 +30,9 @@ __all__ = ["context", "current_flow", "push_flow", "pop_flow", "enter_task_conte
            "exit_task_context", "open_blocks", "push_block", "pop_block", "no_blocks",
            "raise_on_exception"]
 
-# Outside a run the context holds the package logger, as Prefect 1's held its ``prefect``
-# logger (programs keep ``LOGGER = prefect.context.get("logger")`` at module level), and
-# Prefect 1's PREFECT__CONTEXT__KEY=value variables (secrets included)
+# Prefect 1's PREFECT__CONTEXT__KEY=value variables (secrets included) start the context
 _values: contextvars.ContextVar[Mapping[str, Any]] = contextvars.ContextVar(
-    "prefect_dask_context", default={"logger": logging.getLogger("prefect_dask"),
-                                     **{k: v for k, v in config.to_dict()["context"].items() if v}}
+    "prefect_dask_context", default={k: v for k, v in config.to_dict()["context"].items() if v}
 )
 _building: contextvars.ContextVar[Any] = contextvars.ContextVar("prefect_dask_flow", default=None)
 # The innermost open ``case`` and resource blocks ({"case": block, "resource": block}): a
@@ -49,7 +45,8 @@ class _Context(Mapping):
     """A read-only view of the current run context (see module docstring)."""
 
     def __getitem__(self, key: str) -> Any:
-        return _values.get()[key]
+        values = _values.get()
+        return values[key] if key in values else _outside_runs(key)
 
     def __iter__(self) -> Iterator[str]:
         return iter(_values.get())
@@ -64,7 +61,7 @@ class _Context(Mapping):
         if name.startswith("__"):
             raise AttributeError(name)
         try:
-            return _values.get()[name]
+            return self[name]
         except KeyError:
             raise AttributeError(
                 f"context has no {name!r}. Task-run values such as map_index or "
@@ -89,6 +86,18 @@ class _Context(Mapping):
 
 
 context = _Context()
+
+
+def _outside_runs(key: str) -> Any:
+    """What the context holds when no value is set: ``logger``, the package logger, as
+    Prefect 1's context held its ``prefect`` logger.  Programs keep ``LOGGER =
+    prefect.context.get("logger")`` at module level and use it in tasks too: its records
+    then travel with the task's State like those of ``get_logger()``."""
+    if key != "logger":
+        raise KeyError(key)
+    from .log import package_logger   # log imports this module
+
+    return package_logger
 
 
 def enter_task_context(values: Mapping[str, Any]) -> contextvars.Token:

@@ -47,10 +47,14 @@ _sink: contextvars.ContextVar[Any] = contextvars.ContextVar("prefect_dask_log_si
 
 
 class _TaskLogger(logging.LoggerAdapter):
-    """Adds the task-run fields to every record, and keeps records for the driver."""
+    """Adds the task-run fields to every record (the flow and task it was made for, else
+    those of the task running), and keeps records for the driver while a task runs."""
 
     def process(self, msg: Any, kwargs: Any) -> tuple[Any, Any]:
-        kwargs.setdefault("extra", {}).update(self.extra, map_index=context.get("map_index"))
+        extra = kwargs.setdefault("extra", {})
+        if not self.extra:
+            extra.update(flow_name=context.get("flow_name"), task_name=context.get("task_name"))
+        extra.update(self.extra, map_index=context.get("map_index"))
         return msg, kwargs
 
     def __getattr__(self, name: str) -> Any:
@@ -75,6 +79,11 @@ class _TaskLogger(logging.LoggerAdapter):
         record = self.logger.makeRecord(self.logger.name, level, "(task)", 0, msg, args,
                                         exc_info or None, extra=kwargs.get("extra"))
         records.append(_plain_record(record))
+
+
+#: ``context.logger`` outside a run: the ``prefect_dask`` logger, whose records keep to the
+#: driver when it is used in a task run (see ``_TaskLogger``).
+package_logger = _TaskLogger(logging.getLogger(ROOT), {})
 
 
 def _plain_record(record: logging.LogRecord) -> dict:

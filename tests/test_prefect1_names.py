@@ -96,9 +96,29 @@ def test_task_and_flow_loggers_are_named_as_in_prefect_1():
     assert h.seen == [("prefect_dask.Task B", "outside a run")]
 
 
+LOGGER = context.get("logger")     # as Prefect 1 programs keep it, at module level
+
+
+@task
+def uses_module_logger(x):
+    LOGGER.info("module logger sees %s", x)
+    return x
+
+
 def test_context_logger_outside_a_run_is_the_package_logger():
-    assert context.get("logger") is logging.getLogger("prefect_dask")
-    assert context.logger is get_logger()
+    assert LOGGER.logger is logging.getLogger("prefect_dask") is get_logger()
+    assert context.logger is LOGGER and "logger" in context
+
+
+def test_a_module_level_context_logger_used_in_tasks_logs_on_the_driver(any_executor, caplog):
+    caplog.set_level(logging.INFO, logger="prefect_dask")
+    with Flow("module-logger") as flow:
+        uses_module_logger.map([1, 2])
+    assert flow.run(executor=any_executor).is_successful()
+    seen = sorted((r.getMessage(), r.task_name, r.map_index, r.flow_name)
+                  for r in caplog.records if r.getMessage().startswith("module logger"))
+    assert seen == [("module logger sees 1", "uses_module_logger", 0, "module-logger"),
+                    ("module logger sees 2", "uses_module_logger", 1, "module-logger")]
 
 
 # -- tags ------------------------------------------------------------------------------
