@@ -26,7 +26,9 @@ import time
 
 WORKLOADS = ("map-1k", "map-10k", "chain-3x1k", "sleep-64", "retry-200", "fan-in-1k",
              "diamond-4x2k", "map-1m")
-DASK_WORKLOADS = ("map-10k", "sleep-1k-10ms", "fan-in-1k", "diamond-4x2k", "bytes-100x10mb")
+DASK_WORKLOADS = ("map-10k", "sleep-1k-10ms", "fan-in-1k", "diamond-4x2k", "bytes-100x10mb",
+                  "bytes-100x10mb-on-cluster")
+ON_CLUSTER = "-on-cluster"   # suffix: the same workload with DaskExecutor(results_on_cluster=True)
 MB10 = 10 * 2**20
 SLEEP = 0.05
 SHORT_SLEEP = 0.01
@@ -172,7 +174,7 @@ def build_flow(workload, n, stages, reduce):
     return flow
 
 
-def make_executor(name, workers):
+def make_executor(name, workers, results_on_cluster=False):
     from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
 
     if name == "local":
@@ -181,7 +183,8 @@ def make_executor(name, workers):
         return LocalDaskExecutor(scheduler=name, num_workers=workers)
     if name == "dask":
         return DaskExecutor(cluster_kwargs={"n_workers": workers, "threads_per_worker": 1,
-                                            "processes": True})
+                                            "processes": True},
+                            results_on_cluster=results_on_cluster)
     raise SystemExit(f"unknown executor {name!r}; use local, threads, processes or dask")
 
 
@@ -194,11 +197,13 @@ def run_child(args):
 
     from prefect_dask.executors.base import Started
 
-    n, stages, fn, reduce = shape(args.workload, args.n)
-    workers = 8 if args.workload == "sleep-64" else args.workers
-    flow = build_flow(args.workload, n, stages, reduce)
-    graph, keys = raw_graph(n, stages, fn, reduce, args.workload)
-    executor = make_executor(args.executor, workers)
+    on_cluster = args.workload.endswith(ON_CLUSTER)
+    workload = args.workload.removesuffix(ON_CLUSTER)
+    n, stages, fn, reduce = shape(workload, args.n)
+    workers = 8 if workload == "sleep-64" else args.workers
+    flow = build_flow(workload, n, stages, reduce)
+    graph, keys = raw_graph(n, stages, fn, reduce, workload)
+    executor = make_executor(args.executor, workers, results_on_cluster=on_cluster)
     setup = None
     if args.executor == "dask":
         t0 = time.perf_counter()
@@ -210,15 +215,18 @@ def run_child(args):
         def client_map():  # the plain futures way: client.map, then gather or sum
             futures = client.map(fn, range(n), pure=False)
             if reduce:
-                reducer = size if args.workload == "bytes-100x10mb" else total
+                reducer = size if workload == "bytes-100x10mb" else total
                 return client.submit(reducer, *futures).result()
             return client.gather(futures)
 
         def client_map_gather():  # client.map, then every result to the driver, as flow.run
             futures = client.map(fn, range(n), pure=False)
             return client.submit(size, *futures).result(), client.gather(futures)
-        run_ours = lambda: flow.run(executor=Started(executor), progress=False,  # noqa: E731
-                                    log_level="WARNING")
+        # results_on_cluster: flow.run enters the executor started here again (its results
+        # stay readable until it stops); otherwise it is lent as Started
+        run_ours = lambda: flow.run(  # noqa: E731
+            executor=executor if on_cluster else Started(executor), progress=False,
+            log_level="WARNING")
     else:
         raw_get = {
             "local": lambda: get_sync(graph, keys),
@@ -228,11 +236,11 @@ def run_child(args):
         run_ours = lambda: flow.run(executor=make_executor(args.executor, workers),  # noqa: E731
                                     progress=False, log_level="WARNING")
     ours, raw = [], []
-    ok = True
     repeat = 1 if args.workload == "map-1m" else args.repeat
     t0 = time.perf_counter()
-    ok = run_ours().is_successful()      # first run alone: its peak RSS is ours only
+    state = run_ours()                   # first run alone: its peak RSS is ours only
     ours.append(time.perf_counter() - t0)
+    ok = state.is_successful()
     rss_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
     t0 = time.perf_counter()
     raw_get()
@@ -245,6 +253,10 @@ def run_child(args):
         t0 = time.perf_counter()
         raw_get()
         raw.append(time.perf_counter() - t0)
+    if on_cluster:   # a big result stayed on the cluster: reading it fetches it
+        blobs = next(t for t in flow.tasks if t.name == "t_bytes")
+        assert len(state.result[blobs].map_states[0].result) == MB10
+    state = None
     cmap, cgather = [], []
     if args.executor == "dask":
         for _ in range(repeat):
@@ -260,6 +272,7 @@ def run_child(args):
     med_ours, med_raw = statistics.median(ours), statistics.median(raw)
     record = {
         "workload": args.workload, "executor": args.executor, "workers": workers,
+        "results_on_cluster": on_cluster,
         "elements": n, "stages": stages, "task_runs": tasks, "flow_succeeded": ok,
         "prefect_dask_s": [round(t, 4) for t in ours], "raw_dask_s": [round(t, 4) for t in raw],
         "median_prefect_dask_s": round(med_ours, 4), "median_raw_dask_s": round(med_raw, 4),

@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import pickle
 import sys
+import threading
 from array import array
 from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
@@ -37,7 +39,7 @@ __all__ = [
     "State", "Pending", "Scheduled", "Retrying", "Paused", "Resume", "Running", "Finished",
     "Success", "Cached", "Mapped", "Skipped", "Failed", "TimedOut", "TriggerFailed",
     "ValidationFailed",
-    "Crashed", "Looped", "Cancelled", "MapStates", "StateResult",
+    "Crashed", "Looped", "Cancelled", "MapStates", "StateResult", "Remote",
 ]
 
 
@@ -83,6 +85,8 @@ class State:
 
     def replace(self, **changes: Any) -> "State":
         """Return a copy of this state with ``changes`` applied."""
+        if "result" not in changes:   # a result left on a cluster stays there
+            changes["result"] = raw_result(self)
         return dataclasses.replace(self, **changes)
 
     def with_result(self, result: Any) -> "State":
@@ -197,6 +201,14 @@ class State:
     def is_meta_state(self) -> bool:
         return False
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """Pickled as usual, but a big ``bytes`` result travels out of band with protocol 5
+        (Dask sends it as its own frame instead of copying it into the pickle)."""
+        result = _RESULT_SLOT.__get__(self, State)
+        if protocol >= 5 and type(result) is bytes and len(result) >= OUT_OF_BAND:
+            return (_state_with_result, (self.with_result(None), pickle.PickleBuffer(result)))
+        return object.__reduce_ex__(self, protocol)
+
     #: Fields besides ``result`` (and those a subclass adds) that equality compares.
     _compared: ClassVar[tuple[str, ...]] = ()
 
@@ -238,6 +250,106 @@ def _classes(classes: list[type], names_only: bool) -> list[Any]:
 
 _BASE_FIELDS = State.__dataclass_fields__.keys()
 
+#: ``bytes`` results at least this big are pickled out of band (see ``State.__reduce_ex__``).
+OUT_OF_BAND = 64 * 1024
+
+
+def _as_bytes(buffer: Any) -> bytes:
+    return buffer if type(buffer) is bytes else bytes(buffer)
+
+
+def _state_with_result(state: State, buffer: Any) -> State:
+    return state.with_result(_as_bytes(buffer))
+
+
+# -- results left where they were computed -------------------------------------------------
+
+class Remote:
+    """A task's result left where it was computed (``DaskExecutor(results_on_cluster=True)``).
+
+    A State holds one in place of its result; reading ``state.result`` fetches the value
+    once (``source.fetch([key])``) and keeps it.  Pickled, it is its value.
+
+    >>> class Store:
+    ...     def fetch(self, keys): return [k * 2 for k in keys]
+    >>> s = Success(result=Remote(Store(), 21))
+    >>> s.result
+    42
+    """
+
+    __slots__ = ("source", "key", "_value", "_lock")
+
+    def __init__(self, source: Any, key: Any) -> None:
+        self.source, self.key = source, key     # source.fetch(keys) -> values, in order
+        self._value: Any = _UNFETCHED
+        self._lock = threading.Lock()
+
+    @property
+    def fetched(self) -> bool:
+        return self._value is not _UNFETCHED
+
+    def get(self) -> Any:
+        """The value, fetched on the first call."""
+        with self._lock:
+            if self._value is _UNFETCHED:
+                self._value = self.source.fetch([self.key])[0]
+            return self._value
+
+    def __reduce__(self) -> tuple:
+        return (_identity, (self.get(),))
+
+    def __repr__(self) -> str:
+        return f"<Remote result{'' if self.fetched else ' (not fetched)'}>"
+
+
+_UNFETCHED = object()
+
+
+def _identity(value: Any) -> Any:
+    return value
+
+
+def fetch_all(values: Sequence[Any]) -> list:
+    """``values`` with every Remote among them fetched: one ``fetch`` per source."""
+    todo: dict[int, list[Remote]] = {}
+    sources = {}
+    for v in values:
+        if type(v) is Remote and not v.fetched:
+            todo.setdefault(id(v.source), []).append(v)
+            sources[id(v.source)] = v.source
+    for sid, remotes in todo.items():
+        for r, value in zip(remotes, sources[sid].fetch([r.key for r in remotes])):
+            with r._lock:
+                if r._value is _UNFETCHED:
+                    r._value = value
+    return [v.get() if type(v) is Remote else v for v in values]
+
+
+class _RemoteList:
+    """The source of a mapped parent's result whose children's results were left remote."""
+
+    def fetch(self, keys: list) -> list:
+        return [fetch_all(values) for values in keys]
+
+
+# ``result`` is a slot; reading it through this property fetches a Remote (Prefect 1 also
+# read ``state.result`` through a property over its Result object).
+_RESULT_SLOT = State.__dict__["result"]
+
+
+def _get_result(self: State) -> Any:
+    value = _RESULT_SLOT.__get__(self, State)
+    return value.get() if type(value) is Remote else value
+
+
+def raw_result(state: State) -> Any:
+    """``state``'s result as stored: a Remote is not fetched."""
+    return _RESULT_SLOT.__get__(state, State)
+
+
+State.result = property(_get_result, _RESULT_SLOT.__set__,   # type: ignore[assignment]
+                        doc="The task's return value (or exception); fetched if Remote.")
+
 
 # -- editable copies for handlers ---------------------------------------------------
 # Prefect 1's handlers edit the state they are given (``new_state.result = ...``,
@@ -273,7 +385,7 @@ def editable(state: State) -> State:
     (True, <Success: "ok">, 2)
     """
     _guard(type(state))
-    copy = dataclasses.replace(state)
+    copy = state.replace()
     object.__setattr__(copy, "_editable", True)
     return copy
 
@@ -484,6 +596,7 @@ class MapStates(Sequence):
 
     def extend(self, states: Iterable[State]) -> None:
         nan = math.nan
+        result = _RESULT_SLOT.__get__   # as stored: a Remote stays one
         for s in states:
             i = len(self.kinds)
             kind = _KIND_INDEX.get(type(s))
@@ -492,7 +605,7 @@ class MapStates(Sequence):
                 self.whole[i] = s
                 kind = 0
             self.kinds.append(kind)
-            self.results.append(s.result)
+            self.results.append(result(s, State))
             self.workers.append(s.worker)
             self.attempts.append(s.attempts)
             self.started.append(nan if s.started is None else s.started)
@@ -552,6 +665,36 @@ class MapStates(Sequence):
     def __repr__(self) -> str:
         return f"<MapStates of {self.task_name!r}: {len(self)} children>"
 
+    def __reduce_ex__(self, protocol: Any) -> Any:
+        """As ``State.__reduce_ex__``: big ``bytes`` results go out of band (protocol 5)."""
+        state = {name: getattr(self, name) for name in MapStates.__slots__}
+        if protocol >= 5:
+            big = [i for i, r in enumerate(self.results)
+                   if type(r) is bytes and len(r) >= OUT_OF_BAND]
+            if big:
+                results = state["results"] = list(self.results)
+                for i in big:
+                    results[i] = pickle.PickleBuffer(results[i])
+                return (_map_states, (state, big))
+        return (_map_states, (state, ()))
+
+    def result_list(self) -> Any:
+        """The children's results as a list (a mapped parent's result); if some were left on
+        a cluster, a Remote that fetches them all on first read."""
+        out = list(self.results)
+        if not any(type(x) is Remote for x in out):
+            return out
+        return Remote(_RemoteList(), out)
+
+
+def _map_states(state: dict, big: Sequence[int]) -> MapStates:
+    out = MapStates.__new__(MapStates)
+    for name, value in state.items():
+        setattr(out, name, value)
+    for i in big:
+        out.results[i] = _as_bytes(out.results[i])
+    return out
+
 
 # -- sizes for Dask: what a State holds is mostly its result -------------------------------
 # Dask's scheduler decides where to run tasks, when workers spill to disk and how the driver
@@ -560,7 +703,7 @@ class MapStates(Sequence):
 @sizeof.register(State)
 def _sizeof_state(state: State) -> int:
     inner = state.map_states if isinstance(state, Mapped) and state.map_states is not None \
-        else state.result
+        else raw_result(state)
     return 200 + sizeof(inner) + sizeof(state.logs)
 
 

@@ -210,7 +210,7 @@ class ParentNode:
         if not isinstance(state, Mapped) or state.map_states is not None:
             return state
         children = MapStates.concat(self.plan.task.name, [held[b] for b in self.batches])
-        return dataclasses.replace(state, map_states=children, result=list(children.results))
+        return dataclasses.replace(state, map_states=children, result=children.result_list())
 
 
 @dataclass(frozen=True, slots=True)

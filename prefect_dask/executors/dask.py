@@ -41,6 +41,12 @@ class DaskExecutor:
     - ``client_kwargs`` go to ``distributed.Client`` (e.g. ``security=...`` for TLS).
     - ``connect_timeout``: seconds to reach the scheduler.  If the scheduler is lost mid-run,
       the tasks that did not finish end Crashed and the run returns.
+    - ``results_on_cluster=True``: results of at least ``LEAVE_BYTES`` stay on the workers;
+      the driver gets States that fetch one when its ``.result`` is read.  The executor
+      then stays started after ``flow.run`` returns, until ``close()`` (or the end of your
+      own ``with executor:`` block around ``flow.run``).
+
+    Entered again while started (flow.run inside your own ``with``), it stays started.
     """
 
     needs_pickle = True
@@ -50,7 +56,8 @@ class DaskExecutor:
     def __init__(self, address: str | None = None, cluster_class: Any = None,
                  cluster_kwargs: dict | None = None, adapt_kwargs: dict | None = None,
                  client_kwargs: dict | None = None, debug: bool = False,
-                 performance_report_path: str | None = None, connect_timeout: float = 10) -> None:
+                 performance_report_path: str | None = None, connect_timeout: float = 10,
+                 results_on_cluster: bool = False) -> None:
         if address is not None and cluster_class is not None:
             raise ExecutorError(
                 "DaskExecutor: give either address= (connect to a running scheduler) or "
@@ -64,6 +71,9 @@ class DaskExecutor:
         self.debug = debug
         self.performance_report_path = performance_report_path
         self.connect_timeout = connect_timeout
+        self.results_on_cluster = results_on_cluster
+        self._entered = 0      # nested `with` blocks: only the outermost starts and stops
+        self._lent = False     # results were left on the cluster by a run in the outermost
         self.client: Any = None
         self._cluster: Any = None
         self._kept: dict[Any, Any] = {}   # our key -> Future of a finished node (data stays)
@@ -86,6 +96,9 @@ class DaskExecutor:
     def __enter__(self) -> "DaskExecutor":
         from distributed import Client, LocalCluster
 
+        if self.client is not None:   # started already (by you, or left started)
+            self._entered += 1
+            return self
         if self.address is not None:
             try:
                 self.client = Client(self.address, timeout=self.connect_timeout,
@@ -125,7 +138,7 @@ class DaskExecutor:
                         " (its pages need bokeh on the scheduler: pip install bokeh)")
         if self.performance_report_path:
             if bokeh is False:
-                self.__exit__(None, None, None)
+                self.close()
                 raise ExecutorError(
                     f"DaskExecutor(performance_report_path={self.performance_report_path!r}): "
                     "Dask's performance report needs bokeh where the scheduler runs; install it "
@@ -134,6 +147,7 @@ class DaskExecutor:
 
             self._report = performance_report(filename=self.performance_report_path)
             self._report.__enter__()
+        self._entered = 1
         return self
 
     def release(self, keep: Collection[Any] = ()) -> None:
@@ -142,10 +156,21 @@ class DaskExecutor:
 
     def __exit__(self, *exc: Any) -> None:
         self.release()
+        self._entered = max(0, self._entered - 1)
+        if self._entered:
+            return
+        if self._lent and (not exc or exc[0] is None) and self.client is not None:
+            return   # flow.run left results here and no `with` of yours closes it: close()
+        self.close(*exc)
+
+    def close(self, *exc: Any) -> None:
+        """Stop the client, and the cluster if this executor started it.  (With
+        ``results_on_cluster=True`` results not read by then can no longer be.)"""
+        self._entered, self._lent = 0, False
         try:
             if self._report is not None and self.client is not None \
                     and self.client.status == "running":
-                self._report.__exit__(*exc)
+                self._report.__exit__(*(exc or (None, None, None)))
                 self._report = None
         finally:
             if self.client is not None:
@@ -260,6 +285,8 @@ class DaskExecutor:
         if self.client.status != "running":
             return {k: self._lost(k) for k in keys}
         views = views or {}
+        source = _ClusterResults(self) if self.results_on_cluster else None
+        self._lent = self._lent or (source is not None and self._entered == 1)
         keep = set(graph) if keep is None else set(keep)
         # Keys are global on a scheduler: give this call's keys a fresh suffix so they never
         # meet another flow run's, or an earlier erred attempt's, under the same name.
@@ -285,24 +312,31 @@ class DaskExecutor:
             # of as_completed "cancelled", and their tasks end Crashed.  Values of the nodes
             # that finished meanwhile are fetched together (one request per worker).
             for batch in as_completed(list(waiting)).batches():
-                fetch = {}
+                fetch, left = {}, {}
                 for future in batch:
                     key = waiting.pop(future)
                     if future.status == "finished":
                         if key in keep:
                             self._kept[key] = future
-                        fetch[key] = (self.client.submit(views[key], future, pure=False)
-                                      if key in views else future)
+                        if source is not None:   # what is big stays, under this future
+                            left[key] = future
+                            fetch[key] = self.client.submit(_leave_big, views.get(key), future,
+                                                            pure=False)
+                        else:
+                            fetch[key] = (self.client.submit(views[key], future, pure=False)
+                                          if key in views else future)
                     elif future.status == "error":
                         out[key] = self._error(future.exception(), untag)
                     else:
                         out[key] = self._cancelled(key)
                 batch = future = None   # hold no future longer than needed
                 for key, value in self._fetch(fetch).items():
+                    if key in left and not isinstance(value, NodeError):
+                        value = _remote(value, source, left[key], ())
                     out[key] = value
                     if on_result is not None and not isinstance(value, NodeError):
                         on_result(key, value)
-                del fetch
+                del fetch, left
         except BaseException:
             if self.client.status == "running":
                 self.client.cancel(list(waiting))
@@ -365,3 +399,116 @@ def _takes_n_workers(client: Any) -> bool:
     import inspect
 
     return "n_workers" in inspect.signature(client.scheduler_info).parameters
+
+
+# -- results left on the cluster (results_on_cluster=True) --------------------------------
+
+LEAVE_BYTES = 64 * 1024   # results at least this big (dask.sizeof) stay on the cluster
+
+
+class _Left:
+    """Where a result left on the cluster sits in its node's value (a path of indexes)."""
+
+    __slots__ = ("path",)
+
+    def __init__(self, path: tuple) -> None:
+        self.path = path
+
+
+def _leave_big(view: Callable[[Any], Any] | None, value: Any, path: tuple = ()) -> Any:
+    """On the worker: ``value`` (a State, a batch's MapStates or a group's tuple of States)
+    with each result of at least LEAVE_BYTES replaced by a ``_Left`` marker."""
+    from dask.sizeof import sizeof
+
+    from ..states import MapStates, State, raw_result
+
+    if view is not None:
+        value = view(value)
+    if isinstance(value, State):
+        result = raw_result(value)
+        return value.with_result(_Left(path)) if result is not None and \
+            sizeof(result) >= LEAVE_BYTES else value
+    if isinstance(value, MapStates):
+        big = [i for i, r in enumerate(value.results) if r is not None and
+               sizeof(r) >= LEAVE_BYTES]
+        if not big:
+            return value
+        out = MapStates.concat(value.task_name, [value])
+        out.offset = value.offset
+        for i in big:
+            out.results[i] = _Left((*path, i))
+            if i in out.whole:
+                out.whole[i] = out.whole[i].with_result(out.results[i])
+        return out
+    if isinstance(value, tuple):
+        return tuple(_leave_big(None, v, (*path, j)) for j, v in enumerate(value))
+    return value
+
+
+def _remote(value: Any, source: "_ClusterResults", future: Any, path: tuple) -> Any:
+    """On the driver: ``value`` from ``_leave_big`` with each marker made a Remote that
+    fetches the result from ``future``'s value."""
+    from ..states import MapStates, Remote, State, raw_result
+
+    if isinstance(value, State):
+        left = raw_result(value)
+        if type(left) is not _Left:
+            return value
+        name = value.task_name if value.map_index is None else \
+            f"{value.task_name}[{value.map_index}]"
+        return value.with_result(Remote(source, (future, left.path, name)))
+    if isinstance(value, MapStates):
+        for i, r in enumerate(value.results):
+            if type(r) is _Left:
+                name = f"{value.task_name}[{value.offset + i}]"
+                value.results[i] = Remote(source, (future, r.path, name))
+                if i in value.whole:
+                    value.whole[i] = value.whole[i].with_result(value.results[i])
+        return value
+    if isinstance(value, tuple):
+        return tuple(_remote(v, source, future, (*path, j)) for j, v in enumerate(value))
+    return value
+
+
+def _pick(value: Any, paths: list) -> list:
+    """On the worker: the results at ``paths`` in a node's value (see ``_leave_big``)."""
+    from ..states import MapStates, State, raw_result
+
+    out = []
+    for path in paths:
+        v = value
+        for i in path:
+            if isinstance(v, MapStates):
+                v = v.results[i]     # a child's result itself
+                break
+            v = v[i]
+        out.append(raw_result(v) if isinstance(v, State) else v)
+    return out
+
+
+class _ClusterResults:
+    """Fetches results left on the cluster, one request per node holding them."""
+
+    def __init__(self, executor: DaskExecutor) -> None:
+        self.executor = executor
+
+    def fetch(self, keys: list) -> list:
+        client = self.executor.client
+        if client is None or client.status != "running":
+            names = ", ".join(repr(k[2]) for k in keys[:3]) + (", ..." if len(keys) > 3 else "")
+            raise ExecutorError(
+                f"The result of task {names} was left on the Dask cluster "
+                "(DaskExecutor(results_on_cluster=True)) and that executor has been stopped "
+                "since (executor.close(), or the end of your `with executor:` block); read "
+                "results before stopping it, or run without results_on_cluster to bring every "
+                "result back with the State.")
+        by_node: dict[Any, list[int]] = {}
+        for n, (future, _path, _name) in enumerate(keys):
+            by_node.setdefault(future.key, []).append(n)
+        picks = {fkey: client.submit(_pick, keys[ns[0]][0], [keys[n][1] for n in ns],
+                                     pure=False) for fkey, ns in by_node.items()}
+        out: list = [None] * len(keys)
+        for fkey, values in zip(picks, client.gather(list(picks.values()))):
+            for n, v in zip(by_node[fkey], values):
+                out[n] = v
+        return out
