@@ -1,12 +1,12 @@
 """Local secrets: ``Secret(name).get()`` (Prefect 1's ``prefect.client.Secret``), no server.
 
-A secret's value is looked up, while a task runs, in
-
-1. ``context.secrets``: ``with prefect_dask.context(secrets={"NAME": value}): flow.run()``
-   or ``flow.run(context={"secrets": {...}})``;
-2. the environment variable ``PREFECT__CONTEXT__SECRETS__NAME`` of the process the task
-   runs in (read as Prefect 1 reads its config: ``true``/``false``, Python literals,
-   else the string).
+A secret's value is looked up, while a task runs, in ``context.secrets``:
+``with prefect_dask.context(secrets={"NAME": value}): flow.run()``,
+``flow.run(context={"secrets": {...}})``, or Prefect 1's environment variables
+``PREFECT__CONTEXT__SECRETS__NAME=value``, which ``prefect_dask.configuration`` reads
+into the context when prefect_dask is imported (as Prefect 1 read its config).  The
+run's context travels with it, so a task on a process pool or a Dask cluster sees the
+driver's secrets.
 
 As in Prefect 1, a string value that is a JSON document is decoded (``'{"a": 1}'`` is
 a dict).  The tasks that return secrets (``tasks.secrets``) are never checkpointed and
@@ -19,9 +19,7 @@ never log their value.
 
 from __future__ import annotations
 
-import ast
 import json
-import os
 from typing import Any
 
 from .context import context, current_flow
@@ -31,21 +29,6 @@ __all__ = ["Secret", "ENV_PREFIX"]
 ENV_PREFIX = "PREFECT__CONTEXT__SECRETS__"
 
 _MISSING = object()
-
-
-def _from_env(text: str) -> Any:
-    """An environment variable's text as Prefect 1's config reads it."""
-    for _ in range(10):  # expand $VARS and ~ until nothing changes, as Prefect 1 does
-        expanded = os.path.expanduser(os.path.expandvars(text))
-        if expanded == text:
-            break
-        text = expanded
-    if text.upper() in ("TRUE", "FALSE"):
-        return text.upper() == "TRUE"
-    try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-        return text
 
 
 class Secret:
@@ -61,11 +44,7 @@ class Secret:
         return f"<Secret: {self.name}>"
 
     def _lookup(self) -> Any:
-        secrets = context.get("secrets") or {}
-        if self.name in secrets:
-            return secrets[self.name]
-        text = os.environ.get(ENV_PREFIX + self.name)
-        return _MISSING if text is None else _from_env(text)
+        return (context.get("secrets") or {}).get(self.name, _MISSING)
 
     def exists(self) -> bool:
         """Whether the secret has a value here."""
@@ -84,7 +63,7 @@ class Secret:
                 f'Local Secret "{self.name}" was not found. Set it for the run with '
                 f'prefect_dask.context(secrets={{"{self.name}": ...}}) or '
                 f'flow.run(context={{"secrets": {{"{self.name}": ...}}}}), or set the '
-                f"environment variable {ENV_PREFIX}{self.name}."
+                f"environment variable {ENV_PREFIX}{self.name} before the program starts."
             )
         if isinstance(value, str):
             try:

@@ -90,21 +90,42 @@ def test_prefect_secret_from_context_around_the_run(executor):
     assert state.result[token].result == {"user": "u"}
 
 
-def test_prefect_secret_from_prefect1_environment_variables(executor, monkeypatch):
-    for name, text in {"NUM": "42", "JS": '{"a": [1, 2]}', "B": "true", "S": "abc"}.items():
-        monkeypatch.setenv(f"PREFECT__CONTEXT__SECRETS__{name}", text)
-    with Flow("secrets-env") as flow:
-        got = [PrefectSecret(n)() for n in ("NUM", "JS", "B", "S")]
-        missing = PrefectSecret("NOT_SET_TASKLIB")()
-    state = flow.run(executor=executor)
-    assert results(state, *got) == [42, {"a": [1, 2]}, True, "abc"]
-    assert isinstance(state.result[missing], Failed)
-    assert 'Local Secret "NOT_SET_TASKLIB" was not found. Set it for the run with ' \
-        'prefect_dask.context(secrets=' in state.result[missing].message
-    assert "PREFECT__CONTEXT__SECRETS__NOT_SET_TASKLIB" in state.result[missing].message
+ENV_SECRETS_SCRIPT = """
+import json, sys
+from prefect_dask import Flow
+from prefect_dask.tasks.secrets import PrefectSecret
+with Flow("secrets-env") as flow:
+    got = [PrefectSecret(n)() for n in ("NUM", "JS", "B", "S", "Mixed_Case", "NOT_SET_TASKLIB")]
+if __name__ == "__main__":   # process-pool workers import this file
+    state = flow.run(executor=sys.argv[1])
+    print(json.dumps([[type(state.result[t]).__name__, repr(state.result[t].result)]
+                      for t in got]))
+"""
 
 
-def test_secret_values_are_never_logged_checkpointed_or_recorded(executor, tmp_path, caplog, home):
+@pytest.mark.parametrize("executor_name", ["local", "threads", "processes"])
+def test_prefect_secret_from_prefect1_environment_variables(executor_name, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    (tmp_path / "env_secrets.py").write_text(ENV_SECRETS_SCRIPT)
+    env = {**os.environ, **{f"PREFECT__CONTEXT__SECRETS__{name}": text for name, text in {
+        "NUM": "42", "JS": '{"a": [1, 2]}', "B": "true", "S": "abc", "Mixed_Case": "kept"}.items()}}
+    out = subprocess.run([sys.executable, "env_secrets.py", executor_name], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
+    assert out.returncode == 0, out.stderr
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    assert got[:5] == [["Success", "42"], ["Success", "{'a': [1, 2]}"], ["Success", "True"],
+                       ["Success", "'abc'"], ["Success", "'kept'"]]
+    assert got[5][0] == "Failed"
+    assert 'NOT_SET_TASKLIB" was not found' in got[5][1]
+    assert "PREFECT__CONTEXT__SECRETS__NOT_SET_TASKLIB" in got[5][1]
+
+
+def test_secret_values_are_never_logged_checkpointed_or_recorded(executor, tmp_path, caplog, home,
+                                                                 monkeypatch):
     value = "s3cr3t-value-tasklib"
     store = tmp_path / "results"
     caplog.set_level(logging.DEBUG, logger="prefect_dask")
@@ -117,13 +138,9 @@ def test_secret_values_are_never_logged_checkpointed_or_recorded(executor, tmp_p
         secret = PrefectSecret("TOKEN")()
         env = EnvVarSecret("TASKLIB_ENV_TOKEN")()
         n = use(secret)
+    monkeypatch.setenv("TASKLIB_ENV_TOKEN", value)
     with context(secrets={"TOKEN": value}):
-        import os
-        os.environ["TASKLIB_ENV_TOKEN"] = value
-        try:
-            state = flow.run(executor=executor, log_level="DEBUG")
-        finally:
-            del os.environ["TASKLIB_ENV_TOKEN"]
+        state = flow.run(executor=executor, log_level="DEBUG")
     assert results(state, secret, env, n) == [value, value, len(value)]
     assert state.result[n].location and not state.result[secret].location
     assert value not in caplog.text
@@ -366,6 +383,7 @@ def test_email_task_insecure_with_attachment(any_executor, tmp_path):
     assert parts["application/octet-stream"].get_payload(decode=True) == b"a,b\n1,2\n"
 
 
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")  # SMTPS: it is TLS
 @pytest.mark.parametrize("smtp_type", ["SSL", "STARTTLS"])
 def test_email_task_over_tls_logs_in_with_local_secrets(executor, tmp_path, trust, smtp_type):
     smtp = SMTPServer(tmp_path, tls=smtp_type, user="bot", password="pw-tasklib")
