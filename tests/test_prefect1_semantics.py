@@ -360,9 +360,16 @@ def test_apply_map_maps_tasks_that_read_no_mapped_argument(executor):
 def test_apply_map_zips_to_the_shortest_input(executor):
     from prefect_dask import apply_map
 
+    def each(x, y):
+        return plus(add_one(x), add_one(y))
+
     with Flow("am-len") as flow:
         r = apply_map(plus, range(3), range(3, 300))
-    assert flow.run(executor=executor).result[r].result == [3, 5, 7]
+        e = apply_map(each, range(3), range(3, 300))
+    state = flow.run(executor=executor)
+    assert state.result[r].result == [3, 5, 7] and state.result[e].result == [5, 7, 9]
+    # every task the function built runs 3 times, not 297 (each reads every argument)
+    assert {len(state.result[t].map_states) for t in flow.get_tasks(name="add_one")} == {3}
 
 
 def test_apply_map_over_apply_map_and_the_imperative_form(executor):
