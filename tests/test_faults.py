@@ -562,7 +562,8 @@ def test_driver_killed_record_reads_back_and_resume_completes(tmp_path):
     show = subprocess.run([*CLI, "runs", "show", run_id], capture_output=True, text=True,
                           timeout=60)
     assert show.returncode == 0, show.stderr
-    assert run_id in show.stdout and "unfinished" in show.stdout
+    assert run_id in show.stdout and "not finished" in show.stdout      # its driver is gone:
+    assert "Crashed" in show.stdout, show.stdout                       # the run Crashed
     assert any("load" in line and "Success" in line for line in show.stdout.splitlines()), \
         show.stdout
     assert "3 Success" in show.stdout, show.stdout                   # double's children
