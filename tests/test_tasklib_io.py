@@ -310,6 +310,23 @@ def test_slack_notifier_used_directly_reads_the_secret(executor, server):
     assert ["Running" in p["text"] for p in server.payloads] == [True, False]
 
 
+def test_slack_notifier_on_a_flow_reads_the_runs_secrets(executor, server):
+    seen = []
+
+    def sees_context(flow, old, new):
+        seen.append(context.get("team"))
+        return new
+
+    with Flow("notifier-flow", state_handlers=[slack_notifier, sees_context]) as flow:
+        task(lambda: 1, name="one")()
+    state = flow.run(executor=executor, context={
+        "team": "data", "secrets": {"SLACK_WEBHOOK_URL": server.url + "/flow"}})
+    assert state.is_successful(), state.message
+    assert [p["path"] for p in server.posts] == ["/flow", "/flow"]   # Running, Success
+    assert "flow 'notifier-flow' is now Success" in server.payloads[-1]["text"]
+    assert seen == ["data", "data"]        # flow handlers see flow.run(context=...), as in Prefect 1
+
+
 def test_slack_notifier_configured_prefect1_forms(executor, server):
     only_failed = slack_notifier(only_states=[Failed], webhook_secret="MY_HOOK")
     not_running = functools.partial(slack_notifier, ignore_states=[Success],

@@ -179,12 +179,14 @@ def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any,
                 fail(f", task {t.name!r}", f"input {key!r}", why)
 
 
-def _flow_transition(flow: Any, run_id: str, old: State, new: State) -> State:
+def _flow_transition(flow: Any, run_id: str, old: State, new: State,
+                     values: Mapping[str, Any]) -> State:
     """Pass a flow transition through the flow's handlers; a raising handler fails the run.
 
-    Handlers see ``context.flow_name`` and ``context.flow_run_id``."""
+    Handlers see the run's context ``values`` (``flow.run(context=...)``, secrets...),
+    ``context.flow_name`` and ``context.flow_run_id``, as in Prefect 1."""
     try:
-        with context(flow_name=flow.name, flow_run_id=run_id):
+        with context(**{**values, "flow_name": flow.name, "flow_run_id": run_id}):
             return through_handlers(flow.state_handlers, flow, old, new)
     except Exception as exc:
         return Failed(f"Unexpected error while calling state handlers: {exc!r} (flow "
@@ -241,7 +243,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     check_picklable(flow, plans, executor, params, base_context)
     run_id = str(uuid.uuid4())
     state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
-                             Running("Running flow."))
+                             Running("Running flow."), base_context)
     # The record and the progress bar are closed however the run ends (an error in the
     # driver ends the record Failed); the executor stops first.
     with contextlib.ExitStack() as closing:
@@ -283,13 +285,14 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                         recorder.node(plans[t].slug, done[t])   # the record shows them too
                 final = Cancelled("The flow run was interrupted (Ctrl-C).",
                                   result={t: done[t] for t in order})
-                interrupt.flow_state = _flow_transition(flow, run_id, state, final)  # type: ignore
+                interrupt.flow_state = _flow_transition(  # type: ignore[attr-defined]
+                    flow, run_id, state, final, base_context)
                 recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
                 relay.close(run_id)
                 raise
             executor.release()   # stages done: free the cluster's copies
         final = final_flow_state(flow, {t: done[t] for t in order})
-        final = _flow_transition(flow, run_id, state, _terminal_state(flow, final))
+        final = _flow_transition(flow, run_id, state, _terminal_state(flow, final), base_context)
         recorder.end(final)
     relay.close(run_id)
     logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))
