@@ -33,8 +33,9 @@ def render(target: str | Callable[..., str], fields: Mapping[str, Any]) -> str:
     return target(**fields) if callable(target) else target.format(**fields)
 
 
-def check_template(template: Any, owner: str, names: Iterable[str]) -> None:
-    """Raise TargetError if a ``target`` template uses a field that will not exist."""
+def check_template(template: Any, owner: str, names: Iterable[str], what: str = "target") -> None:
+    """Raise TargetError if a ``target`` (or result location, ``what``) template uses a field
+    that will not exist."""
     if not isinstance(template, str):
         return
     known = set(CONTEXT_FIELDS) | set(names)
@@ -42,11 +43,11 @@ def check_template(template: Any, owner: str, names: Iterable[str]) -> None:
         used = {f.split(".")[0].split("[")[0]
                 for _, f, _, _ in string.Formatter().parse(template) if f}
     except ValueError as exc:
-        raise TargetError(f"{owner}: target {template!r} is not a valid template ({exc}).") from None
+        raise TargetError(f"{owner}: {what} {template!r} is not a valid template ({exc}).") from None
     unknown = sorted(used - known)
     if unknown:
         raise TargetError(
-            f"{owner}: target {template!r} uses unknown field(s) {', '.join(map(repr, unknown))}; "
+            f"{owner}: {what} {template!r} uses unknown field(s) {', '.join(map(repr, unknown))}; "
             f"available fields: {', '.join(sorted(known))}."
         )
 

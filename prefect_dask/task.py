@@ -325,6 +325,11 @@ class Task:
         self.log_stdout = log_stdout
         self.result = result
         self.target = target
+        location = getattr(result, "location", None)
+        if target and location and location != target:
+            warnings.warn(f"{owner}: both target={target!r} and a result location "
+                          f"{location!r} were given; the target is used.",
+                          UserWarning, stacklevel=3)
         self.task_run_name = task_run_name
         if nout is not None and (not isinstance(nout, int) or nout < 0):
             raise TaskDefinitionError(f"{owner}: nout={nout!r} must be a non-negative int.")

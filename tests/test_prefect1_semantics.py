@@ -456,7 +456,8 @@ def test_result_location_with_an_unknown_field_is_an_error_before_the_run(execut
 
     with Flow("bad-location") as flow:
         add_one.copy(result=LocalResult(location="{nope}.pkl"))(1)
-    with pytest.raises(TargetError, match=r"task 'add_one': target '\{nope\}.pkl' uses unknown "
+    with pytest.raises(TargetError, match=r"task 'add_one': result location '\{nope\}.pkl' uses "
+                                          r"unknown "
                                           r"field\(s\) 'nope'"):
         flow.run(executor=executor)
     with context(nope="set around the run"):   # a value of the run context is a field
@@ -661,3 +662,17 @@ def test_a_restart_with_task_states_sets_a_resource_up_again(executor, tmp_path)
     second = flow.run(executor=executor, task_states=given)
     assert second.result[u].result == 99
     assert log.read_text().split() == ["setup", "cleanup"] * 2
+
+
+def test_a_target_wins_over_a_result_location_with_a_warning(executor, tmp_path):
+    from prefect_dask import LocalResult
+
+    with pytest.warns(UserWarning, match=r"Task 'two_ways': both target='t.bin' and a result "
+                                         r"location 'l.bin' were given; the target is used"):
+        @task(result=LocalResult(dir=tmp_path, location="l.bin"), target="t.bin")
+        def two_ways():
+            return 1
+    with Flow("target-wins") as flow:
+        two_ways()
+    flow.run(executor=executor)
+    assert [f.name for f in tmp_path.iterdir()] == ["t.bin"]

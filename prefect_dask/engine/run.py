@@ -372,7 +372,8 @@ def _check_targets(flow: Any, plans: Mapping[Any, TaskPlan], params: Mapping[str
         if isinstance(template, str):
             names = {*params, *run_context, *plan.constants,
                      *(i.key for i in plan.inputs if i.key)}
-            check_template(template, f"Flow {flow.name!r}, task {t.name!r}", names)
+            check_template(template, f"Flow {flow.name!r}, task {t.name!r}", names,
+                           "target" if t.target else "result location")
 
 
 def _start(plans: Mapping[Any, Any], order: tuple, info: RunInfo,
