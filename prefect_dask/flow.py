@@ -116,6 +116,11 @@ class Flow:
         self.on_failure = on_failure
         self.result = result
         self.executor = executor
+        if schedule is not None and not callable(getattr(schedule, "next", None)):
+            raise FlowValidationError(
+                f"Flow {name!r}: schedule={schedule!r:.60} is not a schedule. Flow's second "
+                "argument is the schedule, as in Prefect 1; pass tasks as tasks=[...] and a "
+                "schedule such as IntervalSchedule(timedelta(hours=1)).")
         self.schedule = schedule
         self.run_config, self.storage = run_config, storage
         if terminal_state_handler is not None and not callable(terminal_state_handler):

@@ -274,6 +274,9 @@ def test_flow_takes_prefect_1_positional_arguments():
     assert flow.schedule is schedule and flow.executor == "threads"
     flow = Flow("deploy", None, None, "run-config", "storage")
     assert (flow.run_config, flow.storage) == ("run-config", "storage")
+    with pytest.raises(FlowValidationError, match=r"Flow 'old': schedule=\[<Task: one>\] is "
+                       r"not a schedule.*pass tasks as tasks=\[...\]"):
+        Flow("old", [one])
 
 
 def test_iterating_a_flow_and_sorted_tasks_from_roots():
