@@ -146,9 +146,14 @@ class Flow:
         return iter(self.sorted_tasks())
 
     @property
-    def logger(self) -> logging.Logger:
-        """``prefect_dask.<flow name>``, as Prefect 1's ``flow.logger`` was ``prefect.<name>``."""
-        return logging.getLogger(f"prefect_dask.{self.name}")
+    def logger(self) -> Any:
+        """``prefect_dask.<flow name>``, as Prefect 1's ``flow.logger`` was ``prefect.<name>``
+        (or the logger set with ``flow.logger = ...``)."""
+        return self.__dict__.get("_logger") or logging.getLogger(f"prefect_dask.{self.name}")
+
+    @logger.setter
+    def logger(self, value: Any) -> None:
+        self.__dict__["_logger"] = value
 
     # -- context manager ---------------------------------------------------------
     def __enter__(self) -> "Flow":

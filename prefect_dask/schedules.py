@@ -2,7 +2,7 @@
 each time the flow's schedule gives, sleeping in between (on the run's clock).
 
 A ``Schedule`` merges the times of its clocks (``IntervalClock``, ``CronClock``,
-``DatesClock``), keeps those its filters pass (``filters``: all of them; ``or_filters``:
+``DatesClock``, ``RRuleClock``), keeps those its filters pass (``filters``: all of them; ``or_filters``:
 at least one; ``not_filters``: none) and moves each by its ``adjustments``.  A clock's
 ``parameter_defaults`` are the parameters of the runs it starts.  ``IntervalSchedule``
 and ``CronSchedule`` are schedules with one clock.  Names and behaviour are Prefect 1's
@@ -31,7 +31,7 @@ from .errors import TaskDefinitionError
 
 __all__ = [
     "Schedule", "IntervalSchedule", "CronSchedule", "ClockEvent", "Clock", "IntervalClock",
-    "CronClock", "DatesClock", "on_datetime", "on_date", "at_time", "between_datetimes",
+    "CronClock", "DatesClock", "RRuleClock", "on_datetime", "on_date", "at_time", "between_datetimes",
     "between_times", "between_dates", "is_weekday", "is_weekend", "is_month_start",
     "is_month_end", "is_day_of_week", "run_on_schedule",
 ]
@@ -173,6 +173,33 @@ class DatesClock(Clock):
 
     def _times(self, after: datetime.datetime) -> Iterator[datetime.datetime]:
         return (d for d in self.dates if d >= after)
+
+
+class RRuleClock(Clock):
+    """At the times a ``dateutil.rrule`` (or ``rruleset``) gives, from ``start_date`` if
+    given (naive times are UTC)."""
+
+    def __init__(self, rrule_obj: Any, start_date: datetime.datetime | None = None,
+                 end_date: datetime.datetime | None = None, parameter_defaults: dict | None = None,
+                 labels: list[str] | None = None) -> None:
+        from dateutil import rrule   # who has an rrule has dateutil
+
+        if not isinstance(rrule_obj, rrule.rrulebase):
+            raise TaskDefinitionError(
+                f"RRuleClock({rrule_obj!r:.60}): give a dateutil rrule or rruleset, e.g. "
+                "rrule(DAILY, byhour=9).")
+        super().__init__(start_date, end_date, parameter_defaults, labels)
+        self.rrule_obj = rrule_obj
+
+    def _times(self, after: datetime.datetime) -> Iterator[datetime.datetime]:
+        after = max(after, self.start_date or after)
+        first = next(iter(self.rrule_obj), None)
+        if first is None:
+            return
+        if first.tzinfo is None:     # the rule's times are naive: compare in naive UTC
+            after = after.astimezone(UTC).replace(tzinfo=None)
+        for when in self.rrule_obj.xafter(after, inc=True):
+            yield _utc(when)  # type: ignore[misc]
 
 
 # -- schedules -------------------------------------------------------------------------

@@ -369,12 +369,20 @@ class Task:
         return f"<Task: {self.name}>"
 
     @property
-    def logger(self) -> logging.LoggerAdapter:
+    def logger(self) -> Any:
         """This task's logger, ``prefect_dask.<name>`` (``get_logger(name)`` is the same
-        logger); in a run its records go to the driver with the task's State."""
+        logger); in a run its records go to the driver with the task's State.  A task may
+        set its own (``self.logger = ...``), as Prefect 1's could."""
+        own = self.__dict__.get("_logger")
+        if own is not None:
+            return own
         from .log import task_logger
 
         return task_logger(context.get("flow_name"), self.name)
+
+    @logger.setter
+    def logger(self, value: Any) -> None:
+        self.__dict__["_logger"] = value
 
     # -- copying and binding -------------------------------------------------
     def copy(self, **task_args: Any) -> "Task":

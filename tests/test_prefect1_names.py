@@ -25,7 +25,7 @@ from prefect_dask.errors import (FlowValidationError, NoFlowContextError, RunArg
 from prefect_dask.records import list_runs, read_record
 from prefect_dask.results import LocalResult, PrefectResult
 from prefect_dask.schedules import (CronClock, DatesClock, IntervalClock, IntervalSchedule,
-                                    Schedule, at_time, between_dates, between_datetimes,
+                                    RRuleClock, Schedule, at_time, between_dates, between_datetimes,
                                     between_times, is_day_of_week, is_month_end, is_month_start,
                                     is_weekday, is_weekend, on_date, on_datetime)
 from prefect_dask.states import (Cached, Failed, Finished, Mapped, Pending, Skipped, State,
@@ -103,6 +103,18 @@ LOGGER = context.get("logger")     # as Prefect 1 programs keep it, at module le
 def uses_module_logger(x):
     LOGGER.info("module logger sees %s", x)
     return x
+
+
+def test_a_task_or_flow_may_set_its_own_logger():
+    class Own(Task):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.logger = logging.getLogger("mine")
+
+    assert Own().logger is logging.getLogger("mine")
+    flow = Flow("own")
+    flow.logger = logging.getLogger("mine.flow")
+    assert flow.logger.name == "mine.flow"
 
 
 def test_context_logger_outside_a_run_is_the_package_logger():
@@ -674,6 +686,21 @@ def test_cron_clock_and_prefect_1_interval_schedule_order():
     assert [d.hour for d in cron.next(2, after=start)] == [6, 6]
     hourly = IntervalSchedule(start, datetime.timedelta(hours=1))     # Prefect 1's order
     assert hourly.next(2, after=start) == [start, start + datetime.timedelta(hours=1)]
+
+
+def test_rrule_clock():
+    from dateutil.rrule import DAILY, MO, WEEKLY, rrule
+
+    start = datetime.datetime(2026, 1, 1, tzinfo=UTC)
+    naive = RRuleClock(rrule(freq=DAILY, count=2, dtstart=datetime.datetime(2026, 1, 1, 9)),
+                       parameter_defaults={"n": 1})
+    assert Schedule([naive]).next(3, after=start) == [
+        datetime.datetime(2026, 1, d, 9, tzinfo=UTC) for d in (1, 2)]   # count=2: then none
+    mondays = RRuleClock(rrule(freq=WEEKLY, byweekday=MO, dtstart=start),
+                         start_date=datetime.datetime(2026, 2, 1, tzinfo=UTC))
+    assert [d.day for d in Schedule([mondays]).next(2, after=start)] == [2, 9]
+    with pytest.raises(TaskDefinitionError, match=r"RRuleClock\('daily'\): give a dateutil rrule"):
+        RRuleClock("daily")
 
 
 def test_schedule_misuse_names_the_fix():
