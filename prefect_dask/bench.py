@@ -1,7 +1,8 @@
 """``benchmark()`` and ``prefect-dask bench``: time a flow on several executors.
 
-Each executor is started once (its start-up timed apart: a cluster takes
-seconds to start), then the flow runs ``repeat`` times on it.  Each record:
+Every executor name is checked before anything runs.  Each executor is started
+once (its start-up timed apart: a cluster takes seconds to start), the flow runs
+once unmeasured (warm-up: imports, pools, caches), then ``repeat`` times on it.  Each record:
 executor, start-up seconds, wall times (median, min, max), task runs (mapped
 children included) and task runs per second, peak RSS of the driver and, on a
 Dask cluster, of each worker.
@@ -21,7 +22,35 @@ from .executors import get_executor
 from .executors.base import Started
 from .states import Mapped
 
-__all__ = ["benchmark", "format_table"]
+__all__ = ["benchmark", "format_table", "environment"]
+
+
+def environment() -> dict[str, Any]:
+    """What the numbers were measured with: versions and the machine."""
+    import os
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    def v(name: str) -> str | None:
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    return {"python": platform.python_version(), "prefect_dask": v("prefect_dask"),
+            "dask": v("dask"), "distributed": v("distributed"),
+            "cloudpickle": v("cloudpickle"), "platform": platform.platform(),
+            "machine": platform.machine(), "cpus": os.cpu_count(),
+            "memory_gib": _memory_gib()}
+
+
+def _memory_gib() -> float | None:
+    import os
+
+    try:
+        return round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _task_runs(state: Any) -> int:
@@ -48,7 +77,16 @@ def _worker_rss(executor: Any) -> dict[str, float] | None:
 def benchmark(flow: Any, executors: Iterable[Any] = ("local", "threads"), repeat: int = 3,
               parameters: Mapping[str, Any] | None = None,
               progress: bool = True) -> list[dict[str, Any]]:
-    """Run ``flow`` ``repeat`` times on each executor (names or objects); one record each."""
+    """Run ``flow`` ``repeat`` times on each executor (names or objects), after a warm-up
+    run; one record each.  Unknown executor names are an error before anything runs."""
+    from .executors import canonical_name, known_executors
+
+    executors = list(executors)
+    unknown = [e for e in executors if isinstance(e, str) and
+               canonical_name(e) not in known_executors()]
+    if unknown:
+        raise ExecutorError(f"bench: unknown executor(s) {', '.join(map(repr, unknown))}; "
+                            f"known executors: {', '.join(known_executors())}.")
     records = []
     for spec in executors:
         executor = get_executor(spec) if isinstance(spec, str) else spec
@@ -63,6 +101,13 @@ def benchmark(flow: Any, executors: Iterable[Any] = ("local", "threads"), repeat
         startup = time.perf_counter() - t0
         walls, runs, states = [], 0, []
         try:
+            t0 = time.perf_counter()
+            warm = flow.run(parameters=dict(parameters or {}), executor=Started(executor),
+                            progress=False, log_level="WARNING")
+            warmup = time.perf_counter() - t0
+            if progress:
+                print(f"bench: {name} warm-up: {warmup:.3f} s ({type(warm).__name__})",
+                      file=sys.stderr, flush=True)
             for i in range(repeat):
                 t0 = time.perf_counter()
                 state = flow.run(parameters=dict(parameters or {}), executor=Started(executor),
@@ -79,7 +124,8 @@ def benchmark(flow: Any, executors: Iterable[Any] = ("local", "threads"), repeat
         med = statistics.median(walls)
         records.append({
             "flow": flow.name, "executor": name, "repeat": repeat,
-            "startup_s": round(startup, 4), "wall_s": [round(w, 4) for w in walls],
+            "startup_s": round(startup, 4), "warmup_s": round(warmup, 4),
+            "wall_s": [round(w, 4) for w in walls],
             "median_s": round(med, 4), "min_s": round(min(walls), 4),
             "max_s": round(max(walls), 4), "task_runs": runs,
             "task_runs_per_s": round(runs / med, 1) if med else None,

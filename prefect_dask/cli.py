@@ -46,15 +46,17 @@ def load_flow(spec: str, prefect1: bool = False) -> Any:
         from .compat import serve_prefect
 
         serve_prefect()
+    if not os.path.isfile(path):
+        raise UsageError(f"prefect-dask: no such file {path!r}")
     try:
         namespace = runpy.run_path(path, run_name="__prefect_dask_cli__")
-    except FileNotFoundError:
-        raise UsageError(f"prefect-dask: no such file {path!r}") from None
     except ModuleNotFoundError as exc:
         if prefect1 or (exc.name or "").split(".")[0] != "prefect":
-            raise
+            raise UsageError(_load_error(path, exc)) from None
         raise UsageError(f"prefect-dask: {path} imports {exc.name!r}: if it is a Prefect 1 "
                          f"program, add --prefect1 (prefect-dask run --prefect1 {spec})") from None
+    except Exception as exc:   # the file's own code failed: show its frames, not ours
+        raise UsageError(_load_error(path, exc)) from None
     flows = {k: v for k, v in namespace.items() if isinstance(v, Flow)}
     if name:
         if name not in flows:
@@ -65,6 +67,14 @@ def load_flow(spec: str, prefect1: bool = False) -> Any:
         raise UsageError(f"prefect-dask: {path} has {len(flows)} flows "
                          f"({', '.join(sorted(flows)) or 'none'}); name one: {path}:NAME")
     return next(iter(flows.values()))
+
+
+def _load_error(path: str, exc: BaseException) -> str:
+    """What went wrong while the flow file ran, with the traceback from its first frame."""
+    from .log import format_traceback
+
+    return (f"prefect-dask: {path} raised an error while it was loaded (before any flow "
+            f"ran):\n{format_traceback(exc, first=os.path.abspath(path))}")
 
 
 def _params(pairs: list[str]) -> dict[str, Any]:
@@ -80,12 +90,40 @@ def _params(pairs: list[str]) -> dict[str, Any]:
     return out
 
 
-def _executor(name: str, address: str | None) -> Any:
-    from .executors import DaskExecutor, get_executor
+def _executor(args: argparse.Namespace) -> Any:
+    """The executor the options ask for; options that do not go together are refused.
 
-    if address:
-        return DaskExecutor(address=address)
-    return get_executor(name)
+    ``--address`` (or Dask's own ``DASK_SCHEDULER_ADDRESS`` / ``scheduler-address`` config,
+    for ``--executor dask``) connects to a running scheduler; ``--workers`` sizes a pool or
+    a LocalCluster, ``--threads`` a LocalCluster worker."""
+    from .executors import DaskExecutor, canonical_name, get_executor
+
+    name = canonical_name(args.executor or ("dask" if args.address else "local"))
+    workers, threads = getattr(args, "workers", None), getattr(args, "threads", None)
+    if args.address and name != "dask":
+        raise UsageError(f"prefect-dask: --address connects to a Dask scheduler, but "
+                         f"--executor is {args.executor!r}; use --executor dask (or leave "
+                         "--executor out)")
+    if name == "dask":
+        import dask
+
+        address = args.address or dask.config.get("scheduler-address", None)
+        if address and (workers or threads):
+            raise UsageError("prefect-dask: --workers/--threads size a cluster this command "
+                             f"starts; the cluster at {address} is already running (leave "
+                             "them out, or leave out --address and DASK_SCHEDULER_ADDRESS)")
+        if address:
+            return DaskExecutor(address=address)
+        kwargs = {k: v for k, v in (("n_workers", workers), ("threads_per_worker", threads))
+                  if v}
+        return DaskExecutor(cluster_kwargs=kwargs) if kwargs else DaskExecutor()
+    if threads:
+        raise UsageError(f"prefect-dask: --threads sets the threads of each Dask worker; with "
+                         f"--executor {name} use --workers")
+    if workers and name in ("local", "sync"):
+        raise UsageError(f"prefect-dask: the {name} executor runs one task at a time in this "
+                         "process; --workers needs --executor threads, processes or dask")
+    return get_executor(name, num_workers=workers) if workers else get_executor(name)
 
 
 def _when(ts: float | None) -> str:
@@ -94,16 +132,48 @@ def _when(ts: float | None) -> str:
     return datetime.datetime.fromtimestamp(ts).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _summary(state: Any) -> int:
+def _run_id(flow_name: str) -> str | None:
+    """The id of the run of ``flow_name`` this process made last."""
+    for r in _history().runs(flow=flow_name, limit=50):
+        if r.get("pid") == os.getpid():
+            return r["run_id"]
+    return None
+
+
+def _finish(flow: Any, run: Any, file_spec: str) -> int:
+    """Run the flow (``run()``), then say how it ended and how to look at it.
+
+    Exit status 0 on success, 1 on failure, 130 on Ctrl-C (the run is cancelled and
+    recorded; no traceback)."""
+    try:
+        state = run()
+    except KeyboardInterrupt:
+        rid = _run_id(flow.name)
+        short = rid[:8] if rid else "last"
+        print(f"\ninterrupted; run {short} cancelled; resume with: prefect-dask resume {short} "
+              f"--file {file_spec}", file=sys.stderr)
+        return 130
+    rid = _run_id(flow.name)
     print(f"Flow run {type(state).__name__}: {state.message}")
+    if rid:
+        print(f"Run {rid}: prefect-dask runs show {rid[:8]} | prefect-dask runs logs "
+              f"{rid[:8]} | prefect-dask report {rid[:8]}")
+        if not state.is_successful():
+            print(f"Resume it: prefect-dask resume {rid[:8]} --file {file_spec}")
     return 0 if state.is_successful() else 1
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    executor = _executor(args)      # option errors before the file runs
     flow = load_flow(args.flow, prefect1=args.prefect1)
-    state = flow.run(parameters=_params(args.param), executor=_executor(args.executor,
-                                                                        args.address))
-    return _summary(state)
+    params = _params(args.param)
+    missing = sorted(p.name for p in flow.parameters() if p.required and p.name not in params)
+    if missing:
+        raise UsageError(f"prefect-dask: flow {flow.name!r} needs a value for parameter(s) "
+                         f"{', '.join(map(repr, missing))}; pass "
+                         + " ".join(f"--param {m}=VALUE" for m in missing))
+    return _finish(flow, lambda: flow.run(parameters=params, executor=executor),
+                   args.flow)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -111,9 +181,10 @@ def cmd_resume(args: argparse.Namespace) -> int:
     if not args.file:
         raise UsageError(f"prefect-dask: give the flow's file: prefect-dask resume {args.run_id} "
                          f"--file path/to/file.py:{record['flow']}")
+    executor = _executor(args)
     flow = load_flow(args.file)
-    state = flow.run(resume=record["run_id"], executor=_executor(args.executor, args.address))
-    return _summary(state)
+    return _finish(flow, lambda: flow.run(resume=record["run_id"], executor=executor),
+                   args.file)
 
 
 def _history() -> Any:
@@ -269,19 +340,32 @@ def cmd_runs_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import benchmark, format_table, plot
+    from .bench import benchmark, environment, format_table, plot
+    from .errors import ExecutorError
+    from .executors import canonical_name, known_executors
 
+    names = [canonical_name(e.strip()) for e in args.executors.split(",") if e.strip()]
+    unknown = [n for n in names if n not in known_executors()]
+    if unknown:   # before the flow file runs, let alone a cluster starts
+        raise ExecutorError(f"bench: unknown executor(s) {', '.join(map(repr, unknown))}; "
+                            f"known executors: {', '.join(known_executors())}.")
     flow = load_flow(args.flow)
-    records = benchmark(flow, [e.strip() for e in args.executors.split(",") if e.strip()],
-                        repeat=args.repeat, parameters=_params(args.param))
+    records = benchmark(flow, names, repeat=args.repeat, parameters=_params(args.param))
     print(format_table(records))
     if args.out:
         with open(args.out, "w") as fh:
-            json.dump({"benchmark": "prefect-dask bench", "records": records}, fh, indent=1)
+            json.dump({"benchmark": "prefect-dask bench", "environment": environment(),
+                       "records": records}, fh, indent=1)
         print(f"Wrote {args.out}")
     if args.plot:
         plot(records, args.plot)
         print(f"Wrote {args.plot}")
+    failed = [f"{r['executor']} ({', '.join(sorted(set(r['states']) - {'Success'}))})"
+              for r in records if any(st != "Success" for st in r["states"])]
+    if failed:
+        print(f"prefect-dask bench: the flow did not succeed on {', '.join(failed)}; the "
+              "timings are of failed runs", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -315,8 +399,38 @@ def _level(text: str) -> int:
     return value
 
 
+def _executor_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--executor", help="local (default) | threads | processes | dask "
+                        "(any case)")
+    parser.add_argument("--address", help="a running Dask scheduler, e.g. "
+                        "tcp://127.0.0.1:8786 (implies --executor dask; with --executor dask "
+                        "and no --address, DASK_SCHEDULER_ADDRESS is used if set)")
+    parser.add_argument("--workers", type=_positive, help="threads (threads executor) or "
+                        "processes (processes executor, or the workers of the Dask "
+                        "LocalCluster started for --executor dask)")
+    parser.add_argument("--threads", type=_positive, help="threads per worker of the Dask "
+                        "LocalCluster started for --executor dask")
+
+
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("prefect_dask")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="prefect-dask", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--version", action="version",
+                    version=f"prefect-dask {_version()} (Python {sys.version.split()[0]})")
     sub = ap.add_subparsers(dest="command", required=True)
     run = sub.add_parser(
         "run", help="run a flow from a file",
@@ -330,14 +444,12 @@ def main(argv: list[str] | None = None) -> int:
                      help="the file is a Prefect 1 program: serve its `import prefect` "
                      "(and prefect.* paths) from prefect_dask")
     run.add_argument("--param", action="append", default=[], help="name=value (JSON or text)")
-    run.add_argument("--executor", default="local", help="local | threads | processes | dask")
-    run.add_argument("--address", help="a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    _executor_options(run)
     run.set_defaults(func=cmd_run)
     resume = sub.add_parser("resume", help="re-run what did not succeed in a recorded run")
     resume.add_argument("run_id", help='a run id, or "last"')
     resume.add_argument("--file", help="path/to/file.py:flow_name holding the flow")
-    resume.add_argument("--executor", default="local")
-    resume.add_argument("--address")
+    _executor_options(resume)
     resume.set_defaults(func=cmd_resume)
     runs = sub.add_parser("runs", help="recorded flow runs")
     runs_sub = runs.add_subparsers(dest="runs_command", required=True)

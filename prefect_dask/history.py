@@ -509,7 +509,7 @@ def _run_dict(r: sqlite3.Row) -> dict:
     parameters, started, finished, duration`` (so far, for a run not ended), ``task_runs``
     (finished ones, mapped children included), ``failed``, ``expected`` (task runs announced
     so far: progress is ``task_runs / expected``), ``dashboard`` (the Dask dashboard link
-    the run logged), ``path`` (its record)."""
+    the run logged), ``path`` (its record), ``pid`` and ``host`` (of its driver)."""
     end = r["finished"] if r["ended"] else r["last_seen"]
     return {"run_id": r["run_id"], "flow": r["flow"], "state": r["state"],
             "ended": bool(r["ended"]), "message": r["message"], "executor": r["executor"],
@@ -517,7 +517,8 @@ def _run_dict(r: sqlite3.Row) -> dict:
             "finished": r["finished"] if r["ended"] else None,
             "duration": None if end is None or r["started"] is None else end - r["started"],
             "task_runs": r["task_runs"], "failed": r["failed"],
-            "expected": r["expected"] or None, "dashboard": r["dashboard"], "path": r["path"]}
+            "expected": r["expected"] or None, "dashboard": r["dashboard"], "path": r["path"],
+            "pid": r["pid"], "host": r["host"]}
 
 
 class _Sync:

@@ -120,11 +120,12 @@ _OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _KEPT = "_prefect_dask_traceback"
 
 
-def format_traceback(exc: BaseException) -> str:
+def format_traceback(exc: BaseException, first: str | None = None) -> str:
     """``exc``'s traceback as Python prints it, as the user needs it: prefect_dask's own
     frames before the user's code are left out, and code that was shipped by value to
     another process (cloudpickle names its file ``<dynamic-code>``) shows its real file
     and line, read from the globals it was shipped with.  Chained exceptions included.
+    With ``first`` (a file's path), frames before the first one in that file are left out.
 
     >>> def parse(x):
     ...     raise ValueError(f"bad record {x}")
@@ -138,7 +139,7 @@ def format_traceback(exc: BaseException) -> str:
     if isinstance(kept, str):
         return kept
     out: list[str] = []
-    _format_chain(exc, out, set())
+    _format_chain(exc, out, set(), first)
     return "".join(out).rstrip("\n")
 
 
@@ -152,14 +153,15 @@ def keep_traceback(exc: BaseException) -> BaseException:
     return exc
 
 
-def _format_chain(exc: BaseException, out: list[str], seen: set[int]) -> None:
+def _format_chain(exc: BaseException, out: list[str], seen: set[int],
+                  first: str | None = None) -> None:
     seen.add(id(exc))
     cause, context = exc.__cause__, None if exc.__suppress_context__ else exc.__context__
     if cause is not None and id(cause) not in seen:
-        _format_chain(cause, out, seen)
+        _format_chain(cause, out, seen, first)
         out.append("\nThe above exception was the direct cause of the following exception:\n\n")
     elif context is not None and id(context) not in seen:
-        _format_chain(context, out, seen)
+        _format_chain(context, out, seen, first)
         out.append("\nDuring handling of the above exception, another exception occurred:\n\n")
     frames = []
     for frame, line in traceback.walk_tb(exc.__traceback__):
@@ -167,7 +169,10 @@ def _format_chain(exc: BaseException, out: list[str], seen: set[int]) -> None:
         if path == "<dynamic-code>":
             path = frame.f_globals.get("__file__") or path
         frames.append((path, line, frame.f_code.co_name))
-    user = next((i for i, f in enumerate(frames) if not f[0].startswith(_OWN)), 0)
+    if first is not None:   # none in that file (a SyntaxError): the error says where
+        user = next((i for i, f in enumerate(frames) if f[0] == first), len(frames))
+    else:                   # all of them ours (our own bug): show them all
+        user = next((i for i, f in enumerate(frames) if not f[0].startswith(_OWN)), 0)
     if frames[user:]:
         out.append("Traceback (most recent call last):\n")
     for path, line, name in frames[user:]:

@@ -115,20 +115,32 @@ def _is_tty(stream: Any) -> bool:
         return False
 
 
-def summary(flow_name: str, final: State, states: Mapping[Any, State], seconds: float) -> str:
-    """A few lines: the outcome, counts by state, the slowest task runs, the failures.
+SHOWN_FAILURES = 5
+SLOW = 0.001   # task runs faster than this are not "slow"
+
+
+def summary(flow_name: str, final: State, states: Mapping[Any, State], seconds: float,
+            run_id: str | None = None) -> str:
+    """A few lines: the outcome, counts by state, the slowest task runs (of at least a
+    millisecond; Parameters and Constants left out), the first failures and how many more.
 
     Mapped children are read by column, so a million children cost no State objects.
     """
+    from .task import Constant, Parameter
+
     counts: Counter[str] = Counter()
     timed: list[tuple[float, str]] = []
     failures: list[str] = []
+    n_failed = 0
     for task, state in states.items():
         counts[type(state).__name__] += 1
-        if state.started is not None and state.finished is not None:
+        helper = isinstance(task, (Constant, Parameter))
+        if state.started is not None and state.finished is not None and not helper:
             timed.append((state.finished - state.started, task.name))
-        if state.is_failed() and len(failures) < 5:
-            failures.append(f"  {task.name}: {type(state).__name__}: {state.message}")
+        if state.is_failed():
+            n_failed += 1
+            if len(failures) < SHOWN_FAILURES:
+                failures.append(f"  {task.name}: {type(state).__name__}: {state.message}")
         children = state.map_states if isinstance(state, Mapped) else ()
         if not isinstance(children, MapStates):
             children = MapStates.from_states(task.name, children)
@@ -137,21 +149,38 @@ def summary(flow_name: str, final: State, states: Mapping[Any, State], seconds: 
         took = (f - s for f, s in zip(children.finished, children.started))
         timed.extend((t, f"{task.name}[{i}]") for t, i in
                      heapq.nlargest(3, ((t, i) for i, t in enumerate(took) if t == t)))
-        for i, name in enumerate(names):
-            if len(failures) >= 5:
-                break
-            if name in _FAILED:
-                failures.append(f"  {task.name}[{i}]: {name}: {children[i].message}")
+        for i in (i for i, name in enumerate(names) if name in _FAILED):
+            n_failed += 1
+            if len(failures) < SHOWN_FAILURES:
+                failures.append(f"  {task.name}[{i}]: {names[i]}: {children[i].message}")
     lines = [f"Flow run {flow_name!r} ended {type(final).__name__} in {seconds:.2f} s: "
              f"{sum(counts.values())} task runs ("
              + ", ".join(f"{n} {s}" for s, n in counts.most_common()) + ")"]
-    if timed:
-        lines.append("Slowest: " + ", ".join(f"{name} {t:.3f} s"
-                                              for t, name in heapq.nlargest(3, timed)))
+    slow = [(t, name) for t, name in heapq.nlargest(3, timed) if t >= SLOW]
+    if slow:
+        lines.append("Slowest: " + ", ".join(f"{name} {_took(t)}" for t, name in slow))
     if failures:
         lines.append("Failures:")
         lines.extend(failures)
+        if n_failed > len(failures):
+            lines.append(f"  ... and {n_failed - len(failures)} more (prefect-dask runs show "
+                         f"{run_id[:8] if run_id else 'RUN'} groups them by task and "
+                         "exception)")
     return "\n".join(lines)
+
+
+def _took(seconds: float) -> str:
+    """``12 ms``, ``1.50 s``, ``2m05s``.
+
+    >>> _took(0.0123), _took(1.5), _took(125)
+    ('12 ms', '1.50 s', '2m05s')
+    """
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.2f} s"
+    m, sec = divmod(int(round(seconds)), 60)
+    return f"{m}m{sec:02d}s" if m < 60 else f"{m // 60}h{m % 60:02d}m"
 
 
 LOG_LINES = 200     # log lines shown per task in a report (all are in `runs logs`)

@@ -247,3 +247,35 @@ def test_benchmark_api_and_command_give_the_same_keys(bench_run, capsys):
     _, data = bench_run
     api = prefect_dask.benchmark(demo_flow(), executors=["local"], repeat=1)
     assert {frozenset(r) for r in records_of(data)} == {frozenset(api[0])}
+
+
+def test_bench_checks_names_before_running_the_file(tmp_path):
+    (tmp_path / "flows.py").write_text("open('ran.txt', 'w').write('ran')\n" + FLOW_FILE)
+    proc = run_cli(["bench", "flows.py:flow", "--executors", "Threads,nosuch", "--repeat", "1"],
+                   tmp_path)
+    assert proc.returncode == 2 and "unknown executor(s) 'nosuch'" in proc.stderr
+    assert not (tmp_path / "ran.txt").exists()        # nothing ran, no cluster started
+
+
+def test_bench_warms_up_records_the_machine_and_fails_on_a_failed_flow(tmp_path):
+    (tmp_path / "flows.py").write_text(FLOW_FILE + '''
+@task
+def broken():
+    raise RuntimeError("no")
+
+with Flow("broken") as broken_flow:
+    broken()
+''')
+    proc = run_cli(["bench", "flows.py:flow", "--executors", "THREADS", "--repeat", "1",
+                    "--out", "ok.json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "bench: threads warm-up: " in proc.stderr
+    data = json.loads((tmp_path / "ok.json").read_text())
+    assert data["records"][0]["warmup_s"] > 0 and len(data["records"][0]["wall_s"]) == 1
+    env = data["environment"]
+    assert env["python"] == ".".join(map(str, sys.version_info[:3])) and env["cpus"] >= 1
+    assert env["dask"] and env["distributed"] and env["prefect_dask"] and env["platform"]
+    proc = run_cli(["bench", "flows.py:broken_flow", "--executors", "local", "--repeat", "1"],
+                   tmp_path)
+    assert proc.returncode == 1
+    assert "the flow did not succeed on local (Failed)" in proc.stderr

@@ -326,3 +326,135 @@ def test_output_into_a_closed_pipe_is_no_error(env):
                           "| head -1", shell=True, env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.stdout == "[\n" and proc.stderr == ""
+
+
+def test_run_prints_the_run_id_and_how_to_inspect_it(env, project):
+    (project / "fail.flag").touch()
+    proc = cli(env, "run", f"{project / 'flows.py'}:etl")
+    assert proc.returncode == 1
+    rid = run_ids(cli(env, "runs", "list").stdout)[0]
+    lines = proc.stdout.splitlines()
+    assert re.fullmatch(rf"Run {rid}[0-9a-f-]{{28}}: prefect-dask runs show {rid} \| "
+                        rf"prefect-dask runs logs {rid} \| prefect-dask report {rid}", lines[-2])
+    assert lines[-1] == f"Resume it: prefect-dask resume {rid} --file {project / 'flows.py'}:etl"
+
+
+def test_version():
+    proc = subprocess.run([sys.executable, "-m", "prefect_dask.cli", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and re.fullmatch(r"prefect-dask \S+ \(Python 3\.\d+\.\d+\)\n",
+                                                 proc.stdout)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--executor", "threads", "--address", "tcp://127.0.0.1:1"],
+     "--address connects to a Dask scheduler, but --executor is 'threads'; use --executor dask"),
+    (["--executor", "threads", "--threads", "2"],
+     "--threads sets the threads of each Dask worker; with --executor threads use --workers"),
+    (["--workers", "2"], "the local executor runs one task at a time in this process; "
+                         "--workers needs --executor threads, processes or dask"),
+    (["--address", "tcp://127.0.0.1:1", "--workers", "2"],
+     "--workers/--threads size a cluster this command starts; the cluster at "
+     "tcp://127.0.0.1:1 is already running"),
+    (["--workers", "0"], "'0' is not a whole number of at least 1"),
+    (["--executor", "nosuch"], "Unknown executor 'nosuch'; known executors: dask, local"),
+], ids=["address-threads", "threads-threads", "workers-local", "address-workers", "zero",
+        "unknown"])
+def test_conflicting_options_are_refused(env, project, args, message):
+    (project / "fail.flag").touch()
+    proc = cli(env, "run", f"{project / 'flows.py'}:etl", *args)
+    assert proc.returncode == 2 and message in proc.stderr, proc.stderr
+    assert not (project / "side.txt").exists()          # the flow file did not even run
+
+
+def test_executor_names_any_case_and_workers(env, project):
+    proc = cli(env, "run", f"{project / 'flows.py'}:etl", "--executor", "Threads",
+               "--workers", "3")
+    assert proc.returncode == 0, proc.stderr
+    import json
+    [run] = json.loads(cli(env, "runs", "list", "--json").stdout)
+    assert "scheduler='threads'" in run["executor"] and "num_workers=3" in run["executor"]
+
+
+@pytest.mark.slow
+def test_dask_scheduler_address_from_dasks_own_config(env, project):
+    from conftest import session_cluster
+    address = session_cluster().scheduler_address
+    proc = cli({**env, "DASK_SCHEDULER_ADDRESS": address}, "run",
+               f"{project / 'flows.py'}:etl", "--executor", "DASK")
+    assert proc.returncode == 0, proc.stderr
+    import json
+    [run] = json.loads(cli(env, "runs", "list", "--json").stdout)
+    assert address in run["executor"]
+
+
+def test_missing_parameter_names_the_option(env, tmp_path):
+    path = tmp_path / "needs.py"
+    path.write_text("from prefect_dask import Flow, Parameter, task\n"
+                    "@task\ndef show(x):\n    return x\n"
+                    "with Flow('needs') as flow:\n    show(Parameter('day'))\n")
+    proc = cli(env, "run", str(path))
+    assert proc.returncode == 2
+    assert "flow 'needs' needs a value for parameter(s) 'day'; pass --param day=VALUE" in \
+        proc.stderr
+
+
+def test_an_error_in_the_flow_file_shows_its_frames_and_exits_2(env, tmp_path):
+    path = tmp_path / "broken.py"
+    path.write_text("from prefect_dask import Flow\n\n"
+                    "def settings():\n    return CONFIG['db']\n\n"
+                    "DB = settings()\n")
+    proc = cli(env, "run", str(path))
+    assert proc.returncode == 2
+    err = proc.stderr
+    assert err.startswith(f"prefect-dask: {path} raised an error while it was loaded (before "
+                          "any flow ran):\nTraceback (most recent call last):\n"
+                          f'  File "{path}", line 6, in <module>\n    DB = settings()\n'
+                          f'  File "{path}", line 4, in settings\n')
+    assert err.rstrip().endswith("NameError: name 'CONFIG' is not defined")
+    assert "runpy" not in err and "cli.py" not in err
+    path.write_text("def broken(:\n")
+    proc = cli(env, "run", str(path))
+    assert proc.returncode == 2 and "SyntaxError" in proc.stderr and "cli.py" not in proc.stderr
+
+
+SLOW_FLOW = '''
+import time
+from prefect_dask import Flow, task
+
+@task
+def nap(x):
+    time.sleep(0.2 if x < 2 else 60)
+
+with Flow("napping") as flow:
+    nap.map(list(range(4)))
+'''
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("executor", ["threads", "dask"])
+def test_ctrl_c_cancels_the_run_and_says_how_to_resume(env, tmp_path, executor):
+    import signal
+    import time
+    path = tmp_path / "slow.py"
+    path.write_text(SLOW_FLOW)
+    proc = subprocess.Popen([sys.executable, "-m", "prefect_dask.cli", "run", str(path),
+                             "--executor", executor, "--workers", "2"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            # Ctrl-C reaches it even if this suite's shell ignores it
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                            start_new_session=True)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:      # wait until the first children finished
+        runs = cli(env, "runs", "list", "--json").stdout
+        if '"task_runs": 1' not in runs and '"task_runs"' in runs:
+            break
+        time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)      # what a terminal's Ctrl-C does: the whole group
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    rid = run_ids(cli(env, "runs", "list").stdout)[0]
+    assert err.strip().splitlines()[-1] == (f"interrupted; run {rid} cancelled; resume with: "
+                                            f"prefect-dask resume {rid} --file {path}")
+    assert "Traceback" not in err, err
+    assert "Cancelled" in cli(env, "runs", "list").stdout

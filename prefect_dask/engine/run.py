@@ -295,7 +295,8 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
         final = _flow_transition(flow, run_id, state, _terminal_state(flow, final), base_context)
         recorder.end(final)
     relay.close(run_id)
-    logger.info(summary(flow.name, final, {t: done[t] for t in order}, time.time() - info.started))
+    logger.info(summary(flow.name, final, {t: done[t] for t in order},
+                        time.time() - info.started, run_id))
     return final
 
 

@@ -15,7 +15,7 @@ from .dask import DaskExecutor
 from .local import LocalDaskExecutor, LocalExecutor
 
 __all__ = ["Executor", "LocalExecutor", "LocalDaskExecutor", "DaskExecutor", "get_executor",
-           "known_executors", "resolve"]
+           "known_executors", "resolve", "canonical_name"]
 
 BUILTIN = {
     "local": lambda **kw: LocalExecutor(**kw),
@@ -41,8 +41,18 @@ def known_executors() -> list[str]:
     return sorted({*BUILTIN, *_plugins()})
 
 
+def canonical_name(name: str) -> str:
+    """A known executor's name as registered, from any case (``"Threads"`` -> ``"threads"``);
+    an unknown name is returned as given."""
+    if name in BUILTIN:
+        return name
+    return next((known for known in known_executors() if known.lower() == name.lower()), name)
+
+
 def get_executor(name: str, **kwargs: Any) -> Executor:
-    """A new executor by name: a built-in one or a plugin's (see module docstring)."""
+    """A new executor by name (any case): a built-in one or a plugin's (see module
+    docstring)."""
+    name = canonical_name(name)
     if name in BUILTIN:
         return BUILTIN[name](**kwargs)
     plugin = _plugins().get(name)
