@@ -24,7 +24,7 @@ from .errors import TaskDefinitionError
 from .secrets import Secret
 from .states import State
 
-__all__ = ["webhook_notifier", "slack_notifier", "post_json"]
+__all__ = ["webhook_notifier", "slack_notifier", "post_json", "callback_factory"]
 
 logger = logging.getLogger("prefect_dask.notify")
 
@@ -160,3 +160,28 @@ def slack_notifier(*args: Any, only_states: Iterable[type] | None = None,
         return new
 
     return url_handler
+
+
+def callback_factory(fn: Callable[[Any, State], Any],
+                     check: Callable[[State], bool]) -> Handler:
+    """A state handler for tasks and flows that calls ``fn(task_or_flow, new_state)``
+    whenever ``check(new_state)`` is True, and keeps the state (Prefect 1's helper).
+
+    >>> seen = []
+    >>> handler = callback_factory(lambda obj, s: seen.append(obj), lambda s: s.is_failed())
+    >>> from prefect_dask.states import Failed, Success
+    >>> handler("t", Success(), Failed("no")).is_failed(), seen
+    (True, ['t'])
+    >>> handler("t", Failed("no"), Success()).is_successful(), seen
+    (True, ['t'])
+    """
+    if not callable(fn) or not callable(check):
+        raise TypeError("callback_factory(fn, check): both must be callables, "
+                        "fn(task_or_flow, state) and check(state) -> bool.")
+
+    def state_handler(obj: Any, old: State, new: State) -> State:
+        if check(new) is True:
+            fn(obj, new)
+        return new
+
+    return state_handler

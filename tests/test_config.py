@@ -229,3 +229,22 @@ def test_storage_and_run_configs_can_be_set_and_the_flow_still_runs():
     with Flow("artifacts") as flow2:
         r = report()
     assert flow2.run().result[r].result == (None, None)
+
+
+def test_callback_factory_on_tasks_and_flows(executor):
+    from prefect_dask.utilities.notifications import callback_factory
+
+    seen = []
+    handler = callback_factory(lambda obj, state: seen.append((obj.name, type(state).__name__)),
+                               lambda state: state.is_finished())
+
+    @task(state_handlers=[handler])
+    def fine():
+        return 1
+
+    with Flow("callbacks", state_handlers=[handler]) as flow:
+        fine()
+    assert flow.run(executor=executor).is_successful()
+    assert seen == [("fine", "Success"), ("callbacks", "Success")]
+    with pytest.raises(TypeError, match=r"callback_factory\(fn, check\): both must be callables"):
+        callback_factory(print, None)
