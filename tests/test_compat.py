@@ -254,26 +254,33 @@ def test_compat_runs_an_unchanged_prefect_1_program(tmp_path):
     assert json.loads((tmp_path / "out.json").read_text()) == EXPECTED
 
 
-def test_compat_program_on_the_processes_executor(tmp_path):
+SPAWNING = '''
+import sys
+import prefect
+from prefect import Flow, task
+from prefect.executors import DaskExecutor, LocalDaskExecutor
+
+@task
+def double(x):
+    return 2 * x
+
+with Flow("spawned") as flow:
+    out = double.map([1, 2, 3])
+
+if __name__ == "__main__":
+    executor = (LocalDaskExecutor(scheduler="processes", num_workers=2) if sys.argv[1] == "processes"
+                else DaskExecutor(cluster_kwargs={"n_workers": 2, "threads_per_worker": 1,
+                                                  "dashboard_address": None}))
+    state = flow.run(executor=executor)
+    print("RESULT", state.result[out].result)
+'''
+
+
+@pytest.mark.parametrize("executor", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
+def test_compat_program_on_process_and_cluster_executors(tmp_path, executor):
     """Spawned workers import the program again, `import prefect` included."""
-    (tmp_path / "program.py").write_text(textwrap.dedent('''
-        import sys
-        import prefect
-        from prefect import Flow, task
-        from prefect.executors import LocalDaskExecutor
-
-        @task
-        def double(x):
-            return 2 * x
-
-        with Flow("spawned") as flow:
-            out = double.map([1, 2, 3])
-
-        if __name__ == "__main__":
-            state = flow.run(executor=LocalDaskExecutor(scheduler="processes", num_workers=2))
-            print("RESULT", state.result[out].result)
-        '''))
-    out = _run(["-m", "prefect_dask.compat", "program.py"], tmp_path)
+    (tmp_path / "program.py").write_text(SPAWNING)
+    out = _run(["-m", "prefect_dask.compat", "program.py", executor], tmp_path)
     assert out.returncode == 0, out.stderr
     assert "RESULT [2, 4, 6]" in out.stdout
 
