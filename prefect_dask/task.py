@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy as _copy
 import dis
+import functools
 import inspect
 import logging
 import operator
@@ -652,7 +653,7 @@ class FunctionTask(Task):
         if not callable(fn):   # a TypeError, as in Prefect 1
             raise TaskOptionTypeError(f"@task / FunctionTask needs a function, got {fn!r}.")
         self.run = fn  # type: ignore[method-assign]
-        self.__wrapped__ = fn
+        functools.update_wrapper(self, fn)  # __name__, __doc__, __module__..., as in Prefect 1
         super().__init__(name=name or getattr(fn, "__name__", None), **kwargs)
 
 

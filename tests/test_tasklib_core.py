@@ -226,6 +226,15 @@ def test_constant_and_function_task_take_task_options(executor):
     assert Constant(3).name == "3" and Constant("a longer one").name == "Constant[str]"
     assert FunctionTask(inc.run).name == "inc"
 
+    def documented(x):
+        """Doubles x."""
+        return 2 * x
+
+    made = FunctionTask(documented)
+    assert (made.__name__, made.__doc__, made.__module__, made.__wrapped__) == \
+        ("documented", "Doubles x.", __name__, documented)     # as Prefect 1's update_wrapper
+    assert made.__qualname__.endswith("documented") and inc.__name__ == "inc"
+
 
 def test_filter_task_log_func(executor, caplog):
     caplog.set_level(logging.INFO, logger="prefect_dask")
