@@ -13,7 +13,7 @@ import logging
 import pytest
 
 from prefect_dask import FilterTask, Flow, Task, task
-from prefect_dask.states import Failed, Success
+from prefect_dask.states import Failed
 from prefect_dask.tasks.core.collections import Dict, List, Set, Tuple
 from prefect_dask.tasks.core.constants import Constant
 from prefect_dask.tasks.core.function import FunctionTask
@@ -85,7 +85,8 @@ def test_failing_command_fails_the_task_with_its_stderr(executor, caplog):
 def test_log_stderr_logs_the_output_of_a_failing_command(executor, caplog):
     caplog.set_level(logging.INFO, logger="prefect_dask")
     with Flow("shell-log-stderr") as flow:
-        ShellTask(log_stderr=True, return_all=True)(command="echo one-tasklib; echo two-tasklib >&2; exit 3")
+        ShellTask(log_stderr=True, return_all=True)(
+            command="echo one-tasklib; echo two-tasklib >&2; exit 3")
     assert flow.run(executor=executor).is_failed()
     logged = [r.getMessage() for r in caplog.records if r.name == "prefect_dask.ShellTask"
               and getattr(r, "flow_name", None) == "shell-log-stderr"]

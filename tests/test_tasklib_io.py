@@ -10,7 +10,6 @@ import functools
 import logging
 import sqlite3
 import zipfile
-from pathlib import Path
 
 import pytest
 

@@ -32,7 +32,8 @@ class GetAttr(Task):
         super().__init__(**kwargs)
 
     @defaults_from_attrs("default")
-    def run(self, task_result: Any, attr: str, default: Any = NO_DEFAULT) -> Any:  # type: ignore[override]
+    def run(self, task_result: Any, attr: str,  # type: ignore[override]
+            default: Any = NO_DEFAULT) -> Any:
         try:
             return operator.attrgetter(attr)(task_result)
         except AttributeError:
