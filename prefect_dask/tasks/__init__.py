@@ -9,11 +9,23 @@
 - ``tasks.files``: ``Copy``, ``Move``, ``Remove``, ``Glob``, ``Zip``, ``Unzip``;
 - ``tasks.notifications``: ``SlackTask``, ``EmailTask``.
 
-Only the standard library is needed, except by ``JinjaTemplate``.
+Only the standard library is needed, except by ``JinjaTemplate``.  The submodules are
+imported on first use (``prefect_dask.tasks.shell`` after ``import prefect_dask.tasks``
+works, as Prefect 1's eager imports allowed), so ``import prefect_dask`` stays fast.
 """
 
-from . import core, database, files, notifications, secrets, shell, templates
+import importlib
+from typing import Any
+
 from ..task import Task
+
+_SUBMODULES = ("core", "database", "files", "notifications", "secrets", "shell", "templates")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["Task", "core", "database", "files", "notifications", "secrets", "shell",
            "templates"]
