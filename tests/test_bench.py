@@ -279,3 +279,12 @@ with Flow("broken") as broken_flow:
                    tmp_path)
     assert proc.returncode == 1
     assert "the flow did not succeed on local (Failed)" in proc.stderr
+
+
+def test_table_script_reads_every_result_file():
+    root = Path(__file__).resolve().parent.parent / "benchmarks"
+    proc = subprocess.run([sys.executable, str(root / "table.py"),
+                           *sorted(map(str, (root / "results").glob("*.json")))],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "| map-1k | threads |" in proc.stdout and "### bench_history" in proc.stdout
