@@ -123,17 +123,21 @@ def test_prefect_secret_from_prefect1_environment_variables(executor_name, tmp_p
     assert "PREFECT__CONTEXT__SECRETS__NOT_SET_TASKLIB" in got[5][1]
 
 
+@pytest.mark.parametrize("kept_in", ["files", "run record"])
 def test_secret_values_are_never_logged_checkpointed_or_recorded(executor, tmp_path, caplog, home,
-                                                                 monkeypatch):
+                                                                 monkeypatch, kept_in):
+    from prefect_dask import PrefectResult
+
     value = "s3cr3t-value-tasklib"
     store = tmp_path / "results"
+    result = LocalResult(store) if kept_in == "files" else PrefectResult()
     caplog.set_level(logging.DEBUG, logger="prefect_dask")
 
     @task
     def use(token):
         return len(token)
 
-    with Flow("secrets-kept", result=LocalResult(store)) as flow:
+    with Flow("secrets-kept", result=result) as flow:
         secret = PrefectSecret("TOKEN")()
         env = EnvVarSecret("TASKLIB_ENV_TOKEN")()
         n = use(secret)
