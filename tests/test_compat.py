@@ -300,6 +300,9 @@ def test_compat_exit_status_and_traceback_follow_python(tmp_path):
     (tmp_path / "err.py").write_text("import prefect\nraise KeyError('mine')\n")
     out = _run(["-m", "prefect_dask.compat", "err.py"], tmp_path)
     assert out.returncode == 1 and "KeyError: 'mine'" in out.stderr
+    # the traceback shows the program's frames, as `python err.py` does
+    assert out.stderr.splitlines()[:2] == ["Traceback (most recent call last):",
+                                           '  File "err.py", line 2, in <module>']
 
 
 def test_a_real_prefect_is_not_shadowed_outside_compat(tmp_path):

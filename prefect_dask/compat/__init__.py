@@ -328,4 +328,11 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
+    except Exception as exc:  # as `python FILE` reports it: the program's frames only
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != argv[0]:
+            tb = tb.tb_next
+        exc = exc.with_traceback(tb or exc.__traceback__)
+        sys.excepthook(type(exc), exc, exc.__traceback__)
+        return 1
     return 0

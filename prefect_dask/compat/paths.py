@@ -50,6 +50,7 @@ PATHS: dict[str, str] = {
     "exceptions": PACKAGE,
     "exceptions.PrefectSignal": "prefect_dask.signals:PrefectSignal",
     "exceptions.TaskTimeoutSignal": "prefect_dask.signals:TaskTimeoutSignal",
+    "exceptions.PrefectException": "prefect_dask.errors:PrefectDaskError",
     # prefect.schedules
     "schedules.schedules": "prefect_dask.schedules",
     "schedules.clocks": "prefect_dask.schedules",
