@@ -18,7 +18,6 @@ import copy as _copy
 import dis
 import functools
 import inspect
-import logging
 import operator
 import sys
 import typing
