@@ -609,7 +609,7 @@ class Counter:
         pass
 
 
-def test_resource_manager_task_kwargs_and_block_tasks(executor):
+def test_resource_manager_task_kwargs_and_block_tasks(any_executor):
     manager = resource_manager(
         Counter, init_task_kwargs={"name": "make", "tags": ["res"]},
         setup_task_kwargs={"max_retries": 2},
@@ -621,7 +621,7 @@ def test_resource_manager_task_kwargs_and_block_tasks(executor):
     assert (block.init_task.name, block.init_task.tags) == ("make", {"res"})
     assert (block.setup_task.name, block.setup_task.max_retries) == ("Counter.setup", 2)
     assert (block.cleanup_task.name, block.cleanup_task.trigger) == ("tidy", triggers.always_run)
-    state = flow.run(executor=executor)
+    state = flow.run(executor=any_executor)
     assert state.result[out].result == 4 and state.result[block.setup_task].result == 10
     with pytest.raises(TaskDefinitionError, match=r"Resource manager 'Counter': "
                        r"setup_task_kwargs has 'retries', which is not a Task option"):
