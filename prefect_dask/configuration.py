@@ -34,7 +34,7 @@ PREFIX = "PREFECT__"
 # Prefect 1 wrote nothing in a local run unless PREFECT__FLOWS__CHECKPOINTING=true).
 DEFAULTS: dict[str, Any] = {
     "debug": False,
-    "home_dir": "~/.prefect",
+    "home_dir": os.path.expanduser("~/.prefect"),
     "backend": "none",
     "logging": {
         "level": os.environ.get("PREFECT_DASK_LOGGING_LEVEL", "INFO"),

@@ -248,3 +248,33 @@ def test_callback_factory_on_tasks_and_flows(executor):
     assert seen == [("fine", "Success"), ("callbacks", "Success")]
     with pytest.raises(TypeError, match=r"callback_factory\(fn, check\): both must be callables"):
         callback_factory(print, None)
+
+
+def test_default_executor_from_prefect_1_setting(tmp_path):
+    script = tmp_path / "prog.py"
+    script.write_text(
+        "import threading\n"
+        "from prefect_dask import Flow, task\n"
+        "@task\n"
+        "def where():\n    return threading.current_thread() is threading.main_thread()\n"
+        "with Flow('default-executor') as flow:\n    w = where()\n"
+        "print('MAIN', flow.run().result[w].result)\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT),
+           "PREFECT__ENGINE__EXECUTOR__DEFAULT_CLASS": "prefect.executors.LocalDaskExecutor"}
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert "MAIN False" in out.stdout, out.stderr
+    del env["PREFECT__ENGINE__EXECUTOR__DEFAULT_CLASS"]
+    out = subprocess.run([sys.executable, str(script)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert "MAIN True" in out.stdout, out.stderr
+
+
+def test_a_bad_default_executor_setting_names_the_variable():
+    from prefect_dask.errors import ExecutorError
+    from prefect_dask.executors import default_executor
+
+    with pytest.raises(ExecutorError, match=r"'prefect.executors.Nope' \(PREFECT__ENGINE__"
+                                            r"EXECUTOR__DEFAULT_CLASS\) cannot be imported.*"
+                                            r"or unset the variable"):
+        default_executor("prefect.executors.Nope")

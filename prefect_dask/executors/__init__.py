@@ -7,15 +7,17 @@ Built in: ``LocalExecutor`` (sync, the default), ``LocalDaskExecutor``
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
+from ..configuration import config
 from ..errors import ExecutorError
 from .base import Executor, missing
 from .dask import DaskExecutor
 from .local import LocalDaskExecutor, LocalExecutor
 
 __all__ = ["Executor", "LocalExecutor", "LocalDaskExecutor", "DaskExecutor", "get_executor",
-           "known_executors", "resolve", "canonical_name"]
+           "known_executors", "resolve", "canonical_name", "default_executor"]
 
 BUILTIN = {
     "local": lambda **kw: LocalExecutor(**kw),
@@ -70,10 +72,32 @@ def get_executor(name: str, **kwargs: Any) -> Executor:
     return factory(**kwargs)
 
 
+def default_executor(path: str | None = None) -> Executor:
+    """The executor ``flow.run()`` uses when given none: Prefect 1's setting
+    ``PREFECT__ENGINE__EXECUTOR__DEFAULT_CLASS`` (a class path; ``prefect.`` paths are
+    ours), ``LocalExecutor`` by default.
+
+    >>> type(default_executor("prefect.executors.LocalDaskExecutor")).__name__
+    'LocalDaskExecutor'
+    """
+    path = path or config.engine.executor.default_class
+    module, _, name = str(path).rpartition(".")
+    if module == "prefect" or module.startswith("prefect."):
+        module = "prefect_dask" + module[len("prefect"):]
+    try:
+        cls = getattr(importlib.import_module(module), name)
+    except (ImportError, AttributeError, ValueError) as exc:
+        raise ExecutorError(
+            f"The default executor class {path!r} (PREFECT__ENGINE__EXECUTOR__DEFAULT_CLASS) "
+            f"cannot be imported: {exc}. Give a class path such as "
+            "'prefect.executors.LocalDaskExecutor', or unset the variable.") from None
+    return cls()
+
+
 def resolve(executor: Any) -> Executor:
     """An executor object from ``None`` (the default), a name, or an executor."""
     if executor is None:
-        return LocalExecutor()
+        return default_executor()
     if isinstance(executor, str):
         return get_executor(executor)
     lacks = missing(executor)
