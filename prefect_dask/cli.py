@@ -156,10 +156,11 @@ def _finish(flow: Any, run: Any, file_spec: str) -> int:
     rid = _run_id(flow.name)
     print(f"Flow run {type(state).__name__}: {state.message}")
     if rid:
-        print(f"Run {rid}: prefect-dask runs show {rid[:8]} | prefect-dask runs logs "
-              f"{rid[:8]} | prefect-dask report {rid[:8]}")
+        print(f"Run {rid}\n  see it:    prefect-dask runs show {rid[:8]}\n"
+              f"  its logs:  prefect-dask runs logs {rid[:8]} [--task NAME]\n"
+              f"  report:    prefect-dask report {rid[:8]}")
         if not state.is_successful():
-            print(f"Resume it: prefect-dask resume {rid[:8]} --file {file_spec}")
+            print(f"  resume it: prefect-dask resume {rid[:8]} --file {file_spec}")
     return 0 if state.is_successful() else 1
 
 
@@ -250,12 +251,13 @@ def cmd_runs_list(args: argparse.Namespace) -> int:
         print("No runs recorded yet." if not (args.flow or args.state or args.since)
               else "No recorded run matches.")
         return 0
-    print(f"{'RUN':8}  {'FLOW':18}  {'STATE':10}  {'STARTED':16}  {'TOOK':>7}  "
-          f"{'EXECUTOR':9}  {'TASKS':>6}  FAILED")
+    # 79 columns: full ids, times and everything else are in --json
+    print(f"{'RUN':8} {'FLOW':15} {'STATE':10} {'STARTED':11} {'TOOK':>7} {'EXECUTOR':9} "
+          f"{'TASKS':>6} FAILED")
     for r in runs:
-        print(f"{r['run_id'][:8]:8}  {str(r['flow'])[:18]:18}  {str(r['state'])[:10]:10}  "
-              f"{_when(r['started'])[:16]:16}  {_took(r['duration']):>7}  "
-              f"{executor_name(r['executor'])[:9]:9}  {r['task_runs']:>6}  {r['failed']}")
+        print(f"{r['run_id'][:8]:8} {str(r['flow'])[:15]:15} {str(r['state'])[:10]:10} "
+              f"{_when(r['started'])[5:16]:11} {_took(r['duration']):>7} "
+              f"{executor_name(r['executor'])[:9]:9} {r['task_runs']:>6} {r['failed']}")
     return 0
 
 
@@ -271,15 +273,17 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
     print(f"Run {rid} of flow {r['flow']!r}: {r['state']}"
           + (f" ({r['message']})" if r.get("message") else ""))
     print(f"  started {_when(r['started'])}, "
-          + (f"finished {_when(r['finished'])}, took {_took(r['duration'])}" if r["ended"]
+          + (f"took {_took(r['duration'])}" if r["ended"]
              else f"not finished ({_took(r['duration'])} so far)")
-          + f"; executor {executor_name(r['executor'])}; {r['task_runs']} task runs, "
-          f"{r['failed']} failed")
+          + f", on {executor_name(r['executor'])}")
+    print(f"  {r['task_runs']} task runs, {r['failed']} did not succeed")
     print(f"  parameters: {r['parameters']}")
     print()
     for t in h.tasks(rid):
         took = t["finished"] - t["started"] if t["finished"] and t["started"] else None
-        line = f"  {t['slug']:30} {str(t['state']):14} attempts={t['attempts'] or 0}"
+        line = f"  {t['slug']:30} {str(t['state']):14}"
+        if t["attempts"]:
+            line += f" attempts={t['attempts']}"
         if took is not None:
             line += f" {took:.3f}s"
         print(line)
@@ -294,21 +298,23 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
         where = f"{g['name']}[{', '.join(map(str, shown))}" \
             f"{', ...' if g['n'] > len(shown) else ''}]" if shown else g["name"]
         print(f"  {g['n']} x {g['state']}{' ' + g['exception'] if g['exception'] else ''} "
-              f"in {where}: {g['message']}")
+              f"in {where}:\n      {g['message']}")
         _print_traceback(g["traceback"])
     logs = h.logs(rid, level=args.level, limit=args.logs + 1)
     if logs and args.logs:
         print(f"\nLogs{' (the first ' + str(args.logs) + ')' if len(logs) > args.logs else ''}:")
         for rec in logs[:args.logs]:
             _print_log(rec)
-    print(f"\nMore: prefect-dask runs logs {rid[:8]} [--task NAME] | prefect-dask report "
-          f"{rid[:8]}")
+    print(f"\nMore: prefect-dask runs logs {rid[:8]} [--task NAME]\n"
+          f"      prefect-dask report {rid[:8]}")
     return 0
 
 
 def _print_log(rec: dict) -> None:
     level = logging.getLevelName(rec["level"] or 0)
-    print(f"  {_when(rec['created'])} {level:7} {rec['logger'] or ''} | {rec['message']}")
+    name = (rec["logger"] or "").removeprefix("prefect_dask.")
+    where = "" if name in ("TaskRunner", "prefect_dask") else f"{name} | "
+    print(f"  {_when(rec['created'])[11:]} {level:7} {where}{rec['message']}")
     if rec.get("exc_text"):
         _print_traceback(rec["exc_text"], "    ")
 

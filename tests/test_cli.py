@@ -189,7 +189,7 @@ def test_runs_show_tasks_states_and_errors(env, project):
         assert "warehouse unavailable" in out                 # the error message
         assert "Mapped" in rows["square-1"]
         assert "children: 1 Failed, 2 Success" in out
-        assert "1 x Failed ValueError in square[1]: Error during execution of task: " \
+        assert "1 x Failed ValueError in square[1]:\n      Error during execution of task: " \
             "ValueError('two is unlucky')" in out
 
 
@@ -334,9 +334,12 @@ def test_run_prints_the_run_id_and_how_to_inspect_it(env, project):
     assert proc.returncode == 1
     rid = run_ids(cli(env, "runs", "list").stdout)[0]
     lines = proc.stdout.splitlines()
-    assert re.fullmatch(rf"Run {rid}[0-9a-f-]{{28}}: prefect-dask runs show {rid} \| "
-                        rf"prefect-dask runs logs {rid} \| prefect-dask report {rid}", lines[-2])
-    assert lines[-1] == f"Resume it: prefect-dask resume {rid} --file {project / 'flows.py'}:etl"
+    assert re.fullmatch(rf"Run {rid}[0-9a-f-]{{28}}", lines[-5])
+    assert lines[-4:] == [f"  see it:    prefect-dask runs show {rid}",
+                          f"  its logs:  prefect-dask runs logs {rid} [--task NAME]",
+                          f"  report:    prefect-dask report {rid}",
+                          f"  resume it: prefect-dask resume {rid} --file "
+                          f"{project / 'flows.py'}:etl"]
 
 
 def test_version():

@@ -188,6 +188,6 @@ def test_cli_runs_show_prints_the_traceback(tmp_path, home):
     assert f'File "{path}", line 7, in parse' in run.stderr
     show = subprocess.run([sys.executable, "-m", "prefect_dask.cli", "runs", "show", "last"],
                           env=env, capture_output=True, text=True, timeout=60)
-    assert "1 x Failed ValueError in parse[1]" in show.stdout
+    assert "1 x Failed ValueError in parse[1]:" in show.stdout
     assert f'File "{path}", line 7, in parse' in show.stdout
     assert 'raise ValueError("bad record %d" % x)' in show.stdout
