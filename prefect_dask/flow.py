@@ -190,6 +190,11 @@ class Flow:
             task.slug = self._free_slug(task.name)
             task.auto_slug = True
         elif task.slug in self._slugs:
+            if task.auto_slug:
+                raise FlowValidationError(
+                    f"Flow {self.name!r}: task {task.name!r} belongs to another flow, which "
+                    f"named it {task.slug!r}, and this flow has a task named so too. Merge "
+                    "the other flow with flow.update(other), or add a copy (task.copy()).")
             kind = "Parameter" if isinstance(task, Parameter) else "task with slug"
             raise FlowValidationError(
                 f"Flow {self.name!r} already has a {kind} {task.slug!r}; names of Parameters "

@@ -676,3 +676,13 @@ def test_a_target_wins_over_a_result_location_with_a_warning(executor, tmp_path)
         two_ways()
     flow.run(executor=executor)
     assert [f.name for f in tmp_path.iterdir()] == ["t.bin"]
+
+
+def test_adding_another_flows_task_whose_made_up_slug_clashes_names_the_fix():
+    with Flow("a") as a:
+        add_one(1)
+    with Flow("b") as b:
+        theirs = add_one(2)
+    with pytest.raises(FlowValidationError, match=r"Flow 'a': task 'add_one' belongs to another "
+                                                  r"flow.*flow.update\(other\).*task.copy\(\)"):
+        a.add_task(theirs)
