@@ -97,8 +97,9 @@ def _plain_record(record: logging.LogRecord) -> dict:
     return out
 
 
-def task_event(level: int, msg: str, *args: Any, task: str | None = None,
-               map_index: int | None = None, exc: BaseException | None = None) -> None:
+def task_event(level: int, msg: str, *args: Any, flow: str | None = None,
+               task: str | None = None, map_index: int | None = None,
+               exc: BaseException | None = None) -> None:
     """Keep one of the engine's lines about the task run in progress (start, finish, retry,
     its exception with ``exc``'s traceback) with the task's own records.
 
@@ -109,7 +110,7 @@ def task_event(level: int, msg: str, *args: Any, task: str | None = None,
     if sink is None or level < sink[1]:
         return
     record = logging.LogRecord(RUNNER, level, "(task)", 0, msg, args, None)
-    record.task_name, record.map_index = task, map_index
+    record.flow_name, record.task_name, record.map_index = flow, task, map_index
     out = _plain_record(record)
     if exc is not None:
         out["exc_text"], out["exc_type"] = format_traceback(exc), type(exc).__name__

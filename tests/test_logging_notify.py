@@ -48,7 +48,9 @@ def home(home, monkeypatch):
 
 
 def task_records(caplog, flow_name):
-    return [r for r in caplog.records if getattr(r, "flow_name", None) == flow_name]
+    """The records a flow's tasks logged themselves (not the engine's lines about them)."""
+    return [r for r in caplog.records if getattr(r, "flow_name", None) == flow_name
+            and r.name != "prefect_dask.TaskRunner"]
 
 
 def task_lines(logs: list[dict]) -> list[str]:

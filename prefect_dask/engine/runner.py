@@ -493,17 +493,23 @@ def run_function(run: _Run, state: State) -> State:
 def _starting(run: _Run) -> None:
     if isinstance(run.plan.task, Constant):   # a value, not a task of the user's (Prefect 1)
         return
-    task_event(logging.INFO if run.map_index is None else logging.DEBUG,
-               "Task '%s': Starting task run...", run.name, task=run.plan.task.name,
-               map_index=run.map_index)
+    _event(run, logging.INFO if run.map_index is None else logging.DEBUG,
+           "Task '%s': Starting task run...", run.name)
 
 
 def _finished(run: _Run, state: State) -> None:
     if isinstance(run.plan.task, Constant):
         return
-    task_event(logging.INFO if run.map_index is None else logging.DEBUG,
-               "Task '%s': Finished task run for task with final state: '%s'", run.name,
-               type(state).__name__, task=run.plan.task.name, map_index=run.map_index)
+    _event(run, logging.INFO if run.map_index is None else logging.DEBUG,
+           "Task '%s': Finished task run for task with final state: '%s'", run.name,
+           type(state).__name__)
+
+
+def _event(run: _Run, level: int, msg: str, *args: Any, exc: BaseException | None = None,
+           ) -> None:
+    """One of the engine's lines about ``run``, with its flow, task and map index."""
+    task_event(level, msg, *args, flow=run.info.flow_name, task=run.plan.task.name,
+               map_index=run.map_index, exc=exc)
 
 
 def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
@@ -546,8 +552,8 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
         if isinstance(sig, signals.RETRY) and sig.run_count is not None:
             stamp["attempts"] = sig.run_count   # RETRY(run_count=n): the next attempt is n + 1
     except Exception as exc:
-        task_event(logging.ERROR, "Task '%s': Exception encountered during task execution!",
-                   run.name, task=task.name, map_index=run.map_index, exc=exc)
+        _event(run, logging.ERROR, "Task '%s': Exception encountered during task execution!",
+               run.name, exc=exc)
         new = Failed(f"Error during execution of task: {exc!r}", result=exc)
     return new.replace(finished=run.info.clock.now(), **stamp), False
 
