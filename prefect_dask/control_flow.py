@@ -130,7 +130,8 @@ def switch(condition: Task, cases: Mapping[Any, Any], flow: Any = None,
         _check_value("switch(...)", value)
         gate = CompareValue(value, tags=["switch"])
         gate.bind(value=condition, flow=flow, mapped=mapped)
-        flow.add_edge(gate, task_or_value(branch, flow), mapped=mapped)   # a list of tasks: one task
+        # a list of tasks becomes one task
+        flow.add_edge(gate, task_or_value(branch, flow), mapped=mapped)
 
 
 def ifelse(condition: Task, true_task: Any, false_task: Any,

@@ -43,7 +43,8 @@ def check_template(template: Any, owner: str, names: Iterable[str], what: str = 
         used = {f.split(".")[0].split("[")[0]
                 for _, f, _, _ in string.Formatter().parse(template) if f}
     except ValueError as exc:
-        raise TargetError(f"{owner}: {what} {template!r} is not a valid template ({exc}).") from None
+        raise TargetError(
+            f"{owner}: {what} {template!r} is not a valid template ({exc}).") from None
     unknown = sorted(used - known)
     if unknown:
         raise TargetError(

@@ -682,7 +682,8 @@ class Parameter(Task):
         self._flow_for("Parameter()", flow).add_task(self)
         return self
 
-    def copy(self, name: str | None = None, **task_args: Any) -> "Parameter":  # type: ignore[override]
+    def copy(self, name: str | None = None,  # type: ignore[override]
+             **task_args: Any) -> "Parameter":
         """A copy named ``name`` (Prefect 1: ``Parameter.copy("y")``), its slug too."""
         if name is not None:
             task_args["name"] = name

@@ -44,7 +44,8 @@ from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Resume
 from ..targets import default_location, location_template, render
 from ..task import Constant, flattens, is_sequence
 
-__all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task", "run_parent",
+__all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task",
+           "run_parent",
            "pick"]
 
 logger = logging.getLogger("prefect_dask.runner")
