@@ -45,8 +45,7 @@ from ..targets import default_location, location_template, render
 from ..task import Constant, flattens, is_sequence
 
 __all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task",
-           "run_parent",
-           "pick"]
+           "run_parent", "pick"]
 
 logger = logging.getLogger("prefect_dask.runner")
 
