@@ -30,7 +30,7 @@ import cloudpickle
 
 __all__ = ["pickle_by_value", "append_line", "read_lines", "intervals", "overlaps",
            "dask_processes", "tls_security", "descendants", "alive", "wait_gone", "describe",
-           "write_dist_info", "BIN"]
+           "write_dist_info", "takes_ctrl_c", "BIN"]
 
 BIN = Path(sys.executable).parent
 
@@ -90,6 +90,13 @@ def overlaps(lines: list[str]) -> int:
 
 
 # -- processes --------------------------------------------------------------------
+
+def takes_ctrl_c() -> None:
+    """``preexec_fn`` of a process a test sends SIGINT to: a shell that ignores SIGINT
+    (``trap "" INT``, a background job) passes SIG_IGN on to what it starts, and Python then
+    installs no KeyboardInterrupt handler; with the default action back, it does."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
 
 def _kill_tree(proc: subprocess.Popen) -> None:
     """Stop ``proc`` (and its process group): SIGTERM, then SIGKILL after 5 s."""

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from cluster_helpers import takes_ctrl_c
+
 FLOW_FILE = '''
 import os
 from prefect_dask import Flow, Parameter, task
@@ -444,8 +446,7 @@ def test_ctrl_c_cancels_the_run_and_says_how_to_resume(env, tmp_path, executor):
     proc = subprocess.Popen([sys.executable, "-m", "prefect_dask.cli", "run", str(path),
                              "--executor", executor, "--workers", "2"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            # Ctrl-C reaches it even if this suite's shell ignores it
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+                            preexec_fn=takes_ctrl_c,
                             start_new_session=True)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:      # wait until the first children finished

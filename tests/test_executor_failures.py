@@ -28,7 +28,8 @@ from pathlib import Path
 import pytest
 
 from cluster_helpers import (alive, append_line, descendants, describe, every_state,
-                             pickle_by_value, read_lines, wait_gone, write_dist_info)
+                             pickle_by_value, read_lines, takes_ctrl_c, wait_gone,
+                             write_dist_info)
 from prefect_dask import Flow, Parameter, Task, task, triggers, unmapped
 from tasks import inc
 from prefect_dask.errors import ExecutorError
@@ -194,12 +195,8 @@ def test_a_crash_counts_against_the_tasks_retries(fragile_cluster, tmp_path):
 
 CTRL_C_SCRIPT = textwrap.dedent('''
     """Run sleeping mapped tasks until interrupted; print what flow.run left behind."""
-    import json, os, signal, sys, threading, time
+    import json, os, sys, threading, time
     from pathlib import Path
-
-    # A shell that ignores SIGINT (a background job, `trap "" INT`) passes SIG_IGN on to the
-    # processes it starts, and Python then installs no KeyboardInterrupt handler: take it back.
-    signal.signal(signal.SIGINT, signal.default_int_handler)
 
     from prefect_dask import Flow, task, unmapped
     from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
@@ -323,7 +320,7 @@ def test_ctrl_c_cancels_and_cleans_up(kind, target, tmp_path):
     with open(stderr, "w") as err:
         proc = subprocess.Popen([sys.executable, str(script), kind, str(marker), "60"],
                                 stdout=subprocess.PIPE, stderr=err, text=True, cwd=tmp_path,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=takes_ctrl_c)
     kids: list[int] = []
     try:
         out = _lines(proc.stdout)

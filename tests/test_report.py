@@ -23,6 +23,7 @@ from html.parser import HTMLParser
 
 import pytest
 
+from cluster_helpers import takes_ctrl_c
 from prefect_dask import Flow, Parameter, case, signals, task, unmapped
 from prefect_dask.cli import main
 from prefect_dask.records import list_runs
@@ -493,8 +494,7 @@ def test_report_of_runs_that_did_not_end(home, tmp_path):
     for sig in (signal.SIGINT, signal.SIGKILL):
         proc = subprocess.Popen([sys.executable, str(script)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                                # Ctrl-C reaches it even if this suite's shell ignores it
-                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+                                preexec_fn=takes_ctrl_c)
         import time
         time.sleep(4)             # started, and the first children finished
         proc.send_signal(sig)

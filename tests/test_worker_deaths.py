@@ -18,7 +18,7 @@ import time
 
 import pytest
 
-from cluster_helpers import append_line, pickle_by_value, read_lines
+from cluster_helpers import append_line, pickle_by_value, read_lines, takes_ctrl_c
 from prefect_dask import Flow, context, task, unmapped
 from prefect_dask.executors import LocalDaskExecutor
 from prefect_dask.records import list_runs
@@ -123,7 +123,6 @@ def test_an_error_raised_in_the_driver_still_ends_the_record_and_closes_the_bar(
 
 BYSTANDER_SCRIPT = textwrap.dedent('''
     import multiprocessing, os, signal, sys, threading, time
-    signal.signal(signal.SIGINT, signal.default_int_handler)
     from prefect_dask import Flow, task
     from prefect_dask.executors import LocalDaskExecutor
 
@@ -160,5 +159,6 @@ def test_ctrl_c_stops_the_pools_processes_only(tmp_path):
     script = tmp_path / "bystander.py"
     script.write_text(BYSTANDER_SCRIPT)
     proc = subprocess.run([sys.executable, str(script), str(tmp_path / "marker")],
-                          capture_output=True, text=True, timeout=90, cwd=tmp_path)
+                          capture_output=True, text=True, timeout=90, cwd=tmp_path,
+                          preexec_fn=takes_ctrl_c)
     assert "bystander alive: True SpawnProcess" in proc.stdout, proc.stderr[-3000:]
