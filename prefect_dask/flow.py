@@ -162,7 +162,7 @@ class Flow:
 
     def __exit__(self, *exc: Any) -> None:
         pop_flow(self._token.pop())
-        unused = [t for t in self.created if t not in self._tasks]
+        unused = [t for t in getattr(self, "created", ()) if t not in self._tasks]
         self.created = []
         if unused and exc[0] is None and not self._token:
             warnings.warn(

@@ -357,9 +357,9 @@ class Task:
         self.__signature__ = inspect.Signature(
             [*plain, *_CALL_PARAMETERS, *(p for p in params.values() if p not in plain)],
             return_annotation="Task")
-        flow = current_flow()
-        if flow is not None:   # warned of at the end of the with block if never added
-            flow.created.append(self)
+        created = getattr(current_flow(), "created", None)
+        if created is not None:   # warned of at the end of the with block if never added
+            created.append(self)
 
     def run(self) -> Any:
         """The work; subclasses override this.  The base task returns None."""
@@ -587,9 +587,9 @@ _CALL_PARAMETERS = [inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default
 def _used_as_template(task: Task) -> None:
     """A task called (or mapped) in a flow block was used: only its copy joins the flow, so
     the unused-task warning leaves it out."""
-    flow = current_flow()
-    if flow is not None and task in flow.created:
-        flow.created.remove(task)
+    created = getattr(current_flow(), "created", None)
+    if created is not None and task in created:
+        created.remove(task)
 
 
 def _run_signature(task: Task) -> inspect.Signature:
