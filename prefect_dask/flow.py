@@ -190,7 +190,7 @@ class Flow:
             task.slug = self._free_slug(task.name)
             task.auto_slug = True
         elif task.slug in self._slugs:
-            if task.auto_slug:
+            if getattr(task, "auto_slug", False):
                 raise FlowValidationError(
                     f"Flow {self.name!r}: task {task.name!r} belongs to another flow, which "
                     f"named it {task.slug!r}, and this flow has a task named so too. Merge "

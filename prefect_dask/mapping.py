@@ -85,7 +85,7 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
             f"apply_map({name}, ...): {name} created no tasks, so there is nothing to map. "
             f"{name} must call tasks on its arguments (e.g. return inc(x)).")
     for t in scratch.tasks:
-        if t in built and t.auto_slug:
+        if t in built and getattr(t, "auto_slug", False):
             t.slug = None   # the scratch flow's slugs may clash with the flow's
         flow.add_task(t)
     for e in scratch.edges:
