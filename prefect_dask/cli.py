@@ -15,12 +15,14 @@ The exit status is 0 when the flow run succeeded, 1 when it failed, 2 on a usage
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import logging
 import os
 import re
 import runpy
+import signal
 import sys
 from typing import Any
 
@@ -150,8 +152,8 @@ def _finish(flow: Any, run: Any, file_spec: str) -> int:
     except KeyboardInterrupt:
         rid = _run_id(flow.name)
         short = rid[:8] if rid else "last"
-        print(f"\ninterrupted; run {short} cancelled; resume with: prefect-dask resume {short} "
-              f"--file {file_spec}", file=sys.stderr)
+        print(f"\ninterrupted; run {short} cancelled; resume with:\n  prefect-dask resume "
+              f"{short} --file {file_spec}", file=sys.stderr)
         return 130
     rid = _run_id(flow.name)
     print(f"Flow run {type(state).__name__}: {state.message}")
@@ -164,6 +166,27 @@ def _finish(flow: Any, run: Any, file_spec: str) -> int:
     return 0 if state.is_successful() else 1
 
 
+@contextlib.contextmanager
+def _started(executor: Any) -> Any:
+    """``executor`` started with Ctrl-C ignored, lent to the run (``Started``).
+
+    Processes it starts (a LocalCluster's nannies and workers) inherit the ignored
+    SIGINT, so a Ctrl-C in the terminal, which reaches the whole process group, stops only
+    this process: the run is cancelled cleanly instead of every worker printing a
+    KeyboardInterrupt traceback."""
+    from .executors.base import Started
+
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        executor.__enter__()
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    try:
+        yield Started(executor)
+    finally:
+        executor.__exit__(None, None, None)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     executor = _executor(args)      # option errors before the file runs
     flow = load_flow(args.flow, prefect1=args.prefect1)
@@ -173,8 +196,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"prefect-dask: flow {flow.name!r} needs a value for parameter(s) "
                          f"{', '.join(map(repr, missing))}; pass "
                          + " ".join(f"--param {m}=VALUE" for m in missing))
-    return _finish(flow, lambda: flow.run(parameters=params, executor=executor),
-                   args.flow)
+    def run() -> Any:
+        with _started(executor) as started:
+            return flow.run(parameters=params, executor=started)
+
+    return _finish(flow, run, args.flow)
 
 
 def cmd_resume(args: argparse.Namespace) -> int:
@@ -184,8 +210,11 @@ def cmd_resume(args: argparse.Namespace) -> int:
                          f"--file path/to/file.py:{record['flow']}")
     executor = _executor(args)
     flow = load_flow(args.file)
-    return _finish(flow, lambda: flow.run(resume=record["run_id"], executor=executor),
-                   args.file)
+    def run() -> Any:
+        with _started(executor) as started:
+            return flow.run(resume=record["run_id"], executor=started)
+
+    return _finish(flow, run, args.file)
 
 
 def _history() -> Any:

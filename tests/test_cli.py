@@ -458,7 +458,7 @@ def test_ctrl_c_cancels_the_run_and_says_how_to_resume(env, tmp_path, executor):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
     rid = run_ids(cli(env, "runs", "list").stdout)[0]
-    assert err.strip().splitlines()[-1] == (f"interrupted; run {rid} cancelled; resume with: "
-                                            f"prefect-dask resume {rid} --file {path}")
+    assert err.strip().splitlines()[-2:] == [f"interrupted; run {rid} cancelled; resume with:",
+                                             f"  prefect-dask resume {rid} --file {path}"]
     assert "Traceback" not in err, err
     assert "Cancelled" in cli(env, "runs", "list").stdout
