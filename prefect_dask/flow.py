@@ -27,6 +27,7 @@ from typing import Any
 from .context import open_blocks, pop_flow, push_flow
 from .errors import (CycleError, FlowRunContextError, FlowValidationError, MapError,
                      NeedsServerError, RunArgumentError, RunOptionError)
+from .log import named_logger
 from .states import State
 from .task import (Constant, Parameter, Task, checked_handlers, flatten, is_sequence,
                    task_or_value, unmapped)
@@ -149,7 +150,7 @@ class Flow:
     def logger(self) -> Any:
         """``prefect_dask.<flow name>``, as Prefect 1's ``flow.logger`` was ``prefect.<name>``
         (or the logger set with ``flow.logger = ...``)."""
-        return self.__dict__.get("_logger") or logging.getLogger(f"prefect_dask.{self.name}")
+        return self.__dict__.get("_logger") or named_logger(self.name)
 
     @logger.setter
     def logger(self, value: Any) -> None:

@@ -81,9 +81,16 @@ class _TaskLogger(logging.LoggerAdapter):
         records.append(_plain_record(record))
 
 
-#: ``context.logger`` outside a run: the ``prefect_dask`` logger, whose records keep to the
-#: driver when it is used in a task run (see ``_TaskLogger``).
-package_logger = _TaskLogger(logging.getLogger(ROOT), {})
+@functools.lru_cache(maxsize=4096)
+def named_logger(name: str | None = None) -> logging.LoggerAdapter:
+    """``prefect_dask`` or ``prefect_dask.<name>``, whose records keep to the driver with the
+    fields of the task running when one logs to it from task code (see ``_TaskLogger``);
+    outside task runs it logs as the plain logger does."""
+    return _TaskLogger(logging.getLogger(ROOT if name is None else f"{ROOT}.{name}"), {})
+
+
+#: ``context.logger`` outside a run (and ``get_logger()``): the ``prefect_dask`` logger.
+package_logger = named_logger(None)   # the key get_logger() looks it up by
 
 
 def _plain_record(record: logging.LogRecord) -> dict:
@@ -275,16 +282,19 @@ def configure_logging(level: str | int | None = None) -> int:
     return logger.getEffectiveLevel()
 
 
-def get_logger(name: str | None = None) -> logging.Logger | logging.LoggerAdapter:
+def get_logger(name: str | None = None) -> logging.LoggerAdapter:
     """``prefect_dask.<name>`` (the logger task ``name`` logs to), or in task code the
     running task's logger (see module docstring).
 
-    Inside a task run the logger returned keeps its records for the driver, whatever
-    ``name`` is, so they are emitted where the flow runs, not in a worker."""
+    Used in a task run, whatever ``name`` is and wherever it was got (a module-level
+    ``logger = get_logger("etl")`` too), it keeps its records for the driver, so they are
+    emitted where the flow runs, not in a worker.  It is a ``LoggerAdapter`` that passes
+    everything else (``addHandler``, ``setLevel``, ``handlers``...) to the ``Logger``
+    (``.logger``)."""
     flow, task = context.get("flow_name"), context.get("task_name")
     if task is not None:
         return task_logger(flow, task, name)
-    return logging.getLogger(ROOT if name is None else f"{ROOT}.{name}")
+    return named_logger(name)
 
 
 @functools.lru_cache(maxsize=4096)

@@ -299,8 +299,8 @@ def test_logging_level_environment_variable(executor, caplog, monkeypatch):
 
 
 def test_get_logger_outside_a_task_is_the_package_logger():
-    assert get_logger() is logging.getLogger("prefect_dask")
-    assert get_logger("mine") is logging.getLogger("prefect_dask.mine")
+    assert get_logger().logger is logging.getLogger("prefect_dask")
+    assert get_logger("mine").logger is logging.getLogger("prefect_dask.mine")
 
 
 # -- notifications ------------------------------------------------------------------

@@ -85,8 +85,9 @@ def test_task_and_flow_loggers_are_named_as_in_prefect_1():
     with Flow("my flow") as flow:
         b(1)
     assert b.logger.name == "prefect_dask.Task B"
-    assert b.logger.logger is get_logger("Task B")
+    assert b.logger.logger is get_logger("Task B").logger
     assert flow.logger is get_logger("my flow")
+    assert flow.logger.logger is logging.getLogger("prefect_dask.my flow")
     h = Collect()
     b.logger.addHandler(h)          # the Logger's methods are reachable through task.logger
     try:
@@ -97,11 +98,13 @@ def test_task_and_flow_loggers_are_named_as_in_prefect_1():
 
 
 LOGGER = context.get("logger")     # as Prefect 1 programs keep it, at module level
+ETL_LOGGER = get_logger("etl")
 
 
 @task
 def uses_module_logger(x):
     LOGGER.info("module logger sees %s", x)
+    ETL_LOGGER.warning("etl logger sees %s", x)
     return x
 
 
@@ -118,19 +121,22 @@ def test_a_task_or_flow_may_set_its_own_logger():
 
 
 def test_context_logger_outside_a_run_is_the_package_logger():
-    assert LOGGER.logger is logging.getLogger("prefect_dask") is get_logger()
+    assert LOGGER is get_logger() and LOGGER.logger is logging.getLogger("prefect_dask")
     assert context.logger is LOGGER and "logger" in context
 
 
-def test_a_module_level_context_logger_used_in_tasks_logs_on_the_driver(any_executor, caplog):
+def test_module_level_loggers_used_in_tasks_log_on_the_driver(any_executor, caplog):
     caplog.set_level(logging.INFO, logger="prefect_dask")
     with Flow("module-logger") as flow:
         uses_module_logger.map([1, 2])
     assert flow.run(executor=any_executor).is_successful()
-    seen = sorted((r.getMessage(), r.task_name, r.map_index, r.flow_name)
-                  for r in caplog.records if r.getMessage().startswith("module logger"))
-    assert seen == [("module logger sees 1", "uses_module_logger", 0, "module-logger"),
-                    ("module logger sees 2", "uses_module_logger", 1, "module-logger")]
+    seen = sorted((r.name, r.getMessage(), r.task_name, r.map_index, r.flow_name)
+                  for r in caplog.records if " logger sees " in r.getMessage())
+    assert seen == [
+        ("prefect_dask", "module logger sees 1", "uses_module_logger", 0, "module-logger"),
+        ("prefect_dask", "module logger sees 2", "uses_module_logger", 1, "module-logger"),
+        ("prefect_dask.etl", "etl logger sees 1", "uses_module_logger", 0, "module-logger"),
+        ("prefect_dask.etl", "etl logger sees 2", "uses_module_logger", 1, "module-logger")]
 
 
 # -- tags ------------------------------------------------------------------------------
