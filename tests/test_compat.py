@@ -142,7 +142,8 @@ for key, value in sorted(PATHS.items()):
 from prefect.engine import signals
 from prefect import Flow, task, Parameter, config, context
 import prefect.engine.state
-assert prefect is prefect_dask and signals is prefect_dask.signals
+assert prefect.Flow is prefect_dask.Flow and prefect.__version__ == "1.4.1"
+assert prefect.context is prefect_dask.context and signals is prefect_dask.signals
 assert prefect.engine.state.Success is prefect_dask.states.Success
 try:
     import prefect.nothing_like_this
@@ -229,7 +230,7 @@ if __name__ == "__main__":
            for name, t in named.items()}
     out["scale children"] = [type(s).__name__ for s in state.result[scaled].map_states]
     out["flow"] = type(state).__name__
-    out["prefect is ours"] = prefect.__name__
+    out["prefect"] = [prefect.__name__, prefect.__version__, prefect.Flow.__module__]
     json.dump(out, open(sys.argv[1], "w"), indent=1)
 '''
 
@@ -243,7 +244,7 @@ EXPECTED = {
     "cleanup": ["Success", "'cleaned'"],
     "scale children": ["Success", "Success", "Skipped", "Success"],
     "flow": "Success",
-    "prefect is ours": "prefect_dask",
+    "prefect": ["prefect", "1.4.1", "prefect_dask.flow"],   # Prefect 1.4.1: prefect.core.flow
 }
 
 

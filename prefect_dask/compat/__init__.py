@@ -34,7 +34,8 @@ from typing import Any
 
 from .paths import PACKAGE, PATHS
 
-__all__ = ["PATHS", "PACKAGE", "install", "serve_prefect", "lookup", "run_file", "main"]
+__all__ = ["PATHS", "PACKAGE", "install", "serve_prefect", "prefect_module", "lookup", "run_file",
+           "main"]
 
 OURS = "prefect_dask"
 PREFECT = "prefect"
@@ -155,6 +156,8 @@ class _Loader(importlib.abc.Loader):
                                 # overwrites it with ours; exec_module puts it back)
 
     def create_module(self, spec: Any) -> Any:
+        if spec.name == PREFECT:
+            return prefect_module()
         if self.kind == "package":
             if self.rel in _SERVED:
                 return _SERVED[self.rel]
@@ -250,21 +253,36 @@ def serve_prefect() -> None:
     ``prefect`` is already imported in this process.
     """
     existing = sys.modules.get(PREFECT)
-    if existing is not None and existing is not sys.modules[OURS]:
+    if existing is not None and existing is not prefect_module():
         raise RuntimeError(
             f"A real Prefect is already imported in this process ({existing!r}); "
             "prefect_dask.compat cannot serve `import prefect` beside it. Run the program "
             "with `python -m prefect_dask.compat FILE` in a fresh interpreter.")
     install()
     _FINDER.serve_prefect = True
-    sys.modules[PREFECT] = sys.modules[OURS]
+    sys.modules[PREFECT] = prefect_module()
+
+
+PREFECT_VERSION = "1.4.1"   # the Prefect whose API is served (programs compare versions)
+
+
+def prefect_module() -> Any:
+    """The ``prefect`` module of compat runs: prefect_dask's names (the same objects),
+    with ``__version__`` the Prefect 1 version served."""
+    module = _SERVED.get(PREFECT)
+    if module is None:
+        ours = sys.modules[OURS]
+        module = _SERVED[PREFECT] = _TableModule(PREFECT, "", ours)
+        module.__version__ = PREFECT_VERSION
+        module.__file__ = ours.__file__
+    return module
 
 
 _SHIM = '''"""prefect for a child spawned by `python -m prefect_dask.compat` (a temporary file)."""
 import sys
 import prefect_dask
-from prefect_dask.compat import serve_prefect
-sys.modules[__name__] = prefect_dask
+from prefect_dask.compat import prefect_module, serve_prefect
+sys.modules[__name__] = prefect_module()
 serve_prefect()
 '''
 
