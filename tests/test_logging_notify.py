@@ -216,11 +216,11 @@ def test_records_are_saved_in_the_run_record(executor, caplog):
     mapped = next(t for t in entries if t["children"])
     assert [(l["msg"], l["levelname"], l.get("flow_name"), l["task_name"], l["map_index"])
             for l in plain["logs"]] == [
-        ("Task 'chatty': Starting task run...", "INFO", None, "chatty", None),
+        ("Task 'chatty': Starting task run...", "INFO", "saved-logs", "chatty", None),
         ("processing 5", "INFO", "saved-logs", "chatty", None),
         ("careful with 5", "WARNING", "saved-logs", "chatty", None),
         ("Task 'chatty': Finished task run for task with final state: 'Success'", "INFO",
-         None, "chatty", None)]
+         "saved-logs", "chatty", None)]
     for i in (0, 1):
         assert [(l["msg"], l["map_index"]) for l in mapped["children"][i]["logs"]] == [
             (f"processing {i + 1}", i), (f"careful with {i + 1}", i)]
