@@ -1,13 +1,14 @@
 """Shared fixtures: every executor, a session Dask cluster, and a fake clock for retry delays.
 
-Two executor fixtures: ``executor`` runs over the in-process executors only
+Executor fixtures: ``executor`` runs over the in-process executors only
 ("local", "threads"), because the tests using it record events in memory and
 use the FakeClock, neither of which can cross processes; ``any_executor`` runs
 over every entry of ``EXECUTORS``, including "processes" and "dask" (a
 DaskExecutor connected by address to one LocalCluster with worker processes,
-started the first time it is needed and closed when the session ends).  Tests
-on ``any_executor`` define their tasks in picklable places (see
-``cluster_helpers.pickle_by_value``) and record events in files.
+started the first time it is needed and closed when the session ends);
+``pickling_executor`` over those two only.  Tests on ``any_executor`` define their
+tasks in picklable places (see ``cluster_helpers.pickle_by_value``) and record events
+in files.
 """
 
 from __future__ import annotations
@@ -64,6 +65,16 @@ def executor(request: pytest.FixtureRequest) -> object:
 @pytest.fixture(params=sorted(EXECUTORS), ids=sorted(EXECUTORS))
 def any_executor(request: pytest.FixtureRequest) -> object:
     """A new executor object of every kind, processes and a Dask cluster included."""
+    return EXECUTORS[request.param]()
+
+
+# The executors whose tasks and inputs are pickled to other processes.
+OTHER_PROCESSES = tuple(sorted(set(EXECUTORS) - set(IN_PROCESS)))
+
+
+@pytest.fixture(params=OTHER_PROCESSES, ids=OTHER_PROCESSES)
+def pickling_executor(request: pytest.FixtureRequest) -> object:
+    """A new executor object of each kind that runs tasks in other processes."""
     return EXECUTORS[request.param]()
 
 

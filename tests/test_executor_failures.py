@@ -467,24 +467,20 @@ def test_unpicklable_task_or_input_fails_before_anything_runs(any_executor, case
     assert read_lines(log) == []
 
 
-def test_unpicklable_mapped_list_names_the_mapping_task(any_executor):
-    if not getattr(any_executor, "needs_pickle", False):
-        pytest.skip("runs in one process: nothing to pickle")
+def test_unpicklable_mapped_list_names_the_mapping_task(pickling_executor):
     with Flow("unpicklable map") as flow:
         takes.map([threading.Lock(), threading.Lock()])
     with pytest.raises(ExecutorError, match=r"task 'takes'.*cannot be pickled"):
-        flow.run(executor=any_executor)
+        flow.run(executor=pickling_executor)
 
 
-def test_unpicklable_parameter_value_fails_before_anything_runs(any_executor, tmp_path):
-    if not getattr(any_executor, "needs_pickle", False):
-        pytest.skip("runs in one process: nothing to pickle")
+def test_unpicklable_parameter_value_fails_before_anything_runs(pickling_executor, tmp_path):
     log = str(tmp_path / "log")
     with Flow("unpicklable parameter") as flow:
         logged(log, "ran", 1)
         takes(Parameter("p"))
     with pytest.raises(ExecutorError, match=r"'p'.*cannot be pickled"):
-        flow.run(executor=any_executor, parameters={"p": threading.Lock()})
+        flow.run(executor=pickling_executor, parameters={"p": threading.Lock()})
     assert read_lines(log) == []
 
 

@@ -753,9 +753,6 @@ def test_map_over_a_string_maps_its_characters_as_prefect_1_does(executor, sourc
 
 
 def test_map_over_a_generator_fails_the_parent(executor):
-    if getattr(executor, "needs_pickle", False):
-        pytest.skip("a generator result cannot be sent between processes")
-
     @task
     def gen():
         return (i for i in range(3))
