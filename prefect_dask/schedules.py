@@ -2,12 +2,14 @@
 each time the flow's schedule gives, sleeping in between (on the run's clock).
 
 A ``Schedule`` merges the times of its clocks (``IntervalClock``, ``CronClock``,
-``DatesClock``, ``RRuleClock``), keeps those its filters pass (``filters``: all of them; ``or_filters``:
-at least one; ``not_filters``: none) and moves each by its ``adjustments``.  A clock's
-``parameter_defaults`` are the parameters of the runs it starts.  ``IntervalSchedule``
-and ``CronSchedule`` are schedules with one clock.  Names and behaviour are Prefect 1's
-(``prefect.schedules``, ``.clocks``, ``.filters``), but for one thing: ``next(n, after)``
-gives the times at *or* after ``after``.
+``DatesClock``, ``RRuleClock``), keeps those its filters pass (``filters``: all of them;
+``or_filters``: at least one; ``not_filters``: none) and moves each by its ``adjustments``
+(``shifted_by(timedelta)``, ``next_weekday``, or any ``fn(datetime) -> datetime``).  A
+clock's ``parameter_defaults`` are the parameters of the runs it starts.
+``IntervalSchedule`` and ``CronSchedule`` are schedules with one clock.  Names and
+behaviour are Prefect 1's (``prefect.schedules``, ``.clocks``, ``.filters``,
+``.adjustments``), but for one thing: ``next(n, after)`` gives the times at *or* after
+``after``.
 
 >>> import datetime
 >>> start = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)   # a Thursday
@@ -31,9 +33,9 @@ from .errors import TaskDefinitionError
 
 __all__ = [
     "Schedule", "IntervalSchedule", "CronSchedule", "ClockEvent", "Clock", "IntervalClock",
-    "CronClock", "DatesClock", "RRuleClock", "on_datetime", "on_date", "at_time", "between_datetimes",
-    "between_times", "between_dates", "is_weekday", "is_weekend", "is_month_start",
-    "is_month_end", "is_day_of_week", "run_on_schedule",
+    "CronClock", "DatesClock", "RRuleClock", "on_datetime", "on_date", "at_time",
+    "between_datetimes", "between_times", "between_dates", "is_weekday", "is_weekend", "is_month_start",
+    "is_month_end", "is_day_of_week", "shifted_by", "next_weekday", "run_on_schedule",
 ]
 
 UTC = datetime.timezone.utc
@@ -355,6 +357,20 @@ def is_month_end(when: datetime.datetime) -> bool:
 def is_day_of_week(day_of_week: int) -> Callable[[datetime.datetime], bool]:
     """Only on this day of the week (Monday is 0, as ``datetime.weekday()``)."""
     return lambda when: when.weekday() == day_of_week
+
+
+# -- adjustments (Prefect 1's prefect.schedules.adjustments: add, next_weekday) ----------
+
+def shifted_by(interval: datetime.timedelta) -> Callable[[datetime.datetime], datetime.datetime]:
+    """An adjustment moving each time by ``interval`` (Prefect 1's ``adjustments.add``)."""
+    return lambda when: when + interval
+
+
+def next_weekday(when: datetime.datetime) -> datetime.datetime:
+    """An adjustment moving a Saturday or Sunday time to the Monday after."""
+    while not is_weekday(when):
+        when += datetime.timedelta(days=1)
+    return when
 
 
 # -- running on a schedule ---------------------------------------------------------------

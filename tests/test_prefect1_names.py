@@ -27,7 +27,8 @@ from prefect_dask.results import LocalResult, PrefectResult
 from prefect_dask.schedules import (CronClock, DatesClock, IntervalClock, IntervalSchedule,
                                     RRuleClock, Schedule, at_time, between_dates, between_datetimes,
                                     between_times, is_day_of_week, is_month_end, is_month_start,
-                                    is_weekday, is_weekend, on_date, on_datetime)
+                                    is_weekday, is_weekend, next_weekday, on_date, on_datetime,
+                                    shifted_by)
 from prefect_dask.states import (Cached, Failed, Finished, Mapped, Pending, Skipped, State,
                                  Success, TimedOut, TriggerFailed)
 from prefect_dask.task import DateTimeParameter
@@ -681,6 +682,10 @@ def test_schedule_filters_and_adjustments():
     twice = Schedule([daily, IntervalClock(datetime.timedelta(days=2), start_date=start)],
                      adjustments=[lambda d: d + datetime.timedelta(minutes=5)])
     assert [(d.day, d.minute) for d in twice.next(3, after=start)] == [(1, 5), (2, 5), (3, 5)]
+    to_monday = Schedule([daily], adjustments=[next_weekday,
+                                               shifted_by(datetime.timedelta(hours=9))])
+    assert [(d.day, d.hour) for d in to_monday.next(4, after=start)] == [
+        (1, 9), (2, 9), (5, 9), (5, 9)]           # Saturday 3rd and Sunday 4th: Monday 5th
     events = Schedule([DatesClock([start], parameter_defaults={"x": 1})]).next(
         1, after=start, return_events=True)
     assert events[0].parameter_defaults == {"x": 1} and events[0] == start

@@ -55,6 +55,9 @@ PATHS: dict[str, str] = {
     "schedules.schedules": "prefect_dask.schedules",
     "schedules.clocks": "prefect_dask.schedules",
     "schedules.filters": "prefect_dask.schedules",
+    "schedules.adjustments": PACKAGE,
+    "schedules.adjustments.add": "prefect_dask.schedules:shifted_by",
+    "schedules.adjustments.next_weekday": "prefect_dask.schedules:next_weekday",
     # prefect.tasks
     "tasks.control_flow": "prefect_dask.control_flow",
     "tasks.control_flow.case": "prefect_dask.control_flow",
