@@ -34,8 +34,9 @@ from .errors import TaskDefinitionError
 __all__ = [
     "Schedule", "IntervalSchedule", "CronSchedule", "ClockEvent", "Clock", "IntervalClock",
     "CronClock", "DatesClock", "RRuleClock", "on_datetime", "on_date", "at_time",
-    "between_datetimes", "between_times", "between_dates", "is_weekday", "is_weekend", "is_month_start",
-    "is_month_end", "is_day_of_week", "shifted_by", "next_weekday", "run_on_schedule",
+    "between_datetimes", "between_times", "between_dates", "is_weekday", "is_weekend",
+    "is_month_start", "is_month_end", "is_day_of_week", "shifted_by", "next_weekday",
+    "run_on_schedule",
 ]
 
 UTC = datetime.timezone.utc
