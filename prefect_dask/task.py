@@ -722,8 +722,9 @@ class DateTimeParameter(Parameter):
         import datetime
 
         if isinstance(value, str):
-            try:
-                value = datetime.datetime.fromisoformat(value)
+            try:   # Python < 3.11 reads no "Z" suffix
+                value = datetime.datetime.fromisoformat(
+                    value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value)
             except ValueError:
                 raise ValueError(
                     f"DateTimeParameter {name!r}: {value!r} is not an ISO 8601 date and time; "

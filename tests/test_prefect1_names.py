@@ -539,6 +539,8 @@ def test_datetime_parameter(executor):
                      maybe=datetime.datetime(2024, 1, 2, 3))
     assert state.result[a].result == datetime.datetime(2024, 5, 6, tzinfo=UTC)
     assert state.result[b].result == datetime.datetime(2024, 1, 2, 3, tzinfo=UTC)
+    state = flow.run(executor=executor, day="2024-05-06T01:02:03Z")
+    assert state.result[a].result == datetime.datetime(2024, 5, 6, 1, 2, 3, tzinfo=UTC)
     with pytest.raises(ValueError, match="required parameter.*'day'"):
         flow.run(executor=executor)
 
