@@ -305,12 +305,15 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
           + (f"took {_took(r['duration'])}" if r["ended"]
              else f"not finished ({_took(r['duration'])} so far)")
           + f", on {executor_name(r['executor'])}")
-    print(f"  {r['task_runs']} task runs, {r['failed']} did not succeed")
+    so_far = f" of {r['expected']}" if not r["ended"] and r["expected"] else ""
+    print(f"  {r['task_runs']}{so_far} task runs{' so far' if not r['ended'] else ''}, "
+          f"{r['failed']} did not succeed")
     print(f"  parameters: {r['parameters']}")
     print()
     for t in h.tasks(rid):
         took = t["finished"] - t["started"] if t["finished"] and t["started"] else None
-        line = f"  {t['slug']:30} {str(t['state']):14}"
+        state = t["state"] or ("Running" if not r["ended"] else "unfinished")
+        line = f"  {t['slug']:30} {state:14}"
         if t["attempts"]:
             line += f" attempts={t['attempts']}"
         if took is not None:

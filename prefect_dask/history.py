@@ -66,7 +66,7 @@ from .results import home, private_dir
 
 __all__ = ["History", "FAILED_STATES", "LOG_CAP", "RUNNING", "CRASHED"]
 
-SCHEMA = 2
+SCHEMA = 3
 LOG_CAP = 10_000          # log lines kept in the index per task (the record keeps all)
 SAMPLE = 20               # map indexes kept per failure group
 RUNNING, CRASHED = "Running", "Crashed"
@@ -724,7 +724,8 @@ class _Sync:
         rows = []
         failed_codes = [c for n, c in self.codes.items() if n in FAILED_STATES]
         for t in self.tasks.values():
-            task_runs += 1 + len(t.kinds)
+            # finished ones: the task's own run (once recorded) and its children recorded
+            task_runs += (t.own["state"] is not None) + len(t.kinds) - t.kinds.count(0)
             failed += (t.own["state"] in FAILED_STATES) + sum(map(t.kinds.count, failed_codes))
             if not t.dirty:
                 continue
