@@ -27,9 +27,10 @@ import time
 WORKLOADS = ("map-1k", "map-10k", "chain-3x1k", "sleep-64", "retry-200", "fan-in-1k",
              "diamond-4x2k", "map-1m")
 DASK_WORKLOADS = ("map-10k", "sleep-1k-10ms", "fan-in-1k", "diamond-4x2k", "bytes-100x10mb",
-                  "bytes-100x10mb-on-cluster")
+                  "bytes-100x10mb-on-cluster", "param-1b", "param-20mb")
 ON_CLUSTER = "-on-cluster"   # suffix: the same workload with DaskExecutor(results_on_cluster=True)
 MB10 = 10 * 2**20
+BLOB = {"param-1b": 1, "param-20mb": 20 * 2**20}   # size of the Parameter every child reads
 SLEEP = 0.05
 SHORT_SLEEP = 0.01
 
@@ -65,6 +66,10 @@ def add2(a, b):
     return a + b
 
 
+def use_blob(x, blob):
+    return x + len(blob)
+
+
 def flaky_raw(x):
     for attempt in (1, 2):  # the raw graph retries by hand, as the engine would
         try:
@@ -88,6 +93,8 @@ def shape(workload, n_override):
         "diamond-4x2k": (n_override or 2_000, 4, inc, True),
         "bytes-100x10mb": (100, 1, make_bytes, True),
         "map-1m": (n_override or 1_000_000, 1, inc, True),
+        "param-1b": (n_override or 200, 1, use_blob, False),
+        "param-20mb": (n_override or 200, 1, use_blob, False),
     }[workload]
 
 
@@ -99,6 +106,10 @@ def raw_graph(n, stages, fn, reduce, workload=""):
                           ("d", i): (add2, ("b", i), ("c", i))})
         graph["out"] = (total, *[("d", i) for i in range(n)])
         return graph, "out"
+    if workload in BLOB:  # one node holds the blob; every element's node reads it
+        graph = {"blob": bytes(BLOB[workload])}
+        graph.update({("s0", i): (use_blob, i, "blob") for i in range(n)})
+        return graph, [("s0", i) for i in range(n)]
     if workload == "bytes-100x10mb":
         graph = {("s0", i): (make_bytes, i) for i in range(n)}
         graph["out"] = (size, *[("s0", i) for i in range(n)])
@@ -114,7 +125,7 @@ def raw_graph(n, stages, fn, reduce, workload=""):
 
 
 def build_flow(workload, n, stages, reduce):
-    from prefect_dask import Flow, context, task
+    from prefect_dask import Flow, Parameter, context, task, unmapped
 
     @task
     def t_inc(x):
@@ -155,7 +166,15 @@ def build_flow(workload, n, stages, reduce):
     def t_size(blobs):
         return sum(len(b) for b in blobs)
 
+    @task(map_batch_size=1)   # one node per element, as the raw graph
+    def t_use_blob(x, blob):
+        return x + len(blob)
+
     with Flow(workload) as flow:
+        if workload in BLOB:             # a Parameter every child reads whole
+            blob = Parameter("blob", default=bytes(BLOB[workload]))
+            t_use_blob.map(list(range(n)), unmapped(blob))
+            return flow
         if workload == "fan-in-1k":      # 1,000 separate tasks (no mapping), one reduce
             t_total([t_inc(i) for i in range(n)])
             return flow
@@ -213,7 +232,9 @@ def run_child(args):
         raw_get = lambda: client.get(graph, keys)  # noqa: E731
 
         def client_map():  # the plain futures way: client.map, then gather or sum
-            futures = client.map(fn, range(n), pure=False)
+            extra = ({"blob": client.scatter(bytes(BLOB[workload]), hash=False)}
+                     if workload in BLOB else {})   # a big input: scattered once
+            futures = client.map(fn, range(n), pure=False, **extra)
             if reduce:
                 reducer = size if workload == "bytes-100x10mb" else total
                 return client.submit(reducer, *futures).result()
@@ -342,6 +363,13 @@ def main(argv=None):
                             "error": proc.stderr.strip().splitlines()[-1:]})
             continue
         records.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    by_name = {r["workload"]: r for r in records if "error" not in r}
+    if "param-1b" in by_name and "param-20mb" in by_name:   # the price of a big Parameter
+        big, small = by_name["param-20mb"], by_name["param-1b"]
+        big["ratio_to_param_1b"] = round(big["median_prefect_dask_s"] /
+                                         small["median_prefect_dask_s"], 3)
+        big["raw_ratio_to_param_1b"] = round(big["median_raw_dask_s"] /
+                                             small["median_raw_dask_s"], 3)
     doc = {"benchmark": "bench_map", "versions": versions(), "records": records}
     text = json.dumps(doc, indent=1)
     print(text)

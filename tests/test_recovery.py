@@ -94,3 +94,36 @@ def test_an_event_outside_the_table_is_a_bug_report():
     with pytest.raises(InvalidTransition, match=r"No recovery rule for a TaskNode \('t'\) "
                                                 r"after str.*prefect_dask bug"):
         next_action(TaskNode("t", plan(), ()), "stopped")
+
+
+def test_run_wide_data_is_one_node_that_task_nodes_read():
+    """A big Parameter every child reads whole travels in the SHARED node only: the batch
+    nodes carry neither it nor the run's info, so a cluster ships it once per worker."""
+    import cloudpickle
+
+    from prefect_dask import Flow, Parameter, task, unmapped
+    from prefect_dask.engine.compile import build_plans, next_stage, shared_slugs
+    from prefect_dask.engine.nodes import SHARED, shared_node
+    from prefect_dask.engine.run import resolve_parameters
+    from prefect_dask.engine.runner import RunInfo, run_task
+
+    @task(map_batch_size=1)
+    def use(x, blob):
+        return x + len(blob)
+
+    big = bytes(2**20)
+    with Flow("ship once") as flow:
+        use.map([1, 2, 3, 4], unmapped(Parameter("blob", default=big)))
+    plans, order = build_plans(flow), flow.sorted_tasks()
+    info = RunInfo("ship once", "run-1", resolve_parameters(flow, {}))
+    done = {t: run_task(plans[t], info, None, ()) for t in order if not plans[t].inputs}
+    stage = next_stage(plans, order, done, {}, workers=2)
+    held = {plans[t].slug: s for t, s in done.items()}
+    graph = {k: n.task() for k, n in stage.nodes.items()}
+    assert len(stage.nodes) == 5                             # 4 batches and the parent
+    assert all(len(cloudpickle.dumps(t)) < 20_000 for t in graph.values())
+    blob_slug = next(iter(shared_slugs(plans)))
+    assert all(blob_slug not in t.dependencies for t in graph.values())
+    assert all(SHARED in t.dependencies for t in graph.values())
+    shared = shared_node(info, stage.nodes, {blob_slug: held[blob_slug]})
+    assert 2**20 < len(cloudpickle.dumps(shared)) < 2**20 + 50_000   # the blob, once

@@ -24,19 +24,20 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from dask.task_spec import TaskRef
 
 from ..states import Mapped, State, Success
-from ..task import flattens, is_sequence
+from ..task import Parameter, flattens, is_sequence
 from .nodes import (BatchNode, Child, Elem, GraphNode, GroupNode, Member, ParentNode, Paths,
-                    Rule, TaskNode, Whole, member_ref)
+                    Rule, TaskNode, Whole, member_ref, shared_ref)
 from .runner import TaskPlan
 
-__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "task_resources"]
+__all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "task_resources",
+           "shared_slugs"]
 
 logger = logging.getLogger("prefect_dask")
 
@@ -188,9 +189,12 @@ def _width(state: State, flattened: bool) -> int | None:
     return None
 
 
-def ref(key: Any, member_of: Mapping[str, tuple]) -> Any:
-    """What a node passes to read ``key``: a TaskRef, or for a task that ran in a group
-    node (``member_of[slug] = (group key, index)``) its State picked from the group's."""
+def ref(key: Any, member_of: Mapping[str, tuple], shared: Collection[str] = ()) -> Any:
+    """What a node passes to read ``key``: a TaskRef; for a task that ran in a group node
+    (``member_of[slug] = (group key, index)``) its State picked from the group's; for a
+    Parameter (in ``shared``) its State in the run-wide SHARED node."""
+    if key in shared:
+        return shared_ref(key)
     if key in member_of:
         return member_ref(*member_of[key])
     return TaskRef(key)
@@ -199,15 +203,16 @@ def ref(key: Any, member_of: Mapping[str, tuple]) -> Any:
 class _Deps:
     """The keys one batch node reads, each once; calling it gives a key's argument index."""
 
-    def __init__(self, member_of: Mapping[str, tuple]) -> None:
+    def __init__(self, member_of: Mapping[str, tuple], shared: Collection[str]) -> None:
         self.member_of = member_of
+        self.shared = shared
         self.index: dict[Any, int] = {}
         self.refs: list[Any] = []
 
     def __call__(self, key: Any) -> int:
         if key not in self.index:
             self.index[key] = len(self.refs)
-            self.refs.append(ref(key, self.member_of))
+            self.refs.append(ref(key, self.member_of, self.shared))
         return self.index[key]
 
 
@@ -220,6 +225,7 @@ class _Compiler:
         self.new_layouts: dict[Any, Layout] = {}
         self.member_of: dict[str, tuple] = dict(member_of)
         self.n_groups = len({group for group, _ in member_of.values()})
+        self.shared = shared_slugs(plans)
         self.graph: dict[Any, GraphNode] = {}
         self.annotations: dict[Any, dict] = {}
         self.tasks: list[Any] = []      # compiled so far, in flow order
@@ -293,7 +299,7 @@ class _Compiler:
         runs them one after another (fewer nodes: less scheduling per task)."""
         key = ("~group", self.n_groups)
         self.n_groups += 1
-        dep = _Deps(self.member_of)
+        dep = _Deps(self.member_of, self.shared)
         members = tuple(Member(self.plans[t], tuple(dep(i.edge.upstream_task.slug)
                                                     for i in self.plans[t].inputs))
                         for t in tasks)
@@ -306,7 +312,8 @@ class _Compiler:
     def add(self, task: Any) -> None:
         self.tasks.append(task)
         plan = self.plans[task]
-        whole = tuple(ref(i.edge.upstream_task.slug, self.member_of) for i in plan.inputs)
+        whole = tuple(ref(i.edge.upstream_task.slug, self.member_of, self.shared)
+                      for i in plan.inputs)
         width = self.width_of(plan) if plan.is_mapped else NO_WIDTH
         _warn_unflattened(plan, self.done)
         if width == NO_WIDTH:
@@ -318,7 +325,7 @@ class _Compiler:
         batches = []
         for j in range(layout.n_batches):
             span = layout.span(j)
-            dep = _Deps(self.member_of)
+            dep = _Deps(self.member_of, self.shared)
             rules = tuple(self.rule(inp, span, dep) if inp.mapped
                           else Whole(dep(inp.edge.upstream_task.slug)) for inp in plan.inputs)
             key = (plan.slug, j)
@@ -357,6 +364,12 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple,
         c.add(task)
         in_stage.add(task)
     return Stage(c.graph, c.tasks, c.new_layouts, c.annotations)
+
+
+def shared_slugs(plans: Mapping[Any, TaskPlan]) -> frozenset[str]:
+    """The tasks whose States every graph carries in its SHARED node: the Parameters (their
+    values are in the run's info already; one pickle holds both)."""
+    return frozenset(p.slug for t, p in plans.items() if isinstance(t, Parameter))
 
 
 def _waits_to_retry(task: Any) -> bool:

@@ -8,9 +8,10 @@ Each kind of node says what it runs and becomes a Dask task with ``task()``:
 - ``ParentNode``: a mapped task's final State, gathered from its batches;
 - ``CollectNode``: a split group's States, collected from its tasks' own nodes.
 
-Run-wide data (the ``RunInfo`` with the parameters, and the plans of mapped tasks,
-which many batch nodes share) is not carried by the nodes: it is one data node,
-``SHARED``, that every node of a graph reads, so a cluster ships it once per worker.
+Run-wide data (the ``RunInfo`` with the parameters, the Parameters' States, and the
+plans of mapped tasks, which many batch nodes share) is not carried by the nodes: it is
+one data node, ``SHARED``, that every node of a graph reads, so a cluster ships it once
+per worker (a Parameter's value and its State's result are one object: pickled once).
 
 Values a node's Dask task returns: a task's State (``TaskNode``, ``ParentNode``), a
 ``MapStates`` of children (``BatchNode``), a tuple of States (``GroupNode``,
@@ -33,7 +34,7 @@ from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
 
 __all__ = ["SHARED", "Shared", "shared_node", "TaskNode", "BatchNode", "GroupNode", "Member",
            "ParentNode", "CollectNode", "GraphNode", "Whole", "Elem", "Child", "Paths",
-           "member_ref", "parent_shell"]
+           "member_ref", "shared_ref", "parent_shell"]
 
 SHARED = "~shared"   # the key of the run-wide data node in every graph
 
@@ -44,13 +45,21 @@ class Shared:
 
     info: RunInfo
     plans: Mapping[str, TaskPlan] = field(default_factory=dict)   # slug -> plan
+    states: Mapping[str, State] = field(default_factory=dict)     # slug -> a Parameter's State
 
 
-def shared_node(info: RunInfo, nodes: Mapping[Any, "GraphNode"]) -> DataNode:
-    """The ``SHARED`` data node for a graph of ``nodes``: only the plans they read there."""
+def shared_node(info: RunInfo, nodes: Mapping[Any, "GraphNode"],
+                states: Mapping[str, State]) -> DataNode:
+    """The ``SHARED`` data node for a graph of ``nodes``: only the plans they read there,
+    and the Parameters' ``states`` (nodes read them with ``shared_ref``)."""
     plans = {n.plan.slug: n.plan for n in nodes.values()
              if isinstance(n, (BatchNode, ParentNode))}
-    return DataNode(SHARED, Shared(info, plans))
+    return DataNode(SHARED, Shared(info, plans, states))
+
+
+def shared_ref(slug: str) -> DaskTask:
+    """Reads the State of Parameter ``slug`` from ``SHARED``."""
+    return DaskTask(None, _shared_state, TaskRef(SHARED), slug)
 
 
 # -- where a child finds its upstream state among a batch node's dependencies --------
@@ -244,7 +253,9 @@ def _value(ref: Any, held: Mapping[Any, Any]) -> Any:
     """What ``ref`` (a TaskRef, or a member of a group, see ``member_ref``) reads in ``held``."""
     if isinstance(ref, TaskRef):
         return held[ref.key]
-    return ref({d: held[d] for d in ref.dependencies})
+    # on the driver, ``held`` holds the Parameters' States that SHARED carries to workers
+    return ref({d: Shared(None, {}, held) if d == SHARED else held[d]  # type: ignore[arg-type]
+                for d in ref.dependencies})
 
 
 def member_ref(group: Any, i: int) -> DaskTask:
@@ -256,6 +267,10 @@ def member_ref(group: Any, i: int) -> DaskTask:
 
 def _member(states: tuple, i: int) -> State:
     return states[i]
+
+
+def _shared_state(shared: Shared, slug: str) -> State:
+    return shared.states[slug]
 
 
 def _run_single(shared: Shared, plan: TaskPlan, crashes: int, *upstream: State) -> State:

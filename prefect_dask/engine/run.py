@@ -12,6 +12,7 @@ import datetime
 import logging
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
@@ -28,7 +29,7 @@ from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Ru
                       Scheduled, State, Success, through_handlers)
 from ..targets import check_template, location_template
 from ..task import Constant, Parameter
-from .compile import Layout, build_plans, next_stage
+from .compile import Layout, build_plans, next_stage, shared_slugs
 from .nodes import SHARED, CollectNode, GraphNode, GroupNode, ParentNode, parent_shell, shared_node
 from .recovery import (EndCrashed, GatherHere, InputLost, RunAgain, Split, WorkerDied,
                        next_action)
@@ -330,7 +331,7 @@ def _run_stages(flow: Any, plans: Mapping[Any, TaskPlan], order: tuple, info: Ru
                              for i, slug in enumerate(node.slugs))
             later = _read_later(plans, order, {*done, *stage.tasks})
             run_stage(executor, stage.nodes, info, held, on_node, stage.annotations,
-                      keep=_keys_of(stage.nodes, later, member_of))
+                      keep=_keys_of(stage.nodes, later, member_of), shared=shared_slugs(plans))
             layouts.update(stage.layouts)
             for t in stage.tasks:
                 done[t] = held[plans[t].slug]
@@ -422,11 +423,12 @@ def _check_limits(flow: Any, limits: Mapping[str, int]) -> dict[str, int]:
 def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held: dict,
               on_node: Callable[[Any, Any], None] | None = None,
               annotations: Mapping[Any, dict] | None = None,
-              keep: Collection[Any] | None = None) -> None:
+              keep: Collection[Any] | None = None,
+              shared: Collection[str] = ()) -> None:
     """Compute ``nodes`` into ``held``; a node whose worker died holds Crashed states.
 
     Each round computes the pending nodes as one graph (with the run-wide ``SHARED``
-    node); what did not come back goes through the recovery machine (``recovery.py``),
+    node, carrying the held States of the ``shared`` slugs); what did not come back goes through the recovery machine (``recovery.py``),
     whose actions make the next round.  A node marked ``alone`` runs in a round of its
     own.  On a cluster (``executor.on_cluster``), mapped parents come back without
     their children, which the driver has from the batches, and only the ``keep`` keys
@@ -458,7 +460,7 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
                 store(key, value)
 
         graph = {k: n.task() for k, n in now.items()}
-        graph[SHARED] = shared_node(info, now)
+        graph[SHARED] = shared_node(info, now, {k: held[k] for k in shared})
         deps = set().union(*(t.dependencies for t in graph.values())) - set(graph)
         extra = {} if not executor.on_cluster else {
             "annotations": {k: a for k, a in (annotations or {}).items() if k in now},
@@ -471,20 +473,20 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
         for k, v in out.items():
             if k not in errors and k not in held:
                 store(k, v)
-        crashed = {e.crashed_key: e for e in errors.values() if e.crashed_key in now}
-        if errors and not crashed:
+        if errors and all(e.crashed_key is None for e in errors.values()):
             first = next(iter(errors.values()))
             raise RuntimeError(f"A graph node raised instead of returning a State: "
                                f"{first.exc!r}. This is a prefect_dask bug, please report it."
                                ) from first.exc
+        events = _events(errors, now)
         again: dict[Any, GraphNode] = {}   # nodes to run in the next round
         # Nodes that only gather others go last: they see what the others now hold.
         for key in sorted(errors, key=lambda k: now[k].kind == "gather"):
             node = now[key]
-            held_all = node.kind == "gather" and all(
-                d in held for d in node.task().dependencies if d != SHARED)
-            err = errors[key] if errors[key].crashed_key == key else crashed.get(key)
-            event = WorkerDied(err, held_all) if err is not None else InputLost(held_all)
+            event = events[key]
+            if node.kind == "gather":
+                event = dataclasses.replace(event, inputs_held=all(
+                    d in held for d in node.task().dependencies if d != SHARED))
             action = next_action(node, event)
             if isinstance(action, RunAgain):
                 again[key] = action.node
@@ -498,6 +500,29 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
                 # the cluster is gone
                 store(key, node.gather(held, info))
         pending = {**again, **later}
+
+
+def _events(errors: Mapping[Any, NodeError],
+            now: Mapping[Any, GraphNode]) -> dict[Any, WorkerDied | InputLost]:
+    """What happened to each node that did not return (see ``recovery.py``).
+
+    A node whose error names it died with its worker; one whose error names another node
+    of this round lost that input.  An error naming a key that is no node of this round
+    (the SHARED data, data sent from the driver, an earlier stage's result) means a worker
+    died holding what the node reads; no task ran in it, so the nodes that could not run
+    because of it are the suspects."""
+    own = {e.crashed_key: e for e in errors.values() if e.crashed_key in now}
+    elsewhere = Counter(e.crashed_key for e in errors.values()
+                        if e.crashed_key is not None and e.crashed_key not in now)
+    out: dict[Any, WorkerDied | InputLost] = {}
+    for key, err in errors.items():
+        if err.crashed_key in elsewhere:
+            out[key] = WorkerDied(dataclasses.replace(err, suspects=elsewhere[err.crashed_key]))
+        elif key in own:
+            out[key] = WorkerDied(err if err.crashed_key == key else own[key])
+        else:
+            out[key] = InputLost()
+    return out
 
 
 def _next_round(pending: Mapping[Any, GraphNode]) -> dict[Any, GraphNode]:
