@@ -45,7 +45,9 @@ class Shared:
 
     info: RunInfo
     plans: Mapping[str, TaskPlan] = field(default_factory=dict)   # slug -> plan
-    states: Mapping[str, State] = field(default_factory=dict)     # slug -> a Parameter's State
+    # slug -> a Parameter's State, and its name in ``info.parameters`` when the State's
+    # result was taken out because it is that value (see ``shared_node``)
+    states: Mapping[str, tuple[State, str | None]] = field(default_factory=dict)
 
 
 def shared_node(info: RunInfo, nodes: Mapping[Any, "GraphNode"],
@@ -54,7 +56,16 @@ def shared_node(info: RunInfo, nodes: Mapping[Any, "GraphNode"],
     and the Parameters' ``states`` (nodes read them with ``shared_ref``)."""
     plans = {n.plan.slug: n.plan for n in nodes.values()
              if isinstance(n, (BatchNode, ParentNode))}
-    return DataNode(SHARED, Shared(info, plans, states))
+    return DataNode(SHARED, Shared(info, plans, {k: _light(s, info) for k, s in states.items()}))
+
+
+def _light(state: State, info: RunInfo) -> tuple[State, str | None]:
+    """A Parameter's State without the value ``info.parameters`` holds already (a big value
+    would otherwise travel twice), and the name to put it back from."""
+    name = state.task_name
+    if name in info.parameters and state.result is info.parameters[name]:
+        return state.with_result(None), name
+    return state, None
 
 
 def shared_ref(slug: str) -> DaskTask:
@@ -254,8 +265,18 @@ def _value(ref: Any, held: Mapping[Any, Any]) -> Any:
     if isinstance(ref, TaskRef):
         return held[ref.key]
     # on the driver, ``held`` holds the Parameters' States that SHARED carries to workers
-    return ref({d: Shared(None, {}, held) if d == SHARED else held[d]  # type: ignore[arg-type]
-                for d in ref.dependencies})
+    return ref({d: Shared(None, {}, _AsShared(held))  # type: ignore[arg-type]
+                if d == SHARED else held[d] for d in ref.dependencies})
+
+
+class _AsShared:
+    """``held`` seen as ``Shared.states`` (each State whole)."""
+
+    def __init__(self, held: Mapping[Any, Any]) -> None:
+        self.held = held
+
+    def __getitem__(self, slug: str) -> tuple[State, None]:
+        return self.held[slug], None
 
 
 def member_ref(group: Any, i: int) -> DaskTask:
@@ -270,7 +291,8 @@ def _member(states: tuple, i: int) -> State:
 
 
 def _shared_state(shared: Shared, slug: str) -> State:
-    return shared.states[slug]
+    state, name = shared.states[slug]
+    return state if name is None else state.with_result(shared.info.parameters[name])
 
 
 def _run_single(shared: Shared, plan: TaskPlan, crashes: int, *upstream: State) -> State:
