@@ -6,6 +6,9 @@ signals``, ``prefect_dask.utilities.tasks``, ``prefect_dask.core.flow``...  Insi
 ``python -m prefect_dask.compat FILE [ARGS...]`` (and only there) ``import prefect``
 and every ``prefect.*`` path are served the same way, so an unmodified Prefect 1
 program runs; a real ``prefect`` installation is never shadowed anywhere else.
+There ``prefect`` is a view of ``prefect_dask`` (the same objects) whose
+``__version__`` is the Prefect 1 version served, and worker processes the program
+spawns get the same ``prefect``.
 
 How a Prefect path ``prefect.P`` (or ``prefect_dask.P``) is found, first rule wins:
 
