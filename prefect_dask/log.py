@@ -261,8 +261,9 @@ def emit(records: Any) -> None:
         logging.getLogger(rec.get("name", ROOT)).handle(logging.makeLogRecord(rec))
 
 
-def configure_logging(level: str | int | None = None) -> int:
-    """Log ``prefect_dask`` to stderr unless the program configured logging; returns the level.
+def configure_logging(level: str | int | None = None, stream: Any = None) -> int:
+    """Log ``prefect_dask`` to stderr (or ``stream``) unless the program configured
+    logging; returns the level.
 
     ``level`` (or ``PREFECT_DASK_LOGGING_LEVEL``, default INFO) sets the level.
     """
@@ -274,7 +275,7 @@ def configure_logging(level: str | int | None = None) -> int:
     elif logger.level == logging.NOTSET:
         logger.setLevel(logging.INFO)
     if not logger.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler()
+        handler = logging.StreamHandler(stream)
         handler.setFormatter(logging.Formatter(os.environ.get("PREFECT_DASK_LOGGING_FORMAT")
                                                or os.environ.get("PREFECT__LOGGING__FORMAT")
                                                or DEFAULT_FORMAT))

@@ -295,6 +295,24 @@ def test_compat_missing_file_says_what_to_do(tmp_path, capsys):
         compat.run_file(str(tmp_path))
 
 
+def test_compat_logs_to_stdout_as_prefect_1_did(tmp_path):
+    (tmp_path / "logs.py").write_text(textwrap.dedent('''
+        import prefect
+        from prefect import Flow, task
+
+        @task
+        def talk():
+            prefect.context.get("logger").info("said from the task")
+
+        with Flow("logs") as flow:
+            talk()
+        flow.run()
+        '''))
+    out = _run(["-m", "prefect_dask.compat", "logs.py"], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "said from the task" in out.stdout and "said from the task" not in out.stderr
+
+
 def test_compat_exit_status_and_traceback_follow_python(tmp_path):
     (tmp_path / "bad.py").write_text("import prefect\nraise SystemExit(3)\n")
     assert _run(["-m", "prefect_dask.compat", "bad.py"], tmp_path).returncode == 3

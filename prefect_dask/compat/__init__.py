@@ -261,9 +261,12 @@ def serve_prefect() -> None:
             f"A real Prefect is already imported in this process ({existing!r}); "
             "prefect_dask.compat cannot serve `import prefect` beside it. Run the program "
             "with `python -m prefect_dask.compat FILE` in a fresh interpreter.")
+    from ..log import configure_logging
+
     install()
     _FINDER.serve_prefect = True
     sys.modules[PREFECT] = prefect_module()
+    configure_logging(stream=sys.stdout)  # where Prefect 1 logged, unless logging is set up
 
 
 PREFECT_VERSION = "1.4.1"   # the Prefect whose API is served (programs compare versions)
