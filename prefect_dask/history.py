@@ -29,11 +29,13 @@ API (all return plain dicts and lists, JSON-ready)::
     h = History()                       # this home (or History(root))
     h.runs(flow=None, state=None, since=None, limit=50, offset=0)   # newest first
     h.count(flow=None, state=None, since=None)
+    h.resolve("last" | run id | unique prefix, flow=None)            # the full run id
     h.run("last" | run id | unique prefix, flow=None)
+    h.flows()                           # flow names that have runs
     h.tasks(run_id)                     # task x state table, timings
     h.failures(run_id)                  # grouped, with a traceback each
     h.children(run_id, task, state=None, limit=100, offset=0)        # map indexes by state
-    h.logs(run_id, task=None, level=0, limit=None, offset=0)
+    h.logs(run_id, task=None, level=0, limit=None, offset=0, search=None)
     h.timeline(run_id)                  # lanes per worker of merged spans
     h.prune(older_than_seconds)         # delete ended runs' records and index rows
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -300,3 +301,15 @@ def test_the_api_returns_json_ready_values(home):
         run = h.run("last")
         json.dumps([run, h.tasks(run["run_id"]), h.failures(run["run_id"]),
                     h.logs(run["run_id"]), h.timeline(run["run_id"])])
+
+
+def test_runs_show_of_a_run_that_goes_on(home, capsys):
+    from prefect_dask.cli import main
+    rec = Record(home, "live-run", flow="live")
+    rec.write({"kind": "expect", "n": 11})
+    rec.children("m", 0, ["Success"] * 4, t=0.0)
+    assert main(["runs", "show", "live"]) == 0
+    out = capsys.readouterr().out
+    assert "of flow 'live': Running" in out and "not finished (" in out
+    assert "  4 of 11 task runs so far, 0 did not succeed" in out
+    assert re.search(r"\n  m +Running *\n      children: 4 Success", out)
