@@ -476,6 +476,7 @@ def test_report_by_run_id_and_an_unknown_run(home, tmp_path, capsys):
     assert not (tmp_path / "x.html").exists()
 
 
+@pytest.mark.slow
 def test_report_of_runs_that_did_not_end(home, tmp_path):
     """A run stopped by Ctrl-C and one whose driver was killed (no end entry) render."""
     import signal
