@@ -235,9 +235,10 @@ class Relay:
         """Say how many tracebacks were left out, and where the failures are."""
         for task, n in self.hidden.items():
             logging.getLogger(RUNNER).warning(
-                "Task '%s': %d more task runs raised an exception; their tracebacks are left "
-                "out (`prefect-dask runs show %s` groups the failures by exception).",
-                task, n, run_id[:8])
+                "Task '%s': %d more task run%s raised an exception; %s left out "
+                "(`prefect-dask runs show %s` groups the failures by exception).",
+                task, n, "" if n == 1 else "s", "its traceback is" if n == 1
+                else "their tracebacks are", run_id[:8])
 
 
 class capture_logs:
