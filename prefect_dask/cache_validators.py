@@ -16,6 +16,7 @@ requires the entry not to have expired.
 from __future__ import annotations
 
 import datetime
+import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -42,7 +43,17 @@ def never_use(state: State, inputs: Mapping[str, Any], parameters: Mapping[str, 
 def duration_only(state: State, inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:
     """Valid until ``cache_for`` has passed (the default)."""
     expires = getattr(state, "cached_result_expiration", None)
-    return expires is None or expires > datetime.datetime.now(datetime.timezone.utc)
+    return expires is None or expires > now()
+
+
+def now() -> datetime.datetime:
+    """The time by the run's clock (``context.clock``, which a flow run sets around its
+    validators), else the wall clock."""
+    from .context import context
+
+    clock = context.get("clock")
+    seconds = clock.now() if clock is not None else time.time()
+    return datetime.datetime.fromtimestamp(seconds, datetime.timezone.utc)
 
 
 def all_inputs(state: State, inputs: Mapping[str, Any], parameters: Mapping[str, Any]) -> bool:

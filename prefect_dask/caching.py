@@ -62,24 +62,33 @@ class CacheStore:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
         self._lock = threading.Lock()
+        self._seen: dict[tuple[str, float], tuple[list[Cached], dict[Any, Cached]]] = {}
+
+    def __reduce__(self) -> tuple:
+        return (CacheStore, (self.root,))   # a new store (lock, memo) where it is unpickled
 
     def _dir(self, key: str) -> Path:
         return self.root / hashlib.sha256(key.encode()).hexdigest()[:32]
 
-    def candidates(self, key: str, before: float) -> tuple[list[Cached], dict[Any, Cached]]:
-        """Unexpired entries of ``key`` written before ``before``, oldest first, and the
-        same entries by their hashed inputs (for ``all_inputs``' direct lookup)."""
+    def candidates(self, key: str, before: float, now: datetime.datetime | None = None
+                   ) -> tuple[list[Cached], dict[Any, Cached]]:
+        """Unexpired entries (at ``now``, default the wall clock) of ``key`` written before
+        ``before``, oldest first, and the same entries by their hashed inputs (for
+        ``all_inputs``' direct lookup).  One store reads a key's folder once for each
+        ``before``: a run's children share what it found."""
         with self._lock:
-            return self._read(key, before)
+            if (key, before) not in self._seen:
+                self._seen[key, before] = self._read(
+                    key, before, now or datetime.datetime.now(datetime.timezone.utc))
+            return self._seen[key, before]
 
-    @functools.lru_cache(maxsize=256)
-    def _read(self, key: str, before: float) -> tuple[list[Cached], dict[Any, Cached]]:
+    def _read(self, key: str, before: float, now: datetime.datetime
+              ) -> tuple[list[Cached], dict[Any, Cached]]:
         folder = self._dir(key)
         try:
             names = sorted(n for n in os.listdir(folder) if n.endswith(".pkl"))
         except FileNotFoundError:
             return [], {}
-        now = datetime.datetime.now(datetime.timezone.utc)
         out: list[Cached] = []
         for name in names:
             if int(name.split("-", 1)[0]) / 1e9 >= before:

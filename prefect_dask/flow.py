@@ -20,46 +20,22 @@ import logging
 import re
 import warnings
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from .context import open_blocks, pop_flow, push_flow
+from .engine.run import resolve_parameters, run_flow
+from .engine.runner import SystemClock
 from .errors import (CycleError, FlowRunContextError, FlowValidationError, MapError,
                      NeedsServerError, RunArgumentError, RunOptionError)
 from .log import named_logger
 from .states import State
 from .task import (Constant, Parameter, Task, checked_handlers, flatten, is_sequence,
                    task_or_value, unmapped)
+from .task import Edge
 from .task import mapped as mapped_arg
 
 __all__ = ["Flow", "Edge", "FlowTask"]
-
-
-@dataclass(frozen=True, slots=True)
-class Edge:
-    """``upstream_task`` feeds ``downstream_task`` (as argument ``key``, if any)."""
-
-    upstream_task: Task
-    downstream_task: Task
-    key: str | None = None
-    mapped: bool = False
-    flattened: bool = False
-
-    def __post_init__(self) -> None:
-        if self.upstream_task is self.downstream_task:
-            raise FlowValidationError(
-                f"An edge cannot connect task {self.upstream_task.name!r} to itself; a task "
-                "cannot be its own upstream task.")
-
-    @property
-    def tasks(self) -> set[Task]:
-        """The edge's two tasks."""
-        return {self.upstream_task, self.downstream_task}
-
-    def __repr__(self) -> str:
-        key = f" (key={self.key})" if self.key else ""
-        return f"<Edge{' mapped' if self.mapped else ''}: {self.upstream_task.name} -> {self.downstream_task.name}{key}>"
 
 
 def _file_name(name: str) -> str:
@@ -572,7 +548,6 @@ class Flow:
         finished one is returned as it is, nothing runs); ``flow_run_name`` is what tasks
         read as ``context.flow_run_name`` (default: the run id).
         """
-        from .engine.run import run_flow
 
         if self._token:
             raise FlowRunContextError(
@@ -599,8 +574,6 @@ class Flow:
         unknown_kw = sorted(k for k in kwargs if k not in names)
         if unknown_kw:  # a plain TypeError, the type Prefect 1 raised (after the ValueError
             # for missing required parameters, which Prefect 1 checked first)
-            from .engine.run import resolve_parameters
-
             resolve_parameters(self, {**params, **{k: v for k, v in kwargs.items() if k in names}})
             raise TypeError(
                 f"Flow {self.name!r}: run() got unexpected keyword argument(s) "
@@ -618,7 +591,6 @@ class Flow:
                             progress=progress, log_level=log_level)
 
         if self.schedule is not None and run_on_schedule is not False:
-            from .engine.runner import SystemClock
             from .schedules import run_on_schedule as scheduled
 
             return scheduled(self, self.schedule, max_runs, clock or SystemClock(), once)

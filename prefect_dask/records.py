@@ -186,14 +186,15 @@ def list_runs(limit: int | None = None) -> list[dict]:
 
 
 def find_run(run_id: str, flow_name: str | None = None) -> dict:
-    """The record of ``run_id`` ("last" = the newest, of ``flow_name`` if given)."""
+    """The record of ``run_id`` ("last" = the one started last, of ``flow_name`` if given:
+    by the start time it records, not by when its file was last written)."""
     if run_id == "last":
         runs = [r for r in list_runs() if flow_name is None or r["flow"] == flow_name]
         if not runs:
             raise RunRecordError(
                 f"No earlier run{f' of flow {flow_name!r}' if flow_name else ''} is recorded "
                 f"in {records_dir()}; run the flow once first.")
-        return runs[0]
+        return max(runs, key=lambda r: r.get("started") or 0.0)
     path = records_dir() / f"{run_id}.msgpack"
     if not path.exists():
         recent = ", ".join(f"{r['run_id']} ({r['flow']})" for r in list_runs(5)) or "none"

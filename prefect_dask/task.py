@@ -23,14 +23,16 @@ import sys
 import typing
 import warnings
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
 from . import cache_validators as _validators
 from . import triggers as _triggers
 from .context import context, current_flow, open_blocks
-from .errors import (ApplyMapError, NoFlowContextError, ParameterError, TaskBindError,
-                     TaskDefinitionError, TaskOptionError, TaskOptionTypeError, UnpackError)
+from .errors import (ApplyMapError, FlowValidationError, NoFlowContextError, ParameterError,
+                     TaskBindError, TaskDefinitionError, TaskOptionError, TaskOptionTypeError,
+                     UnpackError)
 from .utilities.tasks import defaults_from_attrs
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
     "Operator",
     "VarArgsTask", "List", "Tuple", "Set", "Dict",
     "unmapped", "mapped", "flatten", "tags", "as_task", "exponential_backoff", "as_seconds",
-    "NO_DEFAULT", "is_sequence", "flattens",
+    "NO_DEFAULT", "is_sequence", "flattens", "Edge",
 ]
 
 
@@ -870,3 +872,32 @@ def as_task(x: Any, flow: Any = None) -> Task:
             f"as_task({x!r:.60}) holds tasks, so it builds a task in a flow; call it inside "
             "`with Flow(...):` or pass flow=...")
     return task_or_value(x, flow)
+
+
+@dataclass(frozen=True, slots=True)
+class Edge:
+    """``upstream_task`` feeds ``downstream_task`` (as argument ``key``, if any).
+
+    Defined beside Task (the engine reads edges and never imports ``flow``); served as
+    ``prefect_dask.Edge`` and ``prefect_dask.flow.Edge``."""
+
+    upstream_task: Task
+    downstream_task: Task
+    key: str | None = None
+    mapped: bool = False
+    flattened: bool = False
+
+    def __post_init__(self) -> None:
+        if self.upstream_task is self.downstream_task:
+            raise FlowValidationError(
+                f"An edge cannot connect task {self.upstream_task.name!r} to itself; a task "
+                "cannot be its own upstream task.")
+
+    @property
+    def tasks(self) -> set[Task]:
+        """The edge's two tasks."""
+        return {self.upstream_task, self.downstream_task}
+
+    def __repr__(self) -> str:
+        key = f" (key={self.key})" if self.key else ""
+        return f"<Edge{' mapped' if self.mapped else ''}: {self.upstream_task.name} -> {self.downstream_task.name}{key}>"

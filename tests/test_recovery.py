@@ -127,3 +127,51 @@ def test_run_wide_data_is_one_node_that_task_nodes_read():
     assert all(SHARED in t.dependencies for t in graph.values())
     shared = shared_node(info, stage.nodes, {blob_slug: held[blob_slug]})
     assert 2**20 < len(cloudpickle.dumps(shared)) < 2**20 + 50_000   # the blob, once
+
+
+def test_last_run_is_the_one_started_last_not_the_file_written_last():
+    import os
+
+    from prefect_dask import Flow, task
+    from prefect_dask.records import find_run, list_runs
+
+    @task
+    def one():
+        return 1
+
+    with Flow("which is last") as flow:
+        one()
+    flow.run()
+    flow.run()
+    first, second = sorted(list_runs(), key=lambda r: r["started"])
+    os.utime(first["path"])          # the older record's file is touched (copied, synced...)
+    assert find_run("last", "which is last")["run_id"] == second["run_id"]
+
+
+def test_cache_expiry_and_validators_follow_the_runs_clock(clock):
+    """cache_for counts on the flow run's clock: an entry written at the fake clock's time
+    is still valid at that time, though the wall clock is decades later."""
+    import datetime
+
+    from prefect_dask import Flow, task
+
+    calls = []
+
+    @task(cache_for=datetime.timedelta(hours=1))
+    def cached():
+        calls.append(1)
+        return 7
+
+    with Flow("clocked cache") as flow:
+        cached()
+    first = flow.run(clock=clock)
+    clock.sleep(60)                                    # a minute later by the run's clock
+    second = flow.run(clock=clock)
+    task_ = flow.get_tasks(name="cached")[0]
+    expires = first.result[task_].cached_result_expiration
+    assert expires == datetime.datetime.fromtimestamp(clock.now() - 60, datetime.timezone.utc) \
+        + datetime.timedelta(hours=1)
+    assert second.result[task_].is_cached() and calls == [1]
+    clock.sleep(3600)                                  # past cache_for by the run's clock
+    flow.run(clock=clock)
+    assert calls == [1, 1]

@@ -31,7 +31,7 @@ from typing import Any
 from dask.task_spec import TaskRef
 
 from ..states import Mapped, State, Success
-from ..task import Parameter, flattens, is_sequence
+from ..task import Edge, Parameter, flattens, is_sequence
 from .nodes import (BatchNode, Child, Elem, GraphNode, GroupNode, Member, ParentNode, Paths,
                     Rule, TaskNode, Whole, member_ref, shared_ref)
 from .runner import TaskPlan
@@ -129,8 +129,6 @@ class ConstantInput:
 
 def _constant_states(task: Any, constants: Mapping[str, Any]) -> dict[Any, State]:
     """Prefect 1 shows a trigger each constant argument as a successful upstream task."""
-    from ..flow import Edge
-
     return {Edge(ConstantInput(v), task, key): Success(result=v)
             for key, v in constants.items()}
 

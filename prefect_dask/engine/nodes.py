@@ -30,7 +30,7 @@ from dask.task_spec import Task as DaskTask
 from dask.task_spec import TaskRef
 
 from ..states import Mapped, MapStates, State
-from .runner import RunInfo, TaskPlan, pick, run_parent, run_task
+from .runner import RunInfo, TaskPlan, pick, run_parent, run_task, worker_id
 
 __all__ = ["SHARED", "Shared", "shared_node", "TaskNode", "BatchNode", "GroupNode", "Member",
            "ParentNode", "CollectNode", "GraphNode", "Whole", "Elem", "Child", "Paths",
@@ -296,21 +296,22 @@ def _shared_state(shared: Shared, slug: str) -> State:
 
 
 def _run_single(shared: Shared, plan: TaskPlan, crashes: int, *upstream: State) -> State:
-    return run_task(plan, shared.info, None, upstream, crashes)
+    return run_task(plan, shared.info, None, upstream, crashes, worker_id())
 
 
 def _run_batch(shared: Shared, slug: str, span: range, rules: tuple, crashes: int,
                *deps: Any) -> MapStates:
-    plan, info = shared.plans[slug], shared.info
+    plan, info, where = shared.plans[slug], shared.info, worker_id()
     return MapStates.from_states(
         plan.task.name,
-        (run_task(plan, info, i, tuple(r.locate(deps, i) for r in rules), crashes)
+        (run_task(plan, info, i, tuple(r.locate(deps, i) for r in rules), crashes, where)
          for i in span),
         offset=span.start)
 
 
 def _run_group(shared: Shared, members: tuple, *deps: Any) -> tuple[State, ...]:
-    return tuple(run_task(m.plan, shared.info, None, tuple(deps[d] for d in m.inputs))
+    where = worker_id()
+    return tuple(run_task(m.plan, shared.info, None, tuple(deps[d] for d in m.inputs), 0, where)
                  for m in members)
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from .. import executors, signals
+from ..caching import CacheStore
 from ..results import home
 from ..errors import ExecutorError, ParameterError, RunArgumentError
 from ..executors.base import NodeError
@@ -269,7 +270,7 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
 
             info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
                            base_context, started=time.time(),
-                           cache_root=str(home() / "cache"), flow_result=flow.result,
+                           cache=CacheStore(home() / "cache"), flow_result=flow.result,
                            log_level=level, hard_timeouts=executor.needs_pickle,
                            secret_params=frozenset(secret),
                            limits={tag: executor.semaphore(f"{run_id}-{tag}", n)

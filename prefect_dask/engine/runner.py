@@ -16,7 +16,6 @@ import asyncio
 import contextvars
 import inspect
 import datetime
-import functools
 import logging
 import os
 import random
@@ -82,7 +81,7 @@ class RunInfo:
     clock: Clock = field(default_factory=SystemClock)
     base_context: Mapping[str, Any] = field(default_factory=dict)
     started: float = 0.0            # when the flow run started (a timestamp)
-    cache_root: str | None = None   # where the task cache lives
+    cache: CacheStore | None = None   # the task cache (a fresh one where it is unpickled)
     limits: Mapping[str, Any] = field(default_factory=dict)   # tag -> shared semaphore
     flow_result: Any = None         # the flow's Result (checkpoint store) if it set one
     log_level: int = 20             # task log records below this level are dropped
@@ -140,12 +139,14 @@ TASK_RUN_ONLY = frozenset({"resume", "task_loop_count", "task_loop_result"})
 class _Run:
     """One task run in progress: knows its task and calls handlers on each transition."""
 
-    __slots__ = ("plan", "info", "map_index", "upstream", "crashes", "name", "hooked", "_inputs")
+    __slots__ = ("plan", "info", "map_index", "upstream", "crashes", "worker", "name", "hooked",
+                 "_inputs")
 
     def __init__(self, plan: TaskPlan, info: RunInfo, map_index: int | None,
-                 upstream: tuple[State, ...], crashes: int = 0) -> None:
+                 upstream: tuple[State, ...], crashes: int = 0, worker: str | None = None) -> None:
         self.plan, self.info, self.map_index, self.upstream = plan, info, map_index, upstream
         self.crashes = crashes   # attempts already lost to dead workers
+        self.worker = worker     # where it runs (see worker_id), if the caller knows
         self.name = plan.task.name if map_index is None else f"{plan.task.name}[{map_index}]"
         self.hooked = bool(plan.task.state_handlers)
         self._inputs: dict[str, Any] | None = None
@@ -337,13 +338,13 @@ def checkpoint(run: _Run, state: State) -> State:
     return state.replace(location=where or None)
 
 
-def _cache(run: _Run) -> tuple[CacheStore, str]:
-    return _cache_store(run.info.cache_root), cache_key(run.plan.task, run.info.flow_name)
+def _cache_key(run: _Run) -> str:
+    return cache_key(run.plan.task, run.info.flow_name)
 
 
-@functools.lru_cache(maxsize=8)
-def _cache_store(root: str) -> CacheStore:
-    return CacheStore(root)
+def _now(run: _Run) -> datetime.datetime:
+    """The time by the run's clock, as cache expiry dates are kept."""
+    return datetime.datetime.fromtimestamp(run.info.clock.now(), datetime.timezone.utc)
 
 
 def _cache_parameters(run: _Run) -> dict[str, Any]:
@@ -358,37 +359,37 @@ def check_cache(run: _Run, state: State) -> State:
     task = run.plan.task
     if task.target:
         return check_target(run, state)
-    if task.cache_for is None or run.info.cache_root is None:
+    if task.cache_for is None or run.info.cache is None:
         return state
-    store, key = _cache(run)
     validator = task.cache_validator or duration_only
     inputs = run.inputs()
-    entries, by_inputs = store.candidates(key, before=run.info.started)
+    entries, by_inputs = run.info.cache.candidates(_cache_key(run), before=run.info.started,
+                                                   now=_now(run))
     if validator is all_inputs:  # the common case, found by its inputs at once
         entries = [e for e in (by_inputs.get(tokenize(hash_inputs(inputs))),) if e is not None]
     parameters = _cache_parameters(run)
-    for entry in entries:
-        if validator(entry, inputs, parameters):
-            return run.set_state(state, entry.replace(task_name=task.name,
-                                                      map_index=run.map_index, attempts=0))
-    return state
+    with context(clock=run.info.clock):   # validators read the run's clock
+        hit = next((e for e in entries if validator(e, inputs, parameters)), None)
+    if hit is None:
+        return state
+    return run.set_state(state, hit.replace(task_name=task.name, map_index=run.map_index,
+                                            attempts=0))
 
 
 def cache_result(run: _Run, state: State) -> State:
     """A successful task with ``cache_for``: end Cached, and store the entry for later runs."""
     task = run.plan.task
-    if task.cache_for is None or run.info.cache_root is None or not state.is_successful() \
+    if task.cache_for is None or run.info.cache is None or not state.is_successful() \
             or state.is_skipped() or state.is_cached():
         return state
-    expires = datetime.datetime.now(datetime.timezone.utc) + task.cache_for
+    expires = _now(run) + task.cache_for
     cached = Cached.from_state(state, state.message, state.result,
                                hashed_inputs=hash_inputs(run.inputs()),
                                cached_parameters=_cache_parameters(run),
                                cached_result_expiration=expires)
     new = run.set_state(state, cached)
     if new.is_cached():
-        store, key = _cache(run)
-        store.put(key, new, run.info.started)
+        run.info.cache.put(_cache_key(run), new, run.info.started)
     return new
 
 
@@ -538,7 +539,7 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
             exit_task_context(token)
 
     stamp = {"attempts": attempt, "started": started, "task_name": task.name,
-             "map_index": run.map_index, "worker": worker_id()}
+             "map_index": run.map_index, "worker": run.worker or worker_id()}
     try:
         if task.timeout is None:
             value = body()
@@ -558,24 +559,16 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
     return new.replace(finished=run.info.clock.now(), **stamp), False
 
 
-_where = threading.local()
-
-
 def worker_id() -> str:
-    """Where this task run runs: the Dask worker's address, or process id and thread name
-    (worked out once per thread)."""
-    known = getattr(_where, "id", None)
-    if known is not None and known[0] == os.getpid():
-        return known[1]
-    name = f"pid {os.getpid()} {threading.current_thread().name}"
+    """Where the calling code runs: the Dask worker's address, or process id and thread
+    name (a graph node works it out once for all its task runs)."""
     dist = sys.modules.get("distributed")
     if dist is not None:
         try:
-            name = dist.get_worker().address
+            return dist.get_worker().address
         except ValueError:  # not inside a Dask worker
             pass
-    _where.id = (os.getpid(), name)
-    return name
+    return f"pid {os.getpid()} {threading.current_thread().name}"
 
 
 def _awaited(value: Any) -> Any:
@@ -677,7 +670,7 @@ def _in_child(run: _Run, body: Callable[[], Any], timeout: float) -> State:
 # -- entry points called from graph nodes ---------------------------------------
 
 def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
-             upstream: tuple[State, ...], crashes: int = 0) -> State:
+             upstream: tuple[State, ...], crashes: int = 0, worker: str | None = None) -> State:
     """Run one task (or one mapped child) to a final State; never raises.
 
     ``upstream`` is aligned with ``plan.inputs`` and already sliced for a child;
@@ -689,7 +682,7 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
         return run_parent(plan, info, upstream, [])
     if map_index in plan.given:
         return plan.given[map_index]
-    run = _Run(plan, info, map_index, upstream, crashes)
+    run = _Run(plan, info, map_index, upstream, crashes, worker)
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
     with capture_logs(info.log_level) as logs:
         _starting(run)
