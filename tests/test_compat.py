@@ -165,6 +165,7 @@ def test_every_table_path_imports_as_prefect_inside_compat(tmp_path):
 # EXPECTED is what Prefect 1.4.1 gives for it (run under the real Prefect 1.4.1).
 PROGRAM = '''
 import json
+import os
 import sys
 
 import prefect
@@ -223,6 +224,7 @@ with Flow("unchanged") as flow:
 
 
 if __name__ == "__main__":
+    assert __file__ == os.path.abspath(sys.argv[0]) and sys.argv[0] == "program.py"
     state = flow.run(parameters={"n": int(sys.argv[2])})
     named = {"numbers": xs, "scale": scaled, "big": big, "small": small, "merge": chosen,
              "fail_on": failed, "cleanup": done}
@@ -321,7 +323,7 @@ def test_compat_exit_status_and_traceback_follow_python(tmp_path):
     assert out.returncode == 1 and "KeyError: 'mine'" in out.stderr
     # the traceback shows the program's frames, as `python err.py` does
     assert out.stderr.splitlines()[:2] == ["Traceback (most recent call last):",
-                                           '  File "err.py", line 2, in <module>']
+                                           f'  File "{tmp_path / "err.py"}", line 2, in <module>']
 
 
 def test_a_real_prefect_is_not_shadowed_outside_compat(tmp_path):

@@ -26,6 +26,7 @@ object that reads the module's names), so the module itself is not changed.
 
 from __future__ import annotations
 
+import builtins
 import importlib
 import importlib.abc
 import importlib.machinery
@@ -319,24 +320,26 @@ class UsageError(Exception):
 
 def run_file(path: str, args: list[str] | None = None) -> None:
     """Run the Prefect 1 program ``path`` as ``python path args...`` would, with
-    ``import prefect`` served by prefect_dask."""
-    import runpy
-
+    ``import prefect`` served by prefect_dask: it is ``__main__`` (its ``__file__``
+    absolute, ``sys.argv[0]`` as given) and its directory is first on ``sys.path``."""
     if not os.path.isfile(path):
         hint = " (it is a directory)" if os.path.isdir(path) else ""
         raise UsageError(
             f"prefect_dask.compat: no such file {path!r}{hint}. Give the path of a Prefect 1 "
             f"program: {USAGE}")
-    serve_prefect()
-    from ..log import configure_logging
-
-    # Prefect 1 set its logger up on import: `LOGGER = prefect.context.get("logger")` at
-    # module level logs from the first line (unless the program configures logging itself)
-    configure_logging()
+    serve_prefect()   # sets logging up, as Prefect 1 did on import (a module-level logger
+    # logs from the first line, unless the program configures logging itself)
     sys.argv = [path, *(args or [])]
-    sys.path[0] = os.path.dirname(os.path.abspath(path))
+    where = os.path.abspath(path)
+    sys.path[0] = os.path.dirname(where)
     _shim_path()
-    runpy.run_path(path, run_name="__main__")
+    main_module = types.ModuleType("__main__")
+    main_module.__file__ = where
+    main_module.__builtins__ = builtins
+    sys.modules["__main__"] = main_module
+    with open(where, "rb") as fh:
+        code = compile(fh.read(), where, "exec")
+    exec(code, main_module.__dict__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -354,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except Exception as exc:  # as `python FILE` reports it: the program's frames only
         tb = exc.__traceback__
-        while tb is not None and tb.tb_frame.f_code.co_filename != argv[0]:
+        while tb is not None and tb.tb_frame.f_code.co_filename != os.path.abspath(argv[0]):
             tb = tb.tb_next
         exc = exc.with_traceback(tb or exc.__traceback__)
         sys.excepthook(type(exc), exc, exc.__traceback__)
