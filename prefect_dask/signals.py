@@ -3,8 +3,9 @@
 Raised inside a task, a signal ends the task run in the matching state; the
 task runner checks for signals before it treats an exception as a failure, so
 a signal never turns into a plain ``Failed``.  As in Prefect 1 they subclass
-``Exception`` and, unless ``result=`` is given, the state's result is the
-signal itself.
+``BaseException``, not ``Exception``: an ``except Exception`` in task code does not
+catch them, so a signal raised under one still ends the task in its state.  Unless
+``result=`` is given, the state's result is the signal itself.
 
 >>> FAIL("too big").state
 <Failed: "too big">
@@ -27,14 +28,17 @@ __all__ = [
 _SELF = object()
 
 
-class PrefectSignal(Exception):
-    """Base of every signal (Prefect 1's name)."""
+class PrefectSignal(BaseException):
+    """Base of every signal (Prefect 1's name).  A ``BaseException`` as in Prefect 1, so
+    ``except Exception`` in a task lets it through to the engine; catch one with
+    ``except signals.PrefectSignal`` (and re-raise it) if you must."""
 
 
-class TaskTimeoutSignal(PrefectSignal, TimeoutError):
+class TaskTimeoutSignal(PrefectSignal):
     """The result of a ``TimedOut`` state: the task ran longer than its ``timeout``
-    (Prefect 1's ``prefect.exceptions.TaskTimeoutSignal``; a ``TimeoutError`` too, so
-    ``retry_on=TimeoutError`` retries it)."""
+    (Prefect 1's ``prefect.exceptions.TaskTimeoutSignal``).  Not a ``TimeoutError``, as in
+    Prefect 1: ``retry_on=TimeoutError`` does not retry a timed-out task,
+    ``retry_on=TaskTimeoutSignal`` does.  A task that raises it ends ``TimedOut``."""
 
 
 def as_timestamp(when: Any, owner: str) -> float | None:

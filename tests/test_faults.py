@@ -35,7 +35,7 @@ import pytest
 
 from cluster_helpers import (append_line, dask_processes, descendants, every_state,
                              pickle_by_value, read_lines)
-from prefect_dask import Flow, Parameter, get_logger, task, unmapped
+from prefect_dask import Flow, Parameter, get_logger, signals, task, unmapped
 from prefect_dask.executors import DaskExecutor
 from prefect_dask.records import list_runs, read_record
 from prefect_dask.results import LocalResult, read_value
@@ -291,7 +291,7 @@ def test_timeout_ends_timed_out_and_stops_the_process(any_executor, request, tmp
     took = time.monotonic() - started
     timed_out = state.result[out]
     assert isinstance(timed_out, TimedOut), timed_out
-    assert isinstance(timed_out.result, TimeoutError)
+    assert isinstance(timed_out.result, signals.TaskTimeoutSignal)
     assert took < 10, took
     assert poll(lambda: pid_file.exists() and pid_file.read_text().strip(), 5)
     pid = int(pid_file.read_text())

@@ -129,7 +129,7 @@ def _terminal_state(flow: Any, state: State) -> State:
     terminal.__name__ = getattr(handler, "__name__", "terminal_state_handler")
     try:
         return through_handlers([terminal], flow, state, state)
-    except Exception as exc:
+    except (Exception, signals.PrefectSignal) as exc:
         return Failed(f"Flow {flow.name!r}: its terminal_state_handler raised {exc!r}.",
                       result=exc)
 
@@ -190,7 +190,7 @@ def _flow_transition(flow: Any, run_id: str, old: State, new: State,
     try:
         with context(**{**values, "flow_name": flow.name, "flow_run_id": run_id}):
             return through_handlers(flow.state_handlers, flow, old, new)
-    except Exception as exc:
+    except (Exception, signals.PrefectSignal) as exc:
         return Failed(f"Unexpected error while calling state handlers: {exc!r} (flow "
                       f"{flow.name!r})", result=exc)
 

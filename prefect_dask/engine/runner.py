@@ -168,7 +168,7 @@ class _Run:
             new = through_handlers(task.state_handlers, task, old, new)
         except signals.PrefectStateSignal as sig:
             new = frozen(sig.state)
-        except Exception as exc:
+        except (Exception, signals.PrefectSignal) as exc:  # signals are BaseExceptions
             new = Failed(f"Unexpected error while calling state handlers: {exc!r} (task "
                          f"{self.name!r})", result=exc)
         finally:
@@ -318,7 +318,7 @@ def check_target(run: _Run, state: State) -> State:
     except CorruptResultError as exc:
         logger.warning("Task %r: not using its target: %s The task runs again.", run.name, exc)
         return state
-    except Exception as exc:
+    except (Exception, signals.PrefectSignal) as exc:
         return run.set_state(state, Failed(
             f"Task {run.name!r}: cannot read its target ({exc!r}).", result=exc))
     return run.set_state(state, Cached("Result found at task target.", value,
@@ -332,7 +332,7 @@ def checkpoint(run: _Run, state: State) -> State:
         return state
     try:
         where = _result_store(run).write(state.result, _location(run))
-    except Exception as exc:
+    except (Exception, signals.PrefectSignal) as exc:
         return run.set_state(state, Failed(
             f"Task {run.name!r}: its result could not be checkpointed: {exc}", result=exc))
     return state.replace(location=where or None)
@@ -405,7 +405,7 @@ def check_trigger(run: _Run, state: State) -> State:
             ok = task.trigger(upstream)
     except signals.PrefectStateSignal as sig:
         return run.set_state(state, sig.state)
-    except Exception as exc:
+    except (Exception, signals.PrefectSignal) as exc:
         return run.set_state(state, TriggerFailed(
             f"Unexpected error while checking task trigger: {exc!r} (task {run.name!r}, trigger "
             f"{getattr(task.trigger, '__name__', task.trigger)!r})", result=exc))
@@ -552,7 +552,9 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
         new = sig.state
         if isinstance(sig, signals.RETRY) and sig.run_count is not None:
             stamp["attempts"] = sig.run_count   # RETRY(run_count=n): the next attempt is n + 1
-    except Exception as exc:
+    except signals.TaskTimeoutSignal as sig:   # raised by the task: TimedOut, as in Prefect 1
+        new = TimedOut("Task timed out during execution.", result=sig)
+    except (Exception, signals.PrefectSignal) as exc:   # KeyboardInterrupt, SystemExit go on
         _event(run, logging.ERROR, "Task '%s': Exception encountered during task execution!",
                run.name, exc=exc)
         new = Failed(f"Error during execution of task: {exc!r}", result=exc)
