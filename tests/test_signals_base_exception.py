@@ -146,7 +146,13 @@ def test_signals_cross_processes(any_executor):
     with Flow("swallow-far") as flow:
         s, m = skips(), mapped.map([0, 1, 2])
         ok, t, lp = succeeds(), skips_under_timeout(), loops_under_timeout()
+        a, h = skips_async(), handled()
+        tf = task(lambda x: x, name="refused", trigger=refuses)(one())
     state = flow.run(executor=any_executor)
+    assert isinstance(state.result[a], Skipped) and state.result[a].message == "async skip"
+    assert isinstance(state.result[h], Skipped) and state.result[h].message == "handler says skip"
+    assert isinstance(state.result[tf], TriggerFailed)
+    assert isinstance(state.result[tf].result, signals.TRIGGERFAIL)
     assert isinstance(state.result[s], Skipped)
     assert isinstance(state.result[s].result, signals.SKIP)
     assert [type(c) for c in state.result[m].map_states] == [Success, Skipped, Failed]
