@@ -432,7 +432,14 @@ class Flow:
                     ready.append(d)
         if len(order) < len(self._tasks):
             raise CycleError(self._cycle_message({t for t, n in waiting.items() if n > 0}, ups))
-        return tuple(order)
+        # Prefect 1's order: sweep the tasks (in the order they joined the flow) again and
+        # again, taking each whose upstream tasks are all taken.  Sweep p takes task t when
+        # every upstream task u was taken in an earlier sweep, or in sweep p before t.
+        index = {t: i for i, t in enumerate(self._tasks)}
+        sweep: dict[Task, int] = {}
+        for t in order:
+            sweep[t] = max((sweep[u] + (index[u] > index[t]) for u in ups[t]), default=0)
+        return tuple(sorted(order, key=lambda t: (sweep[t], index[t])))
 
     def _cycle_message(self, stuck: set[Task], ups: dict[Task, set[Task]]) -> str:
         start = next(iter(stuck))

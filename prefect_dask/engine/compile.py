@@ -347,21 +347,57 @@ def next_stage(plans: Mapping[Any, TaskPlan], order: tuple,
              and all(i.edge.upstream_task in done for i in plans[t].inputs)]
     size = math.ceil(len(ready) / (max(1, workers) * BATCHES_PER_WORKER))
     grouped = ready if size > 1 else []
+    if workers == 1:
+        _in_order(c, plans, order, done, set(grouped), size)
+        return Stage(c.graph, c.tasks, c.new_layouts, c.annotations)
     for g in range(0, len(grouped), max(1, size)):
         c.add_group(grouped[g:g + size])
     in_stage: set[Any] = set(grouped)
     for task in order:
         if task in done or task in in_stage:
             continue
-        plan = plans[task]
-        if any(i.edge.upstream_task not in done and i.edge.upstream_task not in in_stage
-               for i in plan.inputs):
-            continue
-        if plan.is_mapped and c.width_of(plan) == UNKNOWN:
-            continue
-        c.add(task)
-        in_stage.add(task)
+        if _compilable(c, plans[task], done, in_stage):
+            c.add(task)
+            in_stage.add(task)
     return Stage(c.graph, c.tasks, c.new_layouts, c.annotations)
+
+
+def _compilable(c: _Compiler, plan: TaskPlan, done: Mapping[Any, State],
+                in_stage: set[Any]) -> bool:
+    """Whether ``plan``'s task can join the stage: its inputs are computed or in the stage,
+    and if it is mapped, its width is known."""
+    if any(i.edge.upstream_task not in done and i.edge.upstream_task not in in_stage
+           for i in plan.inputs):
+        return False
+    return not plan.is_mapped or c.width_of(plan) != UNKNOWN
+
+
+def _in_order(c: _Compiler, plans: Mapping[Any, TaskPlan], order: tuple,
+              done: Mapping[Any, State], groupable: set[Any], size: int) -> None:
+    """For an executor that runs one node at a time, in the graph's order: the nodes of the
+    longest run of ``order`` that can be compiled now, in that order (so tasks run in
+    ``flow.sorted_tasks()`` order, Prefect 1's, and children in map-index order);
+    consecutive ``groupable`` tasks share group nodes of ``size``."""
+    run: list[Any] = []
+    in_stage: set[Any] = set()
+
+    def flush() -> None:
+        for g in range(0, len(run), max(1, size)):
+            c.add_group(run[g:g + size])
+        run.clear()
+
+    for task in order:
+        if task in done:
+            continue
+        if task in groupable:
+            run.append(task)
+        elif _compilable(c, plans[task], done, in_stage):
+            flush()
+            c.add(task)
+        else:
+            break
+        in_stage.add(task)
+    flush()
 
 
 def shared_slugs(plans: Mapping[Any, TaskPlan]) -> frozenset[str]:

@@ -6,12 +6,14 @@ import multiprocessing
 import os
 import signal
 import threading
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Executor as _PoolExecutor
 from multiprocessing.pool import ThreadPool
 from typing import Any
 
 from ..errors import ExecutorError
+from dask.task_spec import DataNode
+
 from .base import NodeError, OnResult, with_held
 
 
@@ -24,7 +26,38 @@ def _callbacks(on_result: OnResult | None) -> tuple:
 
     return ((None, None, None, posttask, None),)  # (start, start_state, pretask, posttask, finish)
 
-__all__ = ["LocalExecutor", "LocalDaskExecutor"]
+__all__ = ["LocalExecutor", "LocalDaskExecutor", "in_graph_order"]
+
+
+def _here(node: Any, values: Mapping[Any, Any]) -> Any:
+    return node(values)
+
+
+def in_graph_order(graph: Mapping[Any, Any], keys: list, call: Callable[[Any, Mapping], Any],
+                   on_result: OnResult | None = None) -> dict:
+    """Compute ``graph``'s nodes one at a time, in the graph's (dict) order as far as their
+    dependencies allow, with ``call(node, values of its dependencies)``; return the values
+    of ``keys``.  The engine builds graphs in the order Prefect 1 runs tasks, so an executor
+    that runs one thing at a time runs them in that order (Dask's own schedulers pick
+    their own)."""
+    values: dict[Any, Any] = {}
+    todo = list(graph)
+    while todo:
+        later = []
+        for key in todo:
+            node = graph[key]
+            deps = node.dependencies
+            if not all(d in values for d in deps):
+                later.append(key)
+                continue
+            values[key] = call(node, {d: values[d] for d in deps})
+            if on_result is not None and not isinstance(node, DataNode):
+                on_result(key, values[key])
+        if len(later) == len(todo):
+            raise RuntimeError(f"Graph nodes {later[:3]!r} wait for keys the graph does not "
+                               "have; this is a prefect_dask bug, please report it.")
+        todo = later
+    return {k: values[k] for k in keys}
 
 
 def _pool_pids(pool: Any) -> set[int]:
@@ -57,10 +90,7 @@ class LocalExecutor:
 
     def compute(self, graph: dict, keys: list, held: Mapping[Any, Any],
                 on_result: OnResult | None = None) -> dict:
-        from dask.local import get_sync
-
-        return dict(zip(keys, get_sync(with_held(graph, held), keys,
-                                       callbacks=_callbacks(on_result))))
+        return in_graph_order(with_held(graph, held), keys, _here, on_result)
 
     def __repr__(self) -> str:
         return "LocalExecutor()"
@@ -152,14 +182,16 @@ class LocalDaskExecutor:
         graph = with_held(graph, held)
         callbacks = _callbacks(on_result)
         if self.scheduler == "sync":
-            from dask.local import get_sync
-
-            return dict(zip(keys, get_sync(graph, keys, callbacks=callbacks, **self.kwargs)))
+            return in_graph_order(graph, keys, _here, on_result)
         if self._pool is None:
             raise ExecutorError(
                 f"{self!r} was used outside `with executor:`; pass it to flow.run(executor=...), "
                 "which starts and stops it."
             )
+        pool = self._pool
+        if self.scheduler == "threads" and self.num_workers == 1:   # one at a time, in order
+            return in_graph_order(graph, keys, lambda node, values: pool.apply(node, (values,)),
+                                  on_result)
         if self.scheduler == "threads":
             from dask.threaded import get
 
