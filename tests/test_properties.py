@@ -32,10 +32,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import reference
-from prefect_dask import Flow, signals, task, triggers, unmapped
+from cluster_helpers import append_line, pickle_by_value, read_lines
+from prefect_dask import Flow, flatten, signals, task, triggers, unmapped
 from prefect_dask import states as S
 from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
 from prefect_dask.executors.base import Started
+from prefect_dask.results import LocalResult
 from reference import ACTIONS, TRIGGERS, In, Node, Out, interpret, norm, task_for
 
 cloudpickle.register_pickle_by_value(reference)   # worker processes need not import tests/
@@ -297,3 +299,110 @@ def test_map_over_a_parent_that_could_not_map():
     state = flow.run(progress=False)
     assert type(state.result[m]) is S.Failed
     assert type(state.result[r]) is S.Mapped and state.result[r].map_states == []  # Prefect 1
+
+
+# A mapped task laid out in the same graph as the mapped task it maps over learns only
+# at run time whether that one maps.  Prefect 1.4.1 (observed): a mapped parent that
+# does not map (Skipped, or Failed with no result) has no children, and a task mapping
+# over one that has no result gets no children either; no child of either runs.
+
+pickle_by_value(__name__)   # the tasks below also run in worker processes
+
+
+@task(skip_on_upstream_skip=False, trigger=triggers.always_run)
+def anyway(x, c=None, log=None):
+    append_line(log, f"{x} {c}")
+    return [x, c]
+
+
+def kinds(state: S.State) -> tuple:
+    """A final state as (class name, children's class names or None, result)."""
+    children = getattr(state, "map_states", None)
+    return (type(state).__name__,
+            None if children is None else [type(c).__name__ for c in children], state.result)
+
+
+def test_map_over_a_laid_out_parent_that_could_not_map(any_executor):
+    """Found by the properties: t5's width was laid out from t3's (4) before t3 ended
+    Skipped, so t5 (Failed, no result) bounded nothing and t6 ran 2 children."""
+    nodes = [
+        Node(plan=("raise",)),                                          # Failed
+        Node(ins=(In(0, "f"),), list_len=0),                            # TriggerFailed
+        Node(trigger="not_all_skipped"),                                # Skipped
+        Node(ins=(In(2, "s"), In(1, "x", True), In((0, 0, 0, 0), "c", True))),  # Skipped
+        Node(list_len=2),
+        Node(ins=(In(3, "x", True), In((0, 0, 0, 0), "c", True)),
+             skip_on_upstream_skip=False),                              # Failed, no result
+        Node(ins=(In(5, "x", True), In(4, "y", True)), trigger="all_finished"),
+    ]
+    want, _ = interpret(nodes)
+    assert [w.state for w in want[2:]] == ["Skipped", "Skipped", "Success", "Failed", "Mapped"]
+    assert want[5].nothing and want[6].children == ()
+    check(nodes, any_executor)
+
+
+def test_chain_after_a_parent_that_could_not_map_runs_no_child(any_executor, tmp_path):
+    log = tmp_path / "ran.txt"
+    with Flow("chain-unmapped-parent") as flow:
+        a = ident.map([1, 2, 3], s=unmapped(skip()))
+        b = anyway.map(a, log=unmapped(str(log)))
+        c = anyway.map(b, [1, 2, 3], log=unmapped(str(log)))
+        d = anyway.map(c, [1, 2, 3], log=unmapped(str(log)))
+        e = ident.map(d, [1, 2])
+    state = flow.run(executor=any_executor, progress=False)
+    assert kinds(state.result[a]) == ("Skipped", None, None)
+    assert kinds(state.result[b]) == ("Failed", None, None)    # cannot map over a Skipped
+    for t in (c, d, e):
+        assert kinds(state.result[t]) == ("Mapped", [], [])
+    assert read_lines(log) == [] and type(state) is S.Success
+
+
+def test_always_run_tasks_after_a_parent_that_could_not_map(executor, tmp_path):
+    log = tmp_path / "ran.txt"
+    with Flow("always-run-unmapped-parent") as flow:
+        a = ident.map([[1], [2]], s=unmapped(skip()))
+        over_skipped = anyway.map(a, [1, 2], log=unmapped(str(log)))
+        only_nothing = anyway.map(over_skipped, log=unmapped(str(log)))
+        beside = anyway.map(only_nothing, [1, 2], log=unmapped(str(log)))
+        whole = anyway.map([1, 2], c=unmapped(over_skipped), log=unmapped(str(log)))
+        strict = ident.map(over_skipped, s=unmapped(1))
+    state = flow.run(executor=executor, progress=False)
+    assert kinds(state.result[over_skipped]) == ("Failed", None, None)
+    assert kinds(state.result[only_nothing]) == ("Failed", None, None)
+    assert "No upstream states can be mapped over" in state.result[only_nothing].message
+    assert kinds(state.result[beside]) == ("Mapped", [], [])
+    assert kinds(state.result[strict]) == ("Failed", None, None)
+    # an unmapped edge passes the parent whole: its children run, seeing no result
+    assert kinds(state.result[whole]) == ("Mapped", ["Success"] * 2, [[1, None], [2, None]])
+    assert sorted(read_lines(log)) == ["1 None", "2 None"]
+
+
+def test_flatten_a_parent_that_could_not_map(executor, tmp_path):
+    log = tmp_path / "ran.txt"
+    with Flow("flatten-unmapped-parent") as flow:
+        a = ident.map([1, 2, 3], s=unmapped(skip()))
+        b = anyway.map(a, log=unmapped(str(log)))
+        over_nothing = anyway.map(flatten(b), [1, 2], log=unmapped(str(log)))
+        over_skipped = anyway.map(flatten(a), [1, 2], log=unmapped(str(log)))
+        single = anyway(flatten(b), log=str(log))
+    state = flow.run(executor=executor, progress=False)
+    assert kinds(state.result[over_nothing]) == ("Mapped", [], [])
+    assert kinds(state.result[over_skipped]) == ("Failed", None, None)
+    assert kinds(state.result[single]) == ("Success", None, [None, None])
+    assert read_lines(log) == ["None None"] and type(state) is S.Failed
+
+
+def test_resume_after_a_parent_that_could_not_map(executor, tmp_path):
+    log = tmp_path / "ran.txt"
+    with Flow("resume-unmapped-parent", result=LocalResult(str(tmp_path / "ckpt"))) as flow:
+        xs = add.map([1, 2, 3], unmapped(0))
+        a = ident.map(xs, s=unmapped(skip()))
+        b = anyway.map(a, log=unmapped(str(log)))
+        c = anyway.map(b, xs, log=unmapped(str(log)))
+    first = flow.run(executor=executor, progress=False)
+    again = flow.run(executor=executor, progress=False, resume="last")
+    for state in (first, again):
+        assert kinds(state.result[b]) == ("Failed", None, None)
+        assert kinds(state.result[c]) == ("Mapped", [], [])
+    assert [type(s) for s in again.result[xs].map_states] == [S.Cached] * 3   # reused
+    assert read_lines(log) == []

@@ -17,7 +17,14 @@ several one after another, like a mapped task's batches.
 The nodes are the typed values of ``nodes.py``.  Keys: a task's final State is under
 its slug; batch ``j`` of a mapped task, its children's States, under ``(slug, j)``; a
 group node's tuple of States under ``("~group", n)`` (n counts the run's groups), where
-later nodes pick each task's State from it.
+later nodes pick each task's State from it; a laid-out mapped task's ``Head`` under
+``("~head", slug)``.
+
+A width laid out from an upstream's layout holds only if that upstream maps: a mapped
+parent can still end without mapping (Skipped, or Failed with no result), and Prefect 1
+then creates no children for it, and none for a task mapping over it (the width is
+bounded at 0).  So each laid-out mapped task has a ``HeadNode``, run before its children
+from its upstream's Heads, and its batches run no child unless the Head says so.
 """
 
 from __future__ import annotations
@@ -32,8 +39,8 @@ from dask.task_spec import TaskRef
 
 from ..states import Mapped, State, Success
 from ..task import Edge, Parameter, flattens, is_sequence
-from .nodes import (BatchNode, Child, Elem, GraphNode, GroupNode, Member, ParentNode, Paths,
-                    Rule, TaskNode, Whole, member_ref, shared_ref)
+from .nodes import (BatchNode, Child, Elem, GraphNode, GroupNode, HeadNode, Member, ParentNode,
+                    Paths, Rule, TaskNode, Whole, member_ref, shared_ref)
 from .runner import TaskPlan
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "task_resources",
@@ -319,6 +326,12 @@ class _Compiler:
             self.annotate(plan, plan.slug)
             return
         layout = Layout(width, batch_size_for(task, width, self.workers))
+        head = ("~head", plan.slug)
+        self.graph[head] = HeadNode(head, plan, tuple(
+            TaskRef(("~head", i.edge.upstream_task.slug)) if i.mapped
+            and i.edge.upstream_task in self.new_layouts else w
+            for i, w in zip(plan.inputs, whole)))
+        self.annotations[head] = {"priority": len(self.tasks) + 1}   # no task code: no resources
         self.layouts[task] = self.new_layouts[task] = layout
         batches = []
         for j in range(layout.n_batches):
@@ -327,7 +340,7 @@ class _Compiler:
             rules = tuple(self.rule(inp, span, dep) if inp.mapped
                           else Whole(dep(inp.edge.upstream_task.slug)) for inp in plan.inputs)
             key = (plan.slug, j)
-            self.graph[key] = BatchNode(key, plan, span, rules, tuple(dep.refs))
+            self.graph[key] = BatchNode(key, plan, span, rules, tuple(dep.refs), head=head)
             self.annotate(plan, key, j)
             batches.append(key)
         self.graph[plan.slug] = ParentNode(plan.slug, plan, whole, tuple(batches))

@@ -5,6 +5,7 @@ Each kind of node says what it runs and becomes a Dask task with ``task()``:
 - ``TaskNode``: one task run (a single task, or a mapped task that could not map);
 - ``BatchNode``: a contiguous range of a mapped task's children, each with its own State;
 - ``GroupNode``: several independent single tasks, one after another;
+- ``HeadNode``: whether a mapped task's children run (a ``Head``), before they run;
 - ``ParentNode``: a mapped task's final State, gathered from its batches;
 - ``CollectNode``: a split group's States, collected from its tasks' own nodes.
 
@@ -15,7 +16,7 @@ per worker (a Parameter's value and its State's result are one object: pickled o
 
 Values a node's Dask task returns: a task's State (``TaskNode``, ``ParentNode``), a
 ``MapStates`` of children (``BatchNode``), a tuple of States (``GroupNode``,
-``CollectNode``).
+``CollectNode``), a ``Head`` (``HeadNode``).
 """
 
 from __future__ import annotations
@@ -30,11 +31,11 @@ from dask.task_spec import Task as DaskTask
 from dask.task_spec import TaskRef
 
 from ..states import Mapped, MapStates, State
-from .runner import RunInfo, TaskPlan, pick, run_parent, run_task, worker_id
+from .runner import RunInfo, TaskPlan, parent_verdict, pick, run_parent, run_task, worker_id
 
 __all__ = ["SHARED", "Shared", "shared_node", "TaskNode", "BatchNode", "GroupNode", "Member",
-           "ParentNode", "CollectNode", "GraphNode", "Whole", "Elem", "Child", "Paths",
-           "member_ref", "shared_ref", "parent_shell"]
+           "Head", "HeadNode", "head_of", "ParentNode", "CollectNode", "GraphNode", "Whole",
+           "Elem", "Child", "Paths", "member_ref", "shared_ref", "parent_shell"]
 
 SHARED = "~shared"   # the key of the run-wide data node in every graph
 
@@ -55,7 +56,7 @@ def shared_node(info: RunInfo, nodes: Mapping[Any, "GraphNode"],
     """The ``SHARED`` data node for a graph of ``nodes``: only the plans they read there,
     and the Parameters' ``states`` (nodes read them with ``shared_ref``)."""
     plans = {n.plan.slug: n.plan for n in nodes.values()
-             if isinstance(n, (BatchNode, ParentNode))}
+             if isinstance(n, (BatchNode, HeadNode, ParentNode))}
     return DataNode(SHARED, Shared(info, plans, {k: _light(s, info) for k, s in states.items()}))
 
 
@@ -149,7 +150,8 @@ class TaskNode:
 @dataclass(frozen=True, slots=True)
 class BatchNode:
     """Children ``span`` of a mapped task; child ``i`` reads ``rule.locate(deps, i)`` for
-    each of the task's inputs.  Its plan comes from ``SHARED``."""
+    each of the task's inputs.  Its plan comes from ``SHARED``.  None runs unless the
+    task's ``HeadNode`` (key ``head``) says its children run."""
 
     kind: ClassVar[str] = "run"
     key: Any
@@ -159,14 +161,16 @@ class BatchNode:
     deps: tuple
     crashes: int = 0
     alone: bool = False
+    head: Any = None
 
     @property
     def map_indices(self) -> range:
         return self.span
 
     def task(self) -> DaskTask:
+        head = None if self.head is None else TaskRef(self.head)
         return DaskTask(self.key, _run_batch, TaskRef(SHARED), self.plan.slug, self.span,
-                        self.rules, self.crashes, *self.deps)
+                        self.rules, self.crashes, head, *self.deps)
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,6 +205,51 @@ class GroupNode:
             for m in self.members}
         out[self.key] = CollectNode(self.key, tuple(self.slugs))
         return out
+
+
+@dataclass(frozen=True, slots=True)
+class Head:
+    """What a mapped task laid out in the same graph as its upstream knows before its
+    children run: its parent's verdict (``parent_verdict``: None if it maps), and whether
+    its children run, which they do only if it maps and every task it maps over in the
+    same graph ran its children.  A mapped upstream that did not map bounds the width at
+    0 (Prefect 1: no children), so then no child runs, nor any child downstream."""
+
+    verdict: State | None
+    runs: bool
+
+    def as_upstream(self) -> State:
+        """The parent State a downstream parent's checks see (no children yet)."""
+        return Mapped("Ready to proceed with mapping.") if self.verdict is None \
+            else self.verdict
+
+
+@dataclass(frozen=True, slots=True)
+class HeadNode:
+    """A mapped task's ``Head``.  ``upstream`` is aligned with its inputs: the Head of
+    a task it maps over that has one in the graph, else what its ``ParentNode`` reads.
+    It waits for no mapped child, so the children of a chain of mapped tasks still run
+    depth-first.  No task code runs in it."""
+
+    kind: ClassVar[str] = "gather"
+    alone: ClassVar[bool] = False
+    key: Any
+    plan: TaskPlan
+    upstream: tuple
+
+    def task(self) -> DaskTask:
+        return DaskTask(self.key, _run_head, TaskRef(SHARED), self.plan.slug, *self.upstream)
+
+    def gather(self, held: Mapping[Any, Any], info: RunInfo) -> "Head":
+        return head_of(self.plan, info, tuple(_value(r, held) for r in self.upstream))
+
+
+def head_of(plan: TaskPlan, info: RunInfo, upstream: tuple) -> Head:
+    """The Head of ``plan``'s task from its upstream States and Heads."""
+    verdict = parent_verdict(plan, info, tuple(
+        u.as_upstream() if isinstance(u, Head) else u for u in upstream))
+    return Head(verdict, verdict is None and all(u.runs for u in upstream
+                                                  if isinstance(u, Head)))
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,7 +298,7 @@ class CollectNode:
         return tuple(held[s] for s in self.slugs)
 
 
-GraphNode = TaskNode | BatchNode | GroupNode | ParentNode | CollectNode
+GraphNode = TaskNode | BatchNode | GroupNode | HeadNode | ParentNode | CollectNode
 
 
 def parent_shell(state: State) -> State:
@@ -300,13 +349,19 @@ def _run_single(shared: Shared, plan: TaskPlan, crashes: int, *upstream: State) 
 
 
 def _run_batch(shared: Shared, slug: str, span: range, rules: tuple, crashes: int,
-               *deps: Any) -> MapStates:
+               head: Head | None, *deps: Any) -> MapStates:
     plan, info, where = shared.plans[slug], shared.info, worker_id()
+    if head is not None and not head.runs:
+        return MapStates(plan.task.name, span.start)
     return MapStates.from_states(
         plan.task.name,
         (run_task(plan, info, i, tuple(r.locate(deps, i) for r in rules), crashes, where)
          for i in span),
         offset=span.start)
+
+
+def _run_head(shared: Shared, slug: str, *upstream: Any) -> Head:
+    return head_of(shared.plans[slug], shared.info, upstream)
 
 
 def _run_group(shared: Shared, members: tuple, *deps: Any) -> tuple[State, ...]:

@@ -31,7 +31,8 @@ from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Ru
 from ..targets import check_template, location_template
 from ..task import Constant, Parameter
 from .compile import Layout, build_plans, next_stage, shared_slugs
-from .nodes import SHARED, CollectNode, GraphNode, GroupNode, ParentNode, parent_shell, shared_node
+from .nodes import (SHARED, CollectNode, GraphNode, GroupNode, HeadNode, ParentNode, parent_shell,
+                    shared_node)
 from .recovery import (EndCrashed, GatherHere, InputLost, RunAgain, Split, WorkerDied,
                        next_action)
 from .resume import reuse
@@ -448,8 +449,8 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
             if isinstance(node, ParentNode):
                 value = node.whole(value, held)
             held[key] = value
-            if isinstance(node, CollectNode):
-                return                   # its tasks were reported one by one
+            if isinstance(node, (CollectNode, HeadNode)):
+                return                   # its tasks were reported one by one / not a task run
             pairs = zip(node.slugs, value) if isinstance(node, GroupNode) else [(key, value)]
             for slug, state in pairs:
                 held[slug] = state

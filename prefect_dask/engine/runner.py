@@ -44,7 +44,7 @@ from ..targets import default_location, location_template, render
 from ..task import Constant, flattens, is_sequence
 
 __all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task",
-           "run_parent", "pick"]
+           "run_parent", "parent_verdict", "pick"]
 
 logger = logging.getLogger("prefect_dask.runner")
 
@@ -712,13 +712,30 @@ def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
     return state.replace(logs=state.logs + tuple(logs.records)) if logs.records else state
 
 
-def _parent_state(run: _Run, children: Sequence[State]) -> State:
+def parent_verdict(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...]) -> State | None:
+    """What a mapped parent's checks say before its children run: the state they end the
+    parent in (no children: Prefect 1 creates none), or None if it maps.  A probe: no
+    handler is called and nothing is logged (``run_parent`` does both for the parent)."""
+    run = _Run(plan, info, None, upstream)
+    run.hooked = False
+    return _parent_checks(run)
+
+
+def _parent_checks(run: _Run) -> State | None:
     state: State = Pending(task_name=run.plan.task.name)
     for step in (check_upstream_finished, check_upstream_skipped, check_can_map):
         new = step(run, state)
         if new is not state:
             return new
-    state = run.set_state(state, Mapped("Ready to proceed with mapping.", map_states=children))
+    return None
+
+
+def _parent_state(run: _Run, children: Sequence[State]) -> State:
+    verdict = _parent_checks(run)
+    if verdict is not None:
+        return verdict
+    state = run.set_state(Pending(task_name=run.plan.task.name),
+                          Mapped("Ready to proceed with mapping.", map_states=children))
     if not isinstance(state, Mapped):
         return state
     # a parent's result is its children's results, whatever a handler set (as in Prefect 1)
