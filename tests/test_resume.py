@@ -677,7 +677,7 @@ def test_not_a_record_is_an_error(home):
 
 KILLED_INSIDE_NODES = textwrap.dedent('''
     import os, sys
-    from prefect_dask import Flow, task
+    from prefect_dask import Flow, task, unmapped
     from prefect_dask.results import LocalResult
 
     side, ckpt, die_at = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -709,7 +709,10 @@ KILLED_INSIDE_NODES = textwrap.dedent('''
         return sum(xs) + sum(singles)
 
     with Flow("killed-inside-nodes", result=LocalResult(ckpt)) as flow:
-        out = total(second.map(first.map(list(range(12)))), [single(k) for k in range(4)])
+        singles = [single(k) for k in range(4)]
+        # the singles run before any child (an ordering edge): the first run dies in them
+        children = first.map(list(range(12)), upstream_tasks=[unmapped(k) for k in singles])
+        out = total(second.map(children), singles)
 
     if __name__ == "__main__":
         state = flow.run(resume=None if sys.argv[4] == "run" else "last", progress=False)
