@@ -23,8 +23,9 @@ later nodes pick each task's State from it; a laid-out mapped task's ``Head`` un
 A width laid out from an upstream's layout holds only if that upstream maps: a mapped
 parent can still end without mapping (Skipped, or Failed with no result), and Prefect 1
 then creates no children for it, and none for a task mapping over it (the width is
-bounded at 0).  So each laid-out mapped task has a ``HeadNode``, run before its children
-from its upstream's Heads, and its batches run no child unless the Head says so.
+bounded at 0).  So a task mapping over a task laid out in the same graph has a
+``HeadNode`` (as has that task), run before its children from its upstream's Heads, and
+its batches run no child unless the Head says so.
 """
 
 from __future__ import annotations
@@ -314,6 +315,24 @@ class _Compiler:
             self.member_of[self.plans[t].slug] = (key, i)
         self.tasks.extend(tasks)
 
+    def beside(self, inp: Any) -> bool:
+        """Does ``inp`` map over a mapped task laid out in this graph (which may not map)?"""
+        return inp.mapped and inp.edge.upstream_task in self.new_layouts
+
+    def head(self, task: Any) -> Any:
+        """The key of ``task``'s HeadNode, made now if need be with those of the tasks it
+        maps over in this graph.  Only tasks mapping over such a task need one for their
+        batches: elsewhere the upstream is known when compiling (see ``width_of``)."""
+        plan = self.plans[task]
+        key = ("~head", plan.slug)
+        if key not in self.graph:
+            self.graph[key] = HeadNode(key, plan, tuple(
+                TaskRef(self.head(i.edge.upstream_task)) if self.beside(i)
+                else ref(i.edge.upstream_task.slug, self.member_of, self.shared)
+                for i in plan.inputs))
+            self.annotations[key] = {"priority": len(self.tasks) + 1}   # no task code
+        return key
+
     def add(self, task: Any) -> None:
         self.tasks.append(task)
         plan = self.plans[task]
@@ -326,12 +345,7 @@ class _Compiler:
             self.annotate(plan, plan.slug)
             return
         layout = Layout(width, batch_size_for(task, width, self.workers))
-        head = ("~head", plan.slug)
-        self.graph[head] = HeadNode(head, plan, tuple(
-            TaskRef(("~head", i.edge.upstream_task.slug)) if i.mapped
-            and i.edge.upstream_task in self.new_layouts else w
-            for i, w in zip(plan.inputs, whole)))
-        self.annotations[head] = {"priority": len(self.tasks) + 1}   # no task code: no resources
+        head = self.head(task) if any(map(self.beside, plan.inputs)) else None
         self.layouts[task] = self.new_layouts[task] = layout
         batches = []
         for j in range(layout.n_batches):
