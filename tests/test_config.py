@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # -- config ------------------------------------------------------------------------
 def test_config_reads_what_prefect_1_programs_read():
     assert config.flows.checkpointing is True          # the project's default (README)
-    assert config.logging.level in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+    assert str(config.logging.level).upper() in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
     assert config["flows"]["checkpointing"] is config.flows.checkpointing
     assert config.get("nothing", 5) == 5 and "flows" in config
     assert config.to_dict()["tasks"]["defaults"]["max_retries"] is False
