@@ -175,3 +175,21 @@ def test_cache_expiry_and_validators_follow_the_runs_clock(clock):
     clock.sleep(3600)                                  # past cache_for by the run's clock
     flow.run(clock=clock)
     assert calls == [1, 1]
+
+
+def test_what_each_node_that_did_not_return_went_through():
+    """A node's own death, a lost input, and a death blamed on data no task ran in (the
+    SHARED node): the nodes that could not run because of it are its suspects."""
+    from prefect_dask.engine.nodes import SHARED
+    from prefect_dask.engine.run import _events
+
+    now = {k: TaskNode(k, plan(k), ()) for k in ("a", "b", "c", "d")}
+    gone = RuntimeError("worker gone")
+    events = _events({"a": NodeError(gone, crashed_key="a"),
+                      "b": NodeError(gone, crashed_key="a"),
+                      "c": NodeError(gone, crashed_key=SHARED),
+                      "d": NodeError(gone, crashed_key=SHARED)}, now)
+    assert isinstance(events["a"], WorkerDied) and events["a"].suspects == 1
+    assert events["b"] == InputLost()
+    assert [events[k].suspects for k in "cd"] == [2, 2]
+    assert isinstance(next_action(now["c"], events["c"]), RunAgain)   # run alone, uncharged
