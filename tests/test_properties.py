@@ -37,6 +37,7 @@ from prefect_dask import Flow, flatten, signals, task, triggers, unmapped
 from prefect_dask import states as S
 from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
 from prefect_dask.executors.base import Started
+from prefect_dask.records import list_runs
 from prefect_dask.results import LocalResult
 from reference import ACTIONS, TRIGGERS, In, Node, Out, interpret, norm, task_for
 
@@ -355,6 +356,8 @@ def test_chain_after_a_parent_that_could_not_map_runs_no_child(any_executor, tmp
     for t in (c, d, e):
         assert kinds(state.result[t]) == ("Mapped", [], [])
     assert read_lines(log) == [] and type(state) is S.Success
+    # the run record expects only what ran: each task, and a's 3 children (Skipped)
+    assert list_runs()[0]["expected"] == len(flow.tasks) + 3
 
 
 def test_always_run_tasks_after_a_parent_that_could_not_map(executor, tmp_path):

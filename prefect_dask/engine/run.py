@@ -335,6 +335,13 @@ def _run_stages(flow: Any, plans: Mapping[Any, TaskPlan], order: tuple, info: Ru
             run_stage(executor, stage.nodes, info, held, on_node, stage.annotations,
                       keep=_keys_of(stage.nodes, later, member_of), shared=shared_slugs(plans))
             layouts.update(stage.layouts)
+            # children a Head stopped (their parent did not map) never ran: expect none
+            unrun = sum(lay.width - sum(len(held[(plans[t].slug, j)]) for j in
+                                        range(lay.n_batches))
+                        for t, lay in stage.layouts.items())
+            if unrun:
+                recorder.expect(-unrun)
+                bar.expect(-unrun)
             for t in stage.tasks:
                 done[t] = held[plans[t].slug]
             # what no later stage reads leaves the cluster
