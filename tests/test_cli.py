@@ -444,7 +444,10 @@ def test_ctrl_c_cancels_the_run_and_says_how_to_resume(env, tmp_path, executor):
     path = tmp_path / "slow.py"
     path.write_text(SLOW_FLOW)
     proc = subprocess.Popen([sys.executable, "-m", "prefect_dask.cli", "run", str(path),
-                             "--executor", executor, "--workers", "2"], env=env,
+                             # as many threads as children: whichever order the threads
+                             # take them in, the short ones finish first
+                             "--executor", executor, "--workers",
+                             "4" if executor == "threads" else "2"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=takes_ctrl_c,
                             start_new_session=True)
