@@ -809,6 +809,66 @@ def test_retry_condition(executor, clock):
     assert st.attempts == 3
 
 
+def test_a_raising_callback_ends_the_task_in_a_state_naming_task_and_callback(executor, clock):
+    """retry_condition, retry_delay, cache_validator and task_run_name are user code the
+    engine calls: what they raise never escapes flow.run (a state signal gives its state)."""
+    def broken_condition(state):
+        raise ValueError("no condition")
+
+    def skipping_condition(state):
+        raise signals.SKIP("condition skipped it")
+
+    def broken_delay(attempt):
+        raise KeyError("no delay")
+
+    def broken_validator(entry, inputs, parameters):
+        raise RuntimeError("no validator")
+
+    def broken_name(**fields):
+        raise signals.PrefectSignal("no name")
+
+    @task(max_retries=2, retry_condition=broken_condition)
+    def a():
+        raise RuntimeError("a failed")
+
+    @task(max_retries=2, retry_condition=skipping_condition)
+    def b():
+        raise RuntimeError("b failed")
+
+    @task(max_retries=2, retry_delay=broken_delay)
+    def c():
+        raise RuntimeError("c failed")
+
+    @task(cache_for=timedelta(hours=1), cache_validator=broken_validator)
+    def d():
+        return 1
+
+    @task(task_run_name=broken_name)
+    def e():
+        return 1
+
+    with Flow("callbacks") as flow:
+        ta, tb, tc, td, te = a(), b(), c(), d(), e()
+    run(flow, executor, clock=clock)   # the first run stores d's cache entry
+    final = run(flow, executor, clock=clock)
+    assert final.is_failed()
+    got = final.result
+    assert type(got[ta]) is Failed and isinstance(got[ta].result, ValueError)
+    assert got[ta].message == ("Task 'a': its retry_condition 'broken_condition' raised "
+                               "ValueError('no condition'); fix the retry_condition (it must "
+                               "not raise).")
+    assert type(got[tb]) is Skipped and got[tb].message == "condition skipped it"
+    assert type(got[tc]) is Failed and isinstance(got[tc].result, KeyError)
+    assert "Task 'c': its retry_delay 'broken_delay' raised KeyError" in got[tc].message
+    assert type(got[td]) is Failed
+    assert "Task 'd': its cache_validator 'broken_validator' raised RuntimeError" \
+        in got[td].message
+    assert type(got[te]) is Failed and isinstance(got[te].result, signals.PrefectSignal)
+    assert "Task 'e': its task_run_name 'broken_name' raised" in got[te].message
+    for t in (ta, tc):
+        assert got[t].attempts == 1   # no retry after the callback failed
+
+
 def test_retrying_state_carries_start_time(executor, clock):
     seen = []
 

@@ -368,8 +368,12 @@ def check_cache(run: _Run, state: State) -> State:
     if validator is all_inputs:  # the common case, found by its inputs at once
         entries = [e for e in (by_inputs.get(tokenize(hash_inputs(inputs))),) if e is not None]
     parameters = _cache_parameters(run)
-    with context(clock=run.info.clock):   # validators read the run's clock
-        hit = next((e for e in entries if validator(e, inputs, parameters)), None)
+    try:
+        with context(clock=run.info.clock):   # validators read the run's clock
+            hit = next((e for e in entries if _user_call(run, "cache_validator", validator, e,
+                                                         inputs, parameters)), None)
+    except _CallbackEnded as ended:
+        return run.set_state(state, ended.state)
     if hit is None:
         return state
     return run.set_state(state, hit.replace(task_name=task.name, map_index=run.map_index,
@@ -415,20 +419,46 @@ def check_trigger(run: _Run, state: State) -> State:
     return state
 
 
-def _retry_delay(task: Any, attempt: int) -> float:
-    delay = task.retry_delay(attempt) if callable(task.retry_delay) else task.retry_delay
+class _CallbackEnded(Exception):
+    """A user callback the engine called raised: ``state`` is the run's state after it."""
+
+    def __init__(self, state: State) -> None:
+        super().__init__(state.message)
+        self.state = state
+
+
+def _user_call(run: _Run, what: str, fn: Callable[..., Any], *args: Any,
+               name: Any = None) -> Any:
+    """``fn(*args)``, the task's user callback ``what`` (``name``: the user's object, if
+    ``fn`` only applies it); what it raises becomes a state naming the task and the
+    callback (a state signal: its own state), raised as ``_CallbackEnded`` for the
+    pipeline step that called it to end the run in."""
+    try:
+        return fn(*args)
+    except signals.PrefectStateSignal as sig:
+        raise _CallbackEnded(sig.state) from None
+    except (Exception, signals.PrefectSignal) as exc:  # signals are BaseExceptions
+        raise _CallbackEnded(Failed(
+            f"Task {run.name!r}: its {what} {getattr(name or fn, '__name__', name)!r} raised "
+            f"{exc!r}; fix the {what} (it must not raise).", result=exc)) from None
+
+
+def _retry_delay(run: _Run, task: Any, attempt: int) -> float:
+    delay = _user_call(run, "retry_delay", task.retry_delay, attempt) \
+        if callable(task.retry_delay) else task.retry_delay
     delay = delay.total_seconds() if isinstance(delay, datetime.timedelta) else float(delay or 0)
     if task.retry_jitter_factor:
         delay += random.uniform(0, task.retry_jitter_factor * delay)
     return delay
 
 
-def _should_retry(task: Any, state: State, attempt: int) -> bool:
+def _should_retry(run: _Run, task: Any, state: State, attempt: int) -> bool:
     if not state.is_failed() or attempt > task.max_retries:
         return False
     if task.retry_on and not isinstance(state.result, task.retry_on):
         return False
-    return task.retry_condition is None or bool(task.retry_condition(state))
+    return task.retry_condition is None or bool(
+        _user_call(run, "retry_condition", task.retry_condition, state))
 
 
 def run_function(run: _Run, state: State) -> State:
@@ -441,8 +471,13 @@ def run_function(run: _Run, state: State) -> State:
     """
     task, clock = run.plan.task, run.info.clock
     kwargs = run.inputs()
-    extra = {"task_run_name": render(task.task_run_name, run.fields())} \
-        if task.task_run_name else {}
+    try:
+        extra = {"task_run_name": _user_call(run, "task_run_name", render,
+                                             task.task_run_name, run.fields(),
+                                             name=task.task_run_name)} \
+            if task.task_run_name else {}
+    except _CallbackEnded as ended:
+        return run.set_state(state, ended.state)
     # attempts lost to dead workers count as attempts (see recovery.py)
     attempt, loop_count, loop_result = run.crashes, 1, None
     while True:
@@ -476,8 +511,12 @@ def run_function(run: _Run, state: State) -> State:
             clock.sleep(max(0.0, (state.start_time or 0.0) - clock.now()))
             _starting(run)
             continue
-        if _should_retry(task, state, attempt):
-            delay = _retry_delay(task, attempt)
+        try:
+            retry = _should_retry(run, task, state, attempt)
+            delay = _retry_delay(run, task, attempt) if retry else 0.0
+        except _CallbackEnded as ended:
+            return run.set_state(state, ended.state)
+        if retry:
             state = run.set_state(state, Retrying(
                 f"Retrying Task (after attempt {attempt} of {task.max_retries + 1})",
                 start_time=clock.now() + delay, attempts=attempt))
