@@ -6,8 +6,8 @@ import pytest
 from dask.task_spec import TaskRef
 
 from prefect_dask import Task
-from prefect_dask.engine.nodes import (BatchNode, CollectNode, GroupNode, Member, ParentNode,
-                                       TaskNode, Whole)
+from prefect_dask.engine.nodes import (BatchNode, CollectNode, GroupNode, Head, HeadNode, Member,
+                                       ParentNode, TaskNode, Whole)
 from prefect_dask.engine.recovery import (TRANSITIONS, EndCrashed, GatherHere, InputLost,
                                           InvalidTransition, RunAgain, Split, WorkerDied,
                                           next_action)
@@ -81,13 +81,38 @@ def test_a_group_is_split_and_nobody_is_charged():
 
 
 @pytest.mark.parametrize("node", [ParentNode("p", plan(), (), (("p", 0),)),
-                                  CollectNode(("~group", 0), ("a",))])
+                                  CollectNode(("~group", 0), ("a",)),
+                                  HeadNode(("~head", "p"), plan(), (TaskRef(("~head", "u")),))])
 @pytest.mark.parametrize("event", [died("x"), InputLost()], ids=["died", "lost"])
 def test_a_gathering_node_is_gathered_on_the_driver_when_it_holds_the_inputs(node, event):
     assert next_action(node, event) == RunAgain(node)
     held = (WorkerDied(event.error, True) if isinstance(event, WorkerDied)
             else InputLost(True))
     assert next_action(node, held) == GatherHere()
+
+
+def test_a_head_gathered_on_the_driver_stops_the_children_after_an_upstream_that_did_not_map():
+    from prefect_dask import Flow, task
+    from prefect_dask.engine.compile import build_plans
+    from prefect_dask.engine.runner import RunInfo
+    from prefect_dask.states import Failed, Skipped
+
+    @task
+    def one(x):
+        return x
+
+    with Flow("heads") as flow:
+        up = one.map([1, 2])
+        down = one.copy(skip_on_upstream_skip=False).map(up)
+    plans, info = build_plans(flow), RunInfo("heads", "run-1", {})
+    node = HeadNode(("~head", down.slug), plans[down], (TaskRef(("~head", up.slug)),))
+    maps = node.gather({("~head", up.slug): Head(None, True)}, info)
+    assert maps == Head(None, True)
+    skipped = node.gather({("~head", up.slug): Head(Skipped("skip"), False)}, info)
+    assert isinstance(skipped.verdict, Failed) and skipped.verdict.result is None
+    assert "cannot map over" in skipped.verdict.message and not skipped.runs
+    no_width = node.gather({("~head", up.slug): Head(None, False)}, info)  # 0 children
+    assert no_width == Head(None, False)
 
 
 def test_an_event_outside_the_table_is_a_bug_report():

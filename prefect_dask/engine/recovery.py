@@ -30,7 +30,7 @@ gather     InputLost   GatherHere if the driver holds all it reads, else RunAgai
 =========  ==========  ====================================================================
 
 ("run" nodes: ``TaskNode``, ``BatchNode``; "group": ``GroupNode``; "gather":
-``ParentNode``, ``CollectNode``, in which no task code runs.)
+``ParentNode``, ``CollectNode``, ``HeadNode``, in which no task code runs.)
 """
 
 from __future__ import annotations
