@@ -1190,6 +1190,41 @@ def test_flow_state_handlers_start_from_scheduled(executor):
     assert names(log) == [("Scheduled", "Running"), ("Running", "Success")]
 
 
+@pytest.mark.parametrize("how", ["raise FAIL", "return Failed", "raise ValueError",
+                                 "raise SKIP"])
+def test_flow_handler_ending_the_running_transition_ends_the_run(executor, rec, how):
+    """Prefect 1.4.1's flow runner (checked with the oracle): the handler's state (a
+    signal's state, a returned one, or Failed naming the error) ends the run; no task runs."""
+    def handler(flow, old, new):
+        if isinstance(new, Running):
+            if how == "raise FAIL":
+                raise signals.FAIL("not today")
+            if how == "return Failed":
+                return Failed("not today")
+            if how == "raise ValueError":
+                raise ValueError("bad handler")
+            raise signals.SKIP("not today")
+        return new
+
+    @task
+    def work():
+        rec.add("work")
+
+    with Flow("refused", state_handlers=[handler]) as flow:
+        work()
+    state = flow.run(executor=executor)
+    assert rec.items == []
+    if how == "raise ValueError":
+        assert type(state) is Failed and isinstance(state.result, ValueError)
+        assert state.message == ("Unexpected error while calling state handlers: "
+                                 "ValueError('bad handler') (flow 'refused')")
+    else:
+        assert type(state) is (Skipped if how == "raise SKIP" else Failed)
+        assert state.message == "not today"
+    from prefect_dask.records import find_run
+    assert find_run("last", "refused")["state"] == type(state).__name__
+
+
 def test_flow_state_handler_can_replace_the_final_state(executor):
     def forgive(flow, old, new):
         if new.is_failed():

@@ -187,15 +187,18 @@ def _flow_transition(flow: Any, run_id: str, old: State, new: State,
     """Pass a flow transition through the flow's handlers; a raising handler fails the run.
 
     Handlers see the run's context ``values`` (``flow.run(context=...)``, secrets...),
-    ``context.flow_name`` and ``context.flow_run_id``, as in Prefect 1."""
+    ``context.flow_name`` and ``context.flow_run_id``, as in Prefect 1.  On the Running
+    transition a state signal (``raise signals.FAIL``) ends the run in its state, as
+    Prefect 1.4.1's flow runner does; on the final one (where Prefect 1 crashes) it fails
+    the run naming the flow, as any other error does."""
     try:
         with context(**{**values, "flow_name": flow.name, "flow_run_id": run_id}):
             return through_handlers(flow.state_handlers, flow, old, new)
     except (Exception, signals.PrefectSignal) as exc:
+        if isinstance(exc, signals.PrefectStateSignal) and isinstance(new, Running):
+            return exc.state
         return Failed(f"Unexpected error while calling state handlers: {exc!r} (flow "
                       f"{flow.name!r})", result=exc)
-
-
 
 
 def run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any = None,
@@ -247,14 +250,16 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     run_id = str(uuid.uuid4())
     state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
                              Running("Running flow."), base_context)
+    if not state.is_running():   # a handler ended the run before it started: no task runs
+        return _ended_before_start(flow, run_id, params, _secret_names(flow), executor, state)
     # The record and the progress bar are closed however the run ends (an error in the
     # driver ends the record Failed); the executor stops first.
     with contextlib.ExitStack() as closing:
         with executor:
-            secret = {p.name for p in flow.parameters() if p.secret}
+            secret = _secret_names(flow)
             recorder = closing.enter_context(RunRecorder(
-                run_id, flow.name, {k: SECRET if k in secret else v for k, v in params.items()},
-                repr(executor), executor.dashboard_link))
+                run_id, flow.name, _kept(params, secret), repr(executor),
+                executor.dashboard_link))
             if reused is not None:
                 recorder.resumed(record["run_id"], reused.sources)
             bar = closing.enter_context(Progress(flow.name, progress))
@@ -301,6 +306,27 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     logger.info(summary(flow.name, final, {t: done[t] for t in order},
                         time.time() - info.started, run_id))
     return final
+
+
+def _secret_names(flow: Any) -> set[str]:
+    return {p.name for p in flow.parameters() if p.secret}
+
+
+def _kept(params: Mapping[str, Any], secret: set[str]) -> dict[str, Any]:
+    """The parameters as a run record keeps them (a secret one's value never)."""
+    return {k: SECRET if k in secret else v for k, v in params.items()}
+
+
+def _ended_before_start(flow: Any, run_id: str, params: Mapping[str, Any], secret: set[str],
+                        executor: Any, state: State) -> State:
+    """A flow state handler turned the Running transition into ``state`` (``raise
+    signals.FAIL``, a returned Failed...): the run ends in it at once, no task runs and
+    the executor never starts, as in Prefect 1.  The run is recorded like any other."""
+    with RunRecorder(run_id, flow.name, _kept(params, secret), repr(executor)) as recorder:
+        recorder.end(state)
+    logger.info("Flow run %r ended %s before any task ran (a flow state handler): %s",
+                flow.name, type(state).__name__, state.message)
+    return state
 
 
 def _run_stages(flow: Any, plans: Mapping[Any, TaskPlan], order: tuple, info: RunInfo,
