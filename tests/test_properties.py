@@ -42,6 +42,7 @@ from prefect_dask.results import LocalResult
 from reference import ACTIONS, TRIGGERS, In, Node, Out, interpret, norm, task_for
 
 cloudpickle.register_pickle_by_value(reference)   # worker processes need not import tests/
+pickle_by_value(__name__)     # nor this module (its regression tests' tasks)
 
 MAX_TASKS = 30
 
@@ -306,8 +307,6 @@ def test_map_over_a_parent_that_could_not_map():
 # at run time whether that one maps.  Prefect 1.4.1 (observed): a mapped parent that
 # does not map (Skipped, or Failed with no result) has no children, and a task mapping
 # over one that has no result gets no children either; no child of either runs.
-
-pickle_by_value(__name__)   # the tasks below also run in worker processes
 
 
 @task(skip_on_upstream_skip=False, trigger=triggers.always_run)
