@@ -26,6 +26,7 @@ import signal
 import sys
 from typing import Any
 
+from . import signals
 from .errors import PrefectDaskError
 from .records import find_run
 
@@ -57,7 +58,8 @@ def load_flow(spec: str, prefect1: bool = False) -> Any:
             raise UsageError(_load_error(path, exc)) from None
         raise UsageError(f"prefect-dask: {path} imports {exc.name!r}: if it is a Prefect 1 "
                          f"program, add --prefect1 (prefect-dask run --prefect1 {spec})") from None
-    except Exception as exc:   # the file's own code failed: show its frames, not ours
+    except (Exception, signals.PrefectSignal) as exc:   # the file's own code failed (a
+        # signal too: signals are BaseExceptions): show its frames, not ours
         raise UsageError(_load_error(path, exc)) from None
     flows = {k: v for k, v in namespace.items() if isinstance(v, Flow)}
     if name:

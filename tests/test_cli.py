@@ -423,6 +423,22 @@ def test_an_error_in_the_flow_file_shows_its_frames_and_exits_2(env, tmp_path):
     assert proc.returncode == 2 and "SyntaxError" in proc.stderr and "cli.py" not in proc.stderr
 
 
+def test_a_signal_raised_by_the_flow_file_is_a_load_error(env, tmp_path):
+    """Signals are BaseExceptions; one raised while the file loads is shown like any
+    other error of the file (its frames, exit 2), not as a crash of the CLI."""
+    path = tmp_path / "signalling.py"
+    path.write_text("from prefect_dask import signals\n\n"
+                    "raise signals.FAIL('not configured')\n")
+    proc = cli(env, "run", str(path))
+    assert proc.returncode == 2, proc.stderr
+    err = proc.stderr
+    assert err.startswith(f"prefect-dask: {path} raised an error while it was loaded (before "
+                          "any flow ran):\nTraceback (most recent call last):\n"
+                          f'  File "{path}", line 3, in <module>\n')
+    assert "FAIL: not configured" in err
+    assert "runpy" not in err and "cli.py" not in err
+
+
 SLOW_FLOW = '''
 import time
 from prefect_dask import Flow, task

@@ -326,6 +326,18 @@ def test_compat_exit_status_and_traceback_follow_python(tmp_path):
                                            f'  File "{tmp_path / "err.py"}", line 2, in <module>']
 
 
+def test_compat_reports_a_signal_raised_by_the_program_as_python_would(tmp_path):
+    """A signal is an Exception in Prefect 1 (a BaseException here): raised at the
+    program's top level it is shown with the program's frames only, exit 1."""
+    (tmp_path / "sig.py").write_text("from prefect.engine import signals\n"
+                                     "raise signals.FAIL('stop here')\n")
+    out = _run(["-m", "prefect_dask.compat", "sig.py"], tmp_path)
+    assert out.returncode == 1, out.stderr
+    assert out.stderr.splitlines()[:2] == ["Traceback (most recent call last):",
+                                           f'  File "{tmp_path / "sig.py"}", line 2, in <module>']
+    assert "FAIL: stop here" in out.stderr and "compat/__init__.py" not in out.stderr
+
+
 def test_a_real_prefect_is_not_shadowed_outside_compat(tmp_path):
     fake = tmp_path / "site" / "prefect"
     (fake / "engine").mkdir(parents=True)

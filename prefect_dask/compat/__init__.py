@@ -36,6 +36,7 @@ import sys
 import types
 from typing import Any
 
+from .. import signals
 from .paths import PACKAGE, PATHS
 
 __all__ = ["PATHS", "PACKAGE", "install", "serve_prefect", "prefect_module", "lookup", "run_file",
@@ -355,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
     except UsageError as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    except Exception as exc:  # as `python FILE` reports it: the program's frames only
+    except (Exception, signals.PrefectSignal) as exc:  # as `python FILE` reports it (a
+        # signal, a BaseException here, as any error in Prefect 1): the program's frames only
         tb = exc.__traceback__
         while tb is not None and tb.tb_frame.f_code.co_filename != os.path.abspath(argv[0]):
             tb = tb.tb_next
