@@ -288,6 +288,53 @@ def test_compat_program_on_process_and_cluster_executors(tmp_path, executor):
     assert "RESULT [2, 4, 6]" in out.stdout
 
 
+GLOBAL_PREFECT = '''
+import sys
+import prefect
+from prefect import Flow, task
+from prefect.executors import DaskExecutor, LocalDaskExecutor
+from prefect.utilities import edges
+
+@task
+def where(x):
+    prefect.context.logger.info("item %s", x)
+    return (x + 1, prefect.context.get("map_index"), edges.unmapped.__name__)
+
+with Flow("globals") as flow:
+    out = where.map([1, 2, 3])
+
+if __name__ == "__main__":
+    executor = (LocalDaskExecutor(scheduler="processes", num_workers=2) if sys.argv[1] == "processes"
+                else DaskExecutor(cluster_kwargs={"n_workers": 1, "threads_per_worker": 2,
+                                                  "dashboard_address": None}))
+    state = flow.run(executor=executor)
+    print("RESULT", type(state).__name__, type(state.result[out]).__name__,
+          state.result[out].result)
+'''
+
+
+@pytest.mark.parametrize("executor", ["processes", pytest.param("dask", marks=pytest.mark.slow)])
+def test_compat_task_using_the_global_prefect_module_runs_in_other_processes(tmp_path, executor):
+    """A task of ``__main__`` is pickled with its globals by value: ``prefect`` (and any
+    module served from the table) pickles by reference and is served again in the
+    worker.  Prefect 1.4.1 printed the same line."""
+    (tmp_path / "program.py").write_text(GLOBAL_PREFECT)
+    out = _run(["-m", "prefect_dask.compat", "program.py", executor], tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert ("RESULT Success Mapped [(2, 0, 'unmapped'), (3, 1, 'unmapped'), "
+            "(4, 2, 'unmapped')]") in out.stdout
+
+
+def test_served_modules_pickle_by_reference():
+    import cloudpickle
+
+    import prefect_dask.utilities.edges as edges
+    view = prefect_dask.utilities.edges
+    assert type(view) is not type(compat)     # a module made from the table
+    assert cloudpickle.loads(cloudpickle.dumps(edges)) is edges
+    assert cloudpickle.loads(cloudpickle.dumps(prefect_dask.core)) is prefect_dask.core
+
+
 def test_compat_missing_file_says_what_to_do(tmp_path, capsys):
     assert compat.main([str(tmp_path / "nothere.py")]) == 2
     err = capsys.readouterr().err

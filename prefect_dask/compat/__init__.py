@@ -145,11 +145,27 @@ class _TableModule(types.ModuleType):
             return
         super().__setattr__(name, value)
 
+    def __reduce__(self) -> tuple:
+        # pickled by reference (cloudpickle pickles a task's globals by value when the
+        # program is __main__): the receiving process serves the same path again
+        return (_served_module, (self.__prefect_path__, self.__name__ == PREFECT))
+
     def __dir__(self) -> list[str]:
         names = set(super().__dir__()) | _CHILDREN.get(self.__prefect_path__, set())
         if self.__target__ is not None:
             names |= set(dir(self.__target__))
         return sorted(names)
+
+
+def _served_module(rel: str, as_prefect: bool) -> Any:
+    """The module this process serves at Prefect path ``rel`` (how a ``_TableModule``
+    unpickles): ``prefect`` itself, with ``import prefect`` served here too, or the
+    module at ``prefect_dask.<rel>``."""
+    if as_prefect:
+        if sys.modules.get(PREFECT) is not prefect_module():
+            serve_prefect()
+        return prefect_module()
+    return importlib.import_module(f"{OURS}.{rel}")
 
 
 class _Loader(importlib.abc.Loader):
