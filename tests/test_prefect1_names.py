@@ -457,7 +457,8 @@ def test_an_unchanged_prefect_1_program_using_these_names(tmp_path):
                          stdin=subprocess.DEVNULL)
     assert out.returncode == 0, out.stderr
     assert json.loads((tmp_path / "out.json").read_text()) == EXPECTED
-    assert "INFO - prefect_dask | loaded" in out.stderr.splitlines()[0]   # module-level LOGGER
+    # the module-level LOGGER logs from the first line, to stdout as Prefect 1 did
+    assert "INFO - prefect_dask | loaded" in out.stdout.splitlines()[0]
 
 
 # -- signals.RETRY(start_time=, run_count=), TaskTimeoutSignal ---------------------------
