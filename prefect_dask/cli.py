@@ -312,7 +312,7 @@ def cmd_runs_show(args: argparse.Namespace) -> int:
           f"{r['failed']} did not succeed")
     print(f"  parameters: {r['parameters']}")
     print()
-    for t in h.tasks(rid):
+    for t in h.tasks(rid, helpers=False):
         took = t["finished"] - t["started"] if t["finished"] and t["started"] else None
         state = t["state"] or ("Running" if not r["ended"] else "unfinished")
         line = f"  {t['slug']:30} {state:14}"

@@ -68,7 +68,7 @@ from .results import home, private_dir
 
 __all__ = ["History", "FAILED_STATES", "LOG_CAP", "RUNNING", "CRASHED"]
 
-SCHEMA = 3
+SCHEMA = 4
 LOG_CAP = 10_000          # log lines kept in the index per task (the record keeps all)
 SAMPLE = 20               # map indexes kept per failure group
 RUNNING, CRASHED = "Running", "Crashed"
@@ -90,7 +90,7 @@ CREATE TABLE IF NOT EXISTS tasks (
     attempts INTEGER, started REAL, finished REAL, worker TEXT, location TEXT,
     width INTEGER NOT NULL DEFAULT 0, counts TEXT, kinds BLOB, groups BLOB, failures TEXT,
     logs INTEGER NOT NULL DEFAULT 0, logs_dropped INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (run_id, slug));
+    helper INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (run_id, slug));
 CREATE TABLE IF NOT EXISTS logs (
     run_id TEXT, slug TEXT, map_index INTEGER, created REAL, level INTEGER,
     logger TEXT, message TEXT, exc_text TEXT);
@@ -151,6 +151,7 @@ class _Task:
                        for v in array("Q", row.get("groups") or b"")}
         self.failures: list[dict] = json.loads(row["failures"]) if row.get("failures") else []
         self.logs, self.logs_dropped = row.get("logs", 0), row.get("logs_dropped", 0)
+        self.helper = bool(row.get("helper"))   # a Constant or Parameter (task.is_helper)
         self.dirty = not row
 
     def group(self, state: str, message: str | None) -> int:
@@ -386,20 +387,23 @@ class History:
                                      f"{flow!r}.")
             return out
 
-    def tasks(self, run_id: str) -> list[dict]:
+    def tasks(self, run_id: str, helpers: bool = True) -> list[dict]:
         """The run's tasks in the order they finished first: ``slug, name, state, message,
         attempts, started, finished, worker, location, width`` (mapped children),
         ``counts`` (``{state: n}``: the children's, or the task's own state), ``failed``,
-        ``logs``."""
+        ``logs``, ``helper`` (a Constant or Parameter: ``task.is_helper``);
+        ``helpers=False`` leaves helper tasks out, as the views that list tasks do."""
         with self._lock:
             self.sync(run_id)
             rows = self._db.execute(
                 "SELECT slug, seq, name, state, message, attempts, started, finished, worker, "
-                "location, width, counts, logs, logs_dropped FROM tasks WHERE run_id = ? "
-                "ORDER BY seq", (run_id,)).fetchall()
+                "location, width, counts, logs, logs_dropped, helper FROM tasks WHERE "
+                f"run_id = ? {'' if helpers else 'AND helper = 0 '}ORDER BY seq",
+                (run_id,)).fetchall()
             out = []
             for r in rows:
-                d = {k: r[k] for k in r.keys() if k not in ("seq", "counts")}
+                d = {k: r[k] for k in r.keys() if k not in ("seq", "counts", "helper")}
+                d["helper"] = bool(r["helper"])
                 d["counts"] = json.loads(r["counts"] or "{}")
                 d["failed"] = sum(n for s, n in d["counts"].items() if s in FAILED_STATES)
                 out.append(d)
@@ -610,6 +614,7 @@ class _Sync:
 
     def own(self, e: dict) -> None:
         t = self.task(e["slug"], e.get("name"))
+        t.helper = bool(e.get("helper"))
         t.own.update({k: e.get(k) for k in ("state", "message", "attempts", "started",
                                              "finished", "worker", "location")})
         if not t.kinds:   # a task run of its own (a mapped parent's failures are its children)
@@ -741,9 +746,9 @@ class _Sync:
                          array("Q", ((i << 16) | g for i, g in t.groups.items())).tobytes()
                          or None,
                          json.dumps(t.failures) if t.failures else None, t.logs,
-                         t.logs_dropped))
+                         t.logs_dropped, int(t.helper)))
         db.executemany("INSERT OR REPLACE INTO tasks VALUES "
-                       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
+                       "(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)", rows)
         db.executemany("INSERT INTO logs VALUES (?,?,?,?,?,?,?,?)",
                        itertools.chain.from_iterable(self.logs.values()))
         for s in self.touched.values():

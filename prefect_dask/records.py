@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -60,7 +60,8 @@ class RunRecorder:
     """Appends one flow run's record as it goes (one open file, flushed per entry)."""
 
     def __init__(self, run_id: str, flow_name: str, parameters: dict, executor: str,
-                 dashboard: str | None = None) -> None:
+                 dashboard: str | None = None, helpers: Collection[str] = ()) -> None:
+        self.helpers = frozenset(helpers)   # slugs of tasks task.is_helper picks out
         folder = records_dir()
         private_dir(folder)
         self.path = folder / f"{run_id}.msgpack"
@@ -92,7 +93,10 @@ class RunRecorder:
         elif isinstance(value, State):
             if isinstance(key, tuple):  # a crashed batch comes back as a tuple of States
                 return
-            self._write(_state_entry(slug, value))
+            entry = _state_entry(slug, value)
+            if slug in self.helpers:
+                entry["helper"] = True
+            self._write(entry)
         elif isinstance(value, tuple):
             self._write(_children_entry(slug, MapStates.from_states(
                 value[0].task_name if value else None, value,
@@ -147,7 +151,7 @@ def read_record(path: str | os.PathLike) -> dict:
             task = record["tasks"].setdefault(entry["slug"], {"children": {}})
             task.update({k: entry.get(k) for k in ("name", "state", "message", "attempts",
                                                     "started", "finished", "location", "logs",
-                                                    "worker")})
+                                                    "worker")}, helper=bool(entry.get("helper")))
         elif kind == "children":
             task = record["tasks"].setdefault(entry["slug"], {"children": {}})
             task.setdefault("name", entry.get("name"))

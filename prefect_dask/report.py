@@ -126,7 +126,7 @@ def summary(flow_name: str, final: State, states: Mapping[Any, State], seconds: 
 
     Mapped children are read by column, so a million children cost no State objects.
     """
-    from .task import Constant, Parameter
+    from .task import is_helper
 
     counts: Counter[str] = Counter()
     timed: list[tuple[float, str]] = []
@@ -134,7 +134,7 @@ def summary(flow_name: str, final: State, states: Mapping[Any, State], seconds: 
     n_failed = 0
     for task, state in states.items():
         counts[type(state).__name__] += 1
-        helper = isinstance(task, (Constant, Parameter))
+        helper = is_helper(task)
         if state.started is not None and state.finished is not None and not helper:
             timed.append((state.finished - state.started, task.name))
         if state.is_failed():
@@ -224,7 +224,7 @@ def html_report(history: Any, run_id: str) -> str:
 
     run = history.run(run_id)
     rid = run["run_id"]
-    tasks = history.tasks(rid)
+    tasks = history.tasks(rid, helpers=False)
     failures = history.failures(rid)
     timeline = history.timeline(rid)
 

@@ -750,6 +750,14 @@ class Constant(Task):
         return self.value
 
 
+def is_helper(task: Any) -> bool:
+    """Whether ``task`` is one the flow made to carry a value (a Constant) or a Parameter,
+    not a task of the user's code: the run summary's timings, ``runs show``, the run
+    report and the UI's task tables leave such tasks out (a run's parameters have their
+    own line; the run recorder marks helper tasks with this predicate)."""
+    return isinstance(task, (Constant, Parameter))
+
+
 class GetItem(Task):
     """``task[key]``: one item of another task's result (``default`` if the key is missing)."""
 

@@ -313,3 +313,45 @@ def test_runs_show_of_a_run_that_goes_on(home, capsys):
     assert "of flow 'live': Running" in out and "not finished (" in out
     assert "  4 of 11 task runs so far, 0 did not succeed" in out
     assert re.search(r"\n  m +Running *\n      children: 4 Success", out)
+
+
+def test_helper_tasks_are_left_out_of_every_task_listing(home, capsys, caplog):
+    """The Constant a flow makes for a mapped list and the Parameter tasks are no tasks of
+    the user's: the summary's timings, ``runs show``, the report and the UI leave them out
+    (one predicate, task.is_helper); the parameters have their own line."""
+    from prefect_dask import Parameter, unmapped
+    from prefect_dask.cli import main
+    from prefect_dask.report import html_report
+    from prefect_dask.task import Constant, is_helper
+    from prefect_dask.ui.data import run_view
+
+    @task
+    def scale(x, factor):
+        return x * factor
+
+    with Flow("helpers") as flow:
+        factor = Parameter("factor", default=2)
+        scaled = scale.map([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], factor=unmapped(factor))
+    assert flow.run().is_successful()
+    constant = next(t for t in flow.tasks if isinstance(t, Constant))
+    assert constant.name == "Constant[list]" and is_helper(constant) and is_helper(factor)
+    assert not is_helper(scaled)
+
+    with History() as h:
+        listed = [t["name"] for t in h.tasks(h.resolve("last"), helpers=False)]
+        everything = {t["name"]: t["helper"] for t in h.tasks(h.resolve("last"))}
+        view = run_view(h, "last")
+        report = html_report(h, "last")
+    assert listed == ["scale"]
+    assert everything == {"factor": True, "Constant[list]": True, "scale": False}
+    assert [t["name"] for t in view["tasks"]] == ["scale"]
+    table = report[report.index("<th>task</th>"):]
+    table = table[:table.index("</table>")]   # the report's task table
+    assert "<td>scale</td>" in table and "Constant" not in table and "factor" not in table
+
+    assert main(["runs", "show", "last"]) == 0
+    shown = capsys.readouterr().out
+    assert "parameters: {'factor': 2}" in shown
+    rows = [line.split()[0] for line in shown.splitlines() if line.startswith("  ")
+            and line.split()[0].startswith(("scale", "Constant", "factor"))]
+    assert rows == ["scale-1"]

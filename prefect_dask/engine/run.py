@@ -29,7 +29,7 @@ from ..report import Progress, summary
 from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
                       Scheduled, State, Success, through_handlers)
 from ..targets import check_template, location_template
-from ..task import Constant, Parameter
+from ..task import Constant, Parameter, is_helper
 from .compile import Layout, build_plans, next_stage, shared_slugs
 from .nodes import (SHARED, CollectNode, GraphNode, GroupNode, HeadNode, ParentNode, parent_shell,
                     shared_node)
@@ -259,7 +259,8 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
             secret = _secret_names(flow)
             recorder = closing.enter_context(RunRecorder(
                 run_id, flow.name, _kept(params, secret), repr(executor),
-                executor.dashboard_link))
+                executor.dashboard_link, helpers={plans[t].slug for t in order
+                                                  if is_helper(t)}))
             if reused is not None:
                 recorder.resumed(record["run_id"], reused.sources)
             bar = closing.enter_context(Progress(flow.name, progress))

@@ -103,7 +103,7 @@ def run_view(h: History, ref: str) -> dict:
     run_id = run["run_id"]
     view = _summary(h, run)
     tasks = []
-    for t in h.tasks(run_id):
+    for t in h.tasks(run_id, helpers=False):
         took = (t["finished"] - t["started"]) if t["started"] is not None \
             and t["finished"] is not None else None
         tasks.append({"slug": t["slug"], "name": t["name"] or t["slug"], "state": t["state"],
