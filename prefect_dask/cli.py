@@ -368,11 +368,14 @@ def cmd_runs_logs(args: argparse.Namespace) -> int:
 
 def cmd_runs_prune(args: argparse.Namespace) -> int:
     from .caching import prune_cache
+    from .results import home
 
     older = _seconds(args.older_than, "--older-than")
     runs = _history().prune(older, dry_run=args.dry_run)
     verb = "Would delete" if args.dry_run else "Deleted"
     print(f"{verb} {len(runs)} run record(s) older than {args.older_than}.")
+    files = sum(r["checkpoints"] for r in runs)
+    print(f"{verb} {files} checkpoint file(s) of those runs (in {home() / 'results'}).")
     entries = prune_cache(older, dry_run=args.dry_run)
     print(f"{verb} {entries} cache entr{'y' if entries == 1 else 'ies'} older than "
           f"{args.older_than}.")
@@ -513,10 +516,16 @@ def main(argv: list[str] | None = None) -> int:
     logs.add_argument("--level", type=_level, default=logging.NOTSET,
                       help="the least level shown (DEBUG, INFO, WARNING, ERROR)")
     logs.set_defaults(func=cmd_runs_logs)
-    prune = runs_sub.add_parser("prune", help="delete old run records and cache entries")
+    prune = runs_sub.add_parser(
+        "prune", help="delete old run records, their checkpoints and old cache entries",
+        description="Deletes the records of ended runs started before AGE, the checkpoints "
+                    "those runs wrote under $PREFECT_DASK_HOME/results/<flow>/<task>/<run "
+                    "id>/ (not those a kept run resumed from; results a task's target=, a "
+                    "Result's location= or dir= put elsewhere are never touched), and cache "
+                    "entries written before AGE. Running runs are kept.")
     prune.add_argument("--older-than", required=True, metavar="AGE",
-                       help="delete ended runs started before this age (30m, 12h, 7d, 2w) and "
-                            "cache entries written before it")
+                       help="delete ended runs started before this age (30m, 12h, 7d, 2w), "
+                            "their checkpoints, and cache entries written before it")
     prune.add_argument("--dry-run", action="store_true", help="only say what would go")
     prune.set_defaults(func=cmd_runs_prune)
     bench = sub.add_parser("bench", help="time a flow on several executors")

@@ -64,11 +64,11 @@ from typing import Any
 import msgpack
 
 from .errors import RunRecordError
-from .results import home, private_dir
+from .results import home, private_dir, remove_checkpoints
 
 __all__ = ["History", "FAILED_STATES", "LOG_CAP", "RUNNING", "CRASHED"]
 
-SCHEMA = 4
+SCHEMA = 5
 LOG_CAP = 10_000          # log lines kept in the index per task (the record keeps all)
 SAMPLE = 20               # map indexes kept per failure group
 RUNNING, CRASHED = "Running", "Crashed"
@@ -99,6 +99,8 @@ CREATE TABLE IF NOT EXISTS spans (
     id INTEGER PRIMARY KEY, run_id TEXT, slug TEXT, worker TEXT, started REAL,
     finished REAL, n INTEGER, counts TEXT);
 CREATE INDEX IF NOT EXISTS spans_run ON spans (run_id, slug, worker);
+CREATE TABLE IF NOT EXISTS sources (
+    run_id TEXT, source TEXT, PRIMARY KEY (run_id, source));
 CREATE TABLE IF NOT EXISTS kind_names (code INTEGER PRIMARY KEY, name TEXT UNIQUE);
 """
 
@@ -252,7 +254,7 @@ class History:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
-            for table in ("runs", "tasks", "logs", "spans"):
+            for table in ("runs", "tasks", "logs", "spans", "sources"):
                 db.executemany(f"DELETE FROM {table} WHERE run_id = ?", [(r,) for r in run_ids])
             db.execute("COMMIT")
         except BaseException:
@@ -494,13 +496,22 @@ class History:
     # -- pruning --------------------------------------------------------------------
     def prune(self, older_than: float, dry_run: bool = False) -> list[dict]:
         """Delete the records (and index rows) of ended runs that started more than
-        ``older_than`` seconds ago; running runs are kept.  Returns the runs pruned."""
+        ``older_than`` seconds ago, and the checkpoints they left in the default result
+        folder (``results.remove_checkpoints``; not those a kept run resumed from and
+        reuses); running runs are kept.  Returns the runs pruned, each with
+        ``checkpoints``: how many checkpoint files went (or would go)."""
         with self._lock:
             self.sync()
             cutoff = time.time() - older_than
             rows = [_run_dict(r) for r in self._db.execute(
                 "SELECT * FROM runs WHERE started < ? AND state != ? ORDER BY started",
                 (cutoff, RUNNING))]
+            pruned = {r["run_id"] for r in rows}
+            reused = {source for run_id, source in self._db.execute(
+                "SELECT run_id, source FROM sources") if run_id not in pruned}
+            for r in rows:
+                r["checkpoints"] = 0 if r["run_id"] in reused or r["flow"] is None else \
+                    remove_checkpoints(r["flow"], r["run_id"], dry_run=dry_run)
             if dry_run or not rows:
                 return rows
             for r in rows:
@@ -606,6 +617,10 @@ class _Sync:
                           e.get("states") or [], e.get("messages") or {},
                           e.get("started") or [], e.get("finished") or [],
                           e.get("logs") or {}, e.get("workers") or [])
+        elif kind == "resumed":   # the runs whose checkpoints this run reuses
+            self.db.executemany("INSERT OR IGNORE INTO sources VALUES (?, ?)", [
+                (self.run_id, s) for s in
+                {s for runs in (e.get("sources") or {}).values() for s in runs}])
         elif kind == "expect":   # a stage was compiled: this many more task runs
             self.run["expected"] = (self.run["expected"] or 0) + (e.get("n") or 0)
         elif kind == "end":

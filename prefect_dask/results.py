@@ -17,6 +17,7 @@ the new one, never half of one.  Files and directories are created owner-only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
@@ -51,6 +52,39 @@ class ResultWriteError(PrefectDaskError, OSError):
 def home() -> Path:
     """``PREFECT_DASK_HOME`` (default ``~/.prefect_dask``): where caches, results and records live."""
     return Path(os.environ.get("PREFECT_DASK_HOME") or Path.home() / ".prefect_dask")
+
+
+def remove_checkpoints(flow_name: str, run_id: str, dry_run: bool = False) -> int:
+    """Delete the checkpoints run ``run_id`` of ``flow_name`` left in the default result
+    folder (``$PREFECT_DASK_HOME/results/<flow>/<slug>/<run id>/``, see
+    ``targets.default_location``), and the folders they leave empty; returns how many
+    files.  Only checkpoint files (and a killed writer's temporary files) go: what a
+    ``target``, a ``location`` or a Result's own ``dir`` put elsewhere is never touched."""
+    from .targets import checkpoint_folder, checkpoint_index
+
+    root = home() / "results"
+    flow_dir = root / flow_name   # checkpoint_folder's first level
+    count = 0
+    for slug_dir in (flow_dir.iterdir() if flow_dir.is_dir() else ()):
+        folder = root / checkpoint_folder(flow_name, slug_dir.name, run_id)
+        if not folder.is_dir():
+            continue
+        for path in folder.iterdir():
+            writing = path.name.startswith(".") and path.name.endswith(".tmp")
+            if path.is_file() and (writing or checkpoint_index(path.name) is not False):
+                count += 1
+                if not dry_run:
+                    path.unlink(missing_ok=True)
+        if not dry_run:
+            for empty in (folder, slug_dir):
+                try:
+                    empty.rmdir()
+                except OSError:   # something else is in it: it stays
+                    break
+    if not dry_run:
+        with contextlib.suppress(OSError):
+            flow_dir.rmdir()
+    return count
 
 
 # -- serializers -------------------------------------------------------------------

@@ -311,6 +311,10 @@ def test_runs_prune_deletes_old_records_and_cache_entries(env, project):
     proc = cli(env, "runs", "prune", "--older-than", "30d")
     assert proc.returncode == 0, proc.stderr
     assert "Deleted 1 run record(s)" in proc.stdout and "Deleted 1 cache entry" in proc.stdout
+    assert "Deleted 0 checkpoint file(s) of those runs" in proc.stdout
+    helped = " ".join(cli(env, "runs", "prune", "--help").stdout.split())
+    assert "the checkpoints those runs wrote under $PREFECT_DASK_HOME/results/<flow>/<task>/<run " \
+        "id>/" in helped and "target=" in helped
     assert not (home / "runs" / "old-run.msgpack").exists() and not entry.exists()
     assert fresh.exists() and len(run_ids(cli(env, "runs", "list").stdout)) == 1
     proc = cli(env, "runs", "prune", "--older-than", "soon")

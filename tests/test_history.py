@@ -355,3 +355,63 @@ def test_helper_tasks_are_left_out_of_every_task_listing(home, capsys, caplog):
     rows = [line.split()[0] for line in shown.splitlines() if line.startswith("  ")
             and line.split()[0].startswith(("scale", "Constant", "factor"))]
     assert rows == ["scale-1"]
+
+
+def _started_days_ago(record: str, days: float) -> None:
+    """Rewrite a run record as if the run started ``days`` ago."""
+    with open(record, "rb") as fh:
+        entries = list(msgpack.Unpacker(fh, raw=False, strict_map_key=False))
+    entries[0]["started"] = time.time() - days * 86400
+    with open(record, "wb") as fh:
+        for e in entries:
+            fh.write(msgpack.packb(e, use_bin_type=True))
+
+
+def test_prune_deletes_the_checkpoints_of_pruned_runs_only(home):
+    """Pruned: old runs' checkpoint folders.  Kept: a kept run's, an old run's that a kept
+    run resumed from (it reuses them), and a target= the user chose even in that layout."""
+    from prefect_dask import unmapped
+
+    @task(checkpoint=True)
+    def double(x):
+        return 2 * x
+
+    @task(target="{flow_name}/{task_slug}/{flow_run_id}/mine.txt")
+    def keep(xs):
+        return sum(xs)
+
+    with Flow("ckpt") as flow:
+        doubled = double.map([1, 2, 3])
+        keep(doubled)
+    first = flow.run()
+    assert first.is_successful()
+    with History() as h:
+        old_a = h.resolve("last")
+    second = flow.run()
+    with History() as h:
+        old_b = h.resolve("last")
+    flow.run(resume=old_a)     # reuses run A's checkpoints: A's folder must stay
+    with History() as h:
+        kept = h.resolve("last")
+        assert {h.resolve(r) for r in (old_a, old_b, kept)} == {old_a, old_b, kept}
+        paths = {r["run_id"]: r["path"] for r in h.runs()}
+    for run_id in (old_a, old_b):
+        _started_days_ago(paths[run_id], 30)
+    for index in home.glob("history.sqlite*"):   # rebuilt from the records, as rewritten
+        index.unlink()
+    results = home / "results" / "ckpt"
+
+    def files(run_id):
+        return sorted(p.name for p in results.glob(f"*/{run_id}/*"))
+
+    assert files(old_b) == ["0.pkl", "1.pkl", "2.pkl", "mine.txt"]
+    assert files(old_a) == ["0.pkl", "1.pkl", "2.pkl", "mine.txt"]
+    with History() as h:
+        would = {r["run_id"]: r["checkpoints"] for r in h.prune(7 * 86400, dry_run=True)}
+        assert would == {old_a: 0, old_b: 3} and files(old_b)[:1] == ["0.pkl"]
+        gone = {r["run_id"]: r["checkpoints"] for r in h.prune(7 * 86400)}
+    assert gone == {old_a: 0, old_b: 3}
+    assert files(old_b) == ["mine.txt"]           # the user's target stays
+    assert files(old_a) == ["0.pkl", "1.pkl", "2.pkl", "mine.txt"]
+    assert not list(results.glob(f"double*/{old_b}"))   # its emptied folder went too
+    assert flow.run(resume=kept).is_successful()     # the kept run still resumes
