@@ -29,6 +29,7 @@ import pickle
 import sys
 import threading
 from array import array
+from types import MappingProxyType
 from collections.abc import Iterable, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, ClassVar, overload
@@ -81,29 +82,36 @@ class State:
     location: str | None = None
     logs: tuple = ()
     worker: str | None = None
+    context: dict | None = None          # Prefect 1's state.context ({} when None)
+    cached_inputs: dict | None = None    # Prefect 1's state.cached_inputs ({} when None)
+    _extra: dict | None = None           # attributes a state handler set (see _setattr)
     _editable: bool = field(default=False, init=False, repr=False, compare=False)
 
     def replace(self, **changes: Any) -> "State":
         """Return a copy of this state with ``changes`` applied."""
         if "result" not in changes:   # a result left on a cluster stays there
             changes["result"] = raw_result(self)
+        for name in _DICT_SLOTS:      # as stored (None, not the {} a read gives)
+            if name not in changes:
+                changes[name] = _stored(self, name)
         return dataclasses.replace(self, **changes)
 
     def with_result(self, result: Any) -> "State":
         """A copy with another ``result`` (fast: the runner calls it per mapped child)."""
         cls = type(self)
         if cls.__dataclass_fields__.keys() != _BASE_FIELDS:
-            return dataclasses.replace(self, result=result)
+            return self.replace(result=result)
         return cls(self.message, result, attempts=self.attempts, started=self.started,
                    finished=self.finished, task_name=self.task_name, map_index=self.map_index,
                    loop_count=self.loop_count, location=self.location, logs=self.logs,
-                   worker=self.worker)
+                   worker=self.worker, context=_stored(self, "context"),
+                   cached_inputs=_stored(self, "cached_inputs"), _extra=self._extra)
 
     @classmethod
     def from_state(cls, old: "State", message: Any = None, result: Any = None, **changes: Any) -> "State":
         """Build a state of this class carrying ``old``'s bookkeeping fields over."""
         keep = {f.name: getattr(old, f.name) for f in dataclasses.fields(State)
-                if f.init and f.name not in ("message", "result")}
+                if f.init and f.name not in _NOT_CARRIED}
         keep.update(changes)
         return cls(message, result, **keep)
 
@@ -112,6 +120,14 @@ class State:
         """Prefect 1's ``state._result``: ``.value`` is the result, ``.location`` where it
         was checkpointed (None if it was not)."""
         return StateResult(self.result, self.location)
+
+    def __getattr__(self, name: str) -> Any:
+        """An attribute a state handler set on the state (Prefect 1 states took any)."""
+        if not name.startswith("__") and name != "_extra":
+            extra = _EXTRA_SLOT.__get__(self, State)
+            if extra is not None and name in extra:
+                return extra[name]
+        raise AttributeError(f"{type(self).__name__!r} state has no attribute {name!r}")
 
     @property
     def run_count(self) -> int:
@@ -207,7 +223,12 @@ class State:
         result = _RESULT_SLOT.__get__(self, State)
         if protocol >= 5 and type(result) is bytes and len(result) >= OUT_OF_BAND:
             return (_state_with_result, (self.with_result(None), pickle.PickleBuffer(result)))
-        return object.__reduce_ex__(self, protocol)
+        reduced = object.__reduce_ex__(self, protocol)
+        fields = reduced[2]   # the field values in order; context and cached_inputs as stored
+        for i in _DICT_INDEXES:
+            if fields[i] is _EMPTY:
+                fields[i] = None
+        return reduced
 
     #: Fields besides ``result`` (and those a subclass adds) that equality compares.
     _compared: ClassVar[tuple[str, ...]] = ()
@@ -223,7 +244,8 @@ class State:
             return False
         names = ("result", *self._compared,
                  *(f for f in type(self).__dataclass_fields__ if f not in _BASE_FIELDS))
-        return all(_same(getattr(self, n), getattr(other, n)) for n in names)
+        return (all(_same(getattr(self, n), getattr(other, n)) for n in names)
+                and _same(self._extra or {}, other._extra or {}))
 
     __hash__ = object.__hash__   # by identity, as in Prefect 1: states stay usable as keys
 
@@ -249,6 +271,9 @@ def _classes(classes: list[type], names_only: bool) -> list[Any]:
 
 
 _BASE_FIELDS = State.__dataclass_fields__.keys()
+#: Fields a new state (``from_state``) does not take from the old one: Prefect 1 built each
+#: state afresh, so what a handler set on one state is not on the next.
+_NOT_CARRIED = frozenset({"message", "result", "context", "cached_inputs", "_extra"})
 
 #: ``bytes`` results at least this big are pickled out of band (see ``State.__reduce_ex__``).
 OUT_OF_BAND = 64 * 1024
@@ -350,6 +375,39 @@ def raw_result(state: State) -> Any:
 State.result = property(_get_result, _RESULT_SLOT.__set__,   # type: ignore[assignment]
                         doc="The task's return value (or exception); fetched if Remote.")
 
+_EXTRA_SLOT = State.__dict__["_extra"]
+_DICT_SLOTS = {name: State.__dict__[name] for name in ("context", "cached_inputs")}
+_EMPTY: Any = MappingProxyType({})
+_DICT_INDEXES = [i for i, f in enumerate(dataclasses.fields(State)) if f.name in _DICT_SLOTS]
+
+
+def _stored(state: State, name: str) -> Any:
+    """``state.context`` or ``state.cached_inputs`` as stored: None when none was given."""
+    return _DICT_SLOTS[name].__get__(state, State)
+
+
+def _dict_field(name: str, doc: str) -> property:
+    """``state.<name>`` over its slot: the dict, or ``{}`` when none was given (kept on an
+    editable copy, so a handler's ``state.context["k"] = v`` stays; read-only otherwise)."""
+    slot = _DICT_SLOTS[name]
+
+    def get(self: State) -> Any:
+        value = slot.__get__(self, State)
+        if value is None:
+            if not self._editable:
+                return _EMPTY
+            value = {}
+            slot.__set__(self, value)
+        return value
+
+    return property(get, slot.__set__, doc=doc)
+
+
+State.context = _dict_field(  # type: ignore[assignment]
+    "context", "Prefect 1's state context: a dict of what a handler noted.")
+State.cached_inputs = _dict_field(  # type: ignore[assignment]
+    "cached_inputs", "Prefect 1's cached inputs (a handler may set them; the engine does not).")
+
 
 # -- editable copies for handlers ---------------------------------------------------
 # Prefect 1's handlers edit the state they are given (``new_state.result = ...``,
@@ -358,11 +416,16 @@ State.result = property(_get_result, _RESULT_SLOT.__set__,   # type: ignore[assi
 # (or the copy, if it returned None).
 
 def _setattr(self: State, name: str, value: Any) -> None:
-    if self._editable and name != "_editable" and name in type(self).__dataclass_fields__:
-        object.__setattr__(self, name, value)
-        return
+    if self._editable and not name.startswith("_"):
+        if name in type(self).__dataclass_fields__:
+            object.__setattr__(self, name, value)
+            return
+        if not hasattr(type(self), name):   # any other attribute, as Prefect 1 allowed
+            # (``new_state.timestamp = ...``): kept in ``_extra``, a copy of this state's own
+            object.__setattr__(self, "_extra", {**(self._extra or {}), name: value})
+            return
     raise dataclasses.FrozenInstanceError(
-        f"cannot assign to field {name!r}: states are immutable. Make a changed copy with "
+        f"cannot assign to {name!r}: states are immutable. Make a changed copy with "
         f"state.replace({name}=...); a state handler may assign to the state it is given.")
 
 
@@ -385,7 +448,8 @@ def editable(state: State) -> State:
     (True, <Success: "ok">, 2)
     """
     _guard(type(state))
-    copy = state.replace()
+    copy = state.replace(**{n: dict(d) for n in _DICT_SLOTS   # its own dicts to edit
+                            if (d := _stored(state, n)) is not None})
     object.__setattr__(copy, "_editable", True)
     return copy
 

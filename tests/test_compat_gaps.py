@@ -1,0 +1,140 @@
+"""Prefect 1 patterns that compat runs found missing, each checked against Prefect 1.4.1.
+
+* state handlers set any attribute on the state they are given (``new_state.timestamp``)
+  and read ``state.context`` / ``state.cached_inputs``;
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+import os
+import pickle
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from prefect_dask import Flow, task
+from prefect_dask.states import Failed, Pending, Success
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _compat(program: str, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    (tmp_path / "program.py").write_text(program)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        p for p in (str(ROOT), os.environ.get("PYTHONPATH", "")) if p)}
+    return subprocess.run([sys.executable, "-m", "prefect_dask.compat", "program.py", *args],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240,
+                          stdin=subprocess.DEVNULL)
+
+
+def _result_line(out: subprocess.CompletedProcess) -> dict:
+    assert out.returncode == 0, out.stderr
+    line = next(ln for ln in out.stdout.splitlines() if ln.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+# -- state attributes handlers set and read ---------------------------------------------
+
+def test_a_handler_timestamps_states_and_reads_the_previous_stamp(executor):
+    gaps = []
+
+    def stamp(t, old, new):
+        new.timestamp = datetime.datetime.now(datetime.timezone.utc)
+        new.context["kind"] = type(new).__name__
+        if hasattr(old, "timestamp"):
+            gaps.append((type(old).__name__, (new.timestamp - old.timestamp).total_seconds() >= 0,
+                         old.context["kind"]))
+        return new
+
+    @task(state_handlers=[stamp])
+    def work():
+        return 1
+
+    with Flow("stamped") as flow:
+        out = work()
+    final = flow.run(executor=executor).result[out]
+    assert gaps == [("Running", True, "Running")]
+    assert isinstance(final.timestamp, datetime.datetime) and final.context == {"kind": "Success"}
+    assert final.result == 1
+
+
+def test_handler_attributes_stay_on_their_state():
+    given = Success("ok", result=1, context={"a": 1})
+    from prefect_dask.states import editable, frozen
+    copy = editable(given)
+    copy.timestamp = 5
+    copy.context["b"] = 2
+    copy.cached_inputs["x"] = 3
+    done = frozen(copy)
+    assert given.context == {"a": 1} and not hasattr(given, "timestamp")   # the original
+    assert (done.timestamp, done.context, done.cached_inputs) == (5, {"a": 1, "b": 2}, {"x": 3})
+    assert done.replace(message="m").timestamp == 5 and done.with_result(2).timestamp == 5
+    again = pickle.loads(pickle.dumps(done))
+    assert again == done and again.timestamp == 5 and again.context == done.context
+    assert done != Success(result=1)        # as in Prefect 1: a set attribute counts
+    assert not hasattr(Failed.from_state(done), "timestamp")   # a new state starts afresh
+    assert Failed.from_state(done).context == {}
+
+
+def test_fresh_states_have_prefect_1_attributes_and_stay_immutable():
+    s = Pending()
+    assert s.context == {} and s.cached_inputs == {} and not hasattr(s, "timestamp")
+    assert Success(context={"t": 1}, cached_inputs={"x": 1}).context == {"t": 1}
+    with pytest.raises(dataclasses.FrozenInstanceError, match=r"'timestamp'.*state\.replace"):
+        s.timestamp = 1
+    with pytest.raises(TypeError):
+        s.context["k"] = 1   # not the state's: a frozen state's empty context is read-only
+    assert pickle.loads(pickle.dumps(s)).context == {}
+
+
+STAMPING = '''
+import datetime
+import json
+import prefect
+from prefect import Flow, task
+from prefect.engine.state import Success
+
+seen = []
+
+def stamp(task, old_state, new_state):
+    new_state.timestamp = datetime.datetime.now(datetime.timezone.utc)
+    new_state.context["note"] = type(new_state).__name__
+    if hasattr(old_state, "timestamp"):
+        gap = (new_state.timestamp - old_state.timestamp).total_seconds()
+        seen.append([type(old_state).__name__, type(new_state).__name__, gap >= 0,
+                     old_state.context.get("note")])
+        task.logger.info("%s -> %s", type(old_state).__name__, type(new_state).__name__)
+    else:
+        seen.append([type(old_state).__name__, type(new_state).__name__, None,
+                     dict(old_state.context), dict(old_state.cached_inputs)])
+    return new_state
+
+@task(state_handlers=[stamp])
+def work(x):
+    return x * 2
+
+with Flow("stamped") as flow:
+    out = work(21)
+
+if __name__ == "__main__":
+    state = flow.run()
+    final = state.result[out]
+    print("RESULT", json.dumps({
+        "flow": type(state).__name__, "task": type(final).__name__, "result": final.result,
+        "seen": seen, "stamped": isinstance(final.timestamp, datetime.datetime),
+        "context": final.context.get("note"), "fresh": hasattr(Success(), "timestamp"),
+        "fresh context": dict(Success().context)}))
+'''
+
+
+def test_compat_timestamping_handler_runs_unchanged(tmp_path):
+    """What Prefect 1.4.1 printed for the same program."""
+    assert _result_line(_compat(STAMPING, tmp_path)) == {
+        "flow": "Success", "task": "Success", "result": 42,
+        "seen": [["Pending", "Running", None, {}, {}], ["Running", "Success", True, "Running"]],
+        "stamped": True, "context": "Success", "fresh": False, "fresh context": {}}
