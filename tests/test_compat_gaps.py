@@ -2,6 +2,7 @@
 
 * state handlers set any attribute on the state they are given (``new_state.timestamp``)
   and read ``state.context`` / ``state.cached_inputs``;
+* ``prefect.utilities.debug.is_serializable`` (a fresh Python loads the pickle);
 """
 
 from __future__ import annotations
@@ -138,3 +139,69 @@ def test_compat_timestamping_handler_runs_unchanged(tmp_path):
         "flow": "Success", "task": "Success", "result": 42,
         "seen": [["Pending", "Running", None, {}, {}], ["Running", "Success", True, "Running"]],
         "stamped": True, "context": "Success", "fresh": False, "fresh context": {}}
+
+
+# -- prefect.utilities.debug ---------------------------------------------------------------
+
+def test_is_serializable_loads_the_object_in_a_fresh_python(tmp_path, monkeypatch):
+    import threading
+
+    from prefect_dask.utilities.debug import is_serializable
+
+    @task
+    def local_task(x):
+        return x
+
+    assert is_serializable(len) and is_serializable(local_task) and is_serializable({"a": [1]})
+    assert not is_serializable(threading.Lock())
+    with pytest.raises(TypeError, match="pickle"):
+        is_serializable(threading.Lock(), raise_on_error=True)
+    # a class only this process can import (its folder is on this sys.path alone)
+    (tmp_path / "only_here_mod.py").write_text("class Thing:\n    pass\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from only_here_mod import Thing
+    assert not is_serializable(Thing())
+    with pytest.raises(subprocess.CalledProcessError) as info:
+        is_serializable(Thing(), raise_on_error=True)
+    assert b"No module named 'only_here_mod'" in info.value.output
+
+
+DEBUG = '''
+import json
+import threading
+import prefect
+from prefect import Flow, task
+from prefect.utilities.debug import is_serializable, raise_on_exception
+from prefect.utilities import debug
+
+@task
+def where(x):
+    return prefect.context.get("map_index")
+
+@task
+def boom():
+    raise ValueError("boom")
+
+with Flow("debug") as flow:
+    boom()
+
+out = {"len": is_serializable(len), "lock": is_serializable(threading.Lock()),
+       "task": is_serializable(where), "same": debug.is_serializable is is_serializable}
+try:
+    is_serializable(threading.Lock(), raise_on_error=True)
+except Exception as exc:
+    out["lock error"] = type(exc).__name__
+try:
+    with raise_on_exception():
+        flow.run()
+except ValueError as exc:
+    out["raised"] = str(exc)
+print("RESULT", json.dumps(out))
+'''
+
+
+def test_compat_debug_module(tmp_path):
+    """What Prefect 1.4.1 printed for the same program."""
+    assert _result_line(_compat(DEBUG, tmp_path)) == {
+        "len": True, "lock": False, "task": True, "same": True, "lock error": "TypeError",
+        "raised": "boom"}

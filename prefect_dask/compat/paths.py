@@ -83,8 +83,6 @@ PATHS: dict[str, str] = {
     "utilities.edges.unmapped": "prefect_dask.task:unmapped",
     "utilities.edges.flatten": "prefect_dask.task:flatten",
     "utilities.edges.mapped": "prefect_dask.task:mapped",
-    "utilities.debug": PACKAGE,
-    "utilities.debug.raise_on_exception": "prefect_dask.context:raise_on_exception",
     # what needs Prefect Cloud or Server: importable, and using it says so
     "client": "prefect_dask.compat.cloud",
     "client.client": "prefect_dask.compat.cloud",
