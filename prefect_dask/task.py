@@ -440,6 +440,8 @@ class Task:
     def bind(self, *args: Any, mapped: bool = False, upstream_tasks: Iterable[Any] | None = None,
              flow: Any = None, **kwargs: Any) -> "Task":
         """Add this task (not a copy) to ``flow`` with these inputs; returns self."""
+        callargs = self._call_arguments(args, kwargs)   # first, as in Prefect 1: a call
+        # that does not match run() is a TypeError, inside a flow or not
         flow = flow if flow is not None else current_flow()
         if flow is None:
             raise NoFlowContextError(
@@ -453,7 +455,6 @@ class Task:
                 f"Task {self.name!r} is mapped inside the function {scope.name!r} given to "
                 "apply_map, which maps every task it builds already; call the task there "
                 f"({self.name}(...), not {self.name}.map(...)).")
-        callargs = self._call_arguments(args, kwargs)
         flow.set_dependencies(self, upstream_tasks=upstream_tasks, keyword_tasks=callargs,
                               mapped=mapped)
         return self

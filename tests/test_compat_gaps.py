@@ -3,6 +3,8 @@
 * state handlers set any attribute on the state they are given (``new_state.timestamp``)
   and read ``state.context`` / ``state.cached_inputs``;
 * ``prefect.utilities.debug.is_serializable`` (a fresh Python loads the pickle);
+* a task called with arguments its ``run`` does not take is a TypeError, in a flow or not
+  (Prefect 1 binds the arguments before it looks for the flow);
 """
 
 from __future__ import annotations
@@ -205,3 +207,25 @@ def test_compat_debug_module(tmp_path):
     assert _result_line(_compat(DEBUG, tmp_path)) == {
         "len": True, "lock": False, "task": True, "same": True, "lock error": "TypeError",
         "raised": "boom"}
+
+
+# -- binding before the flow ---------------------------------------------------------------
+
+def test_a_bad_call_outside_a_flow_is_a_type_error_before_the_missing_flow():
+    from prefect_dask.errors import NoFlowContextError, TaskBindError
+
+    @task
+    def add(x, y):
+        return x + y
+
+    for call in (lambda: add(1), lambda: add(1, z=3), lambda: add.map([1])):
+        with pytest.raises(TypeError, match=r"Task 'add' cannot be called with these arguments: "
+                                            r"missing a required argument: 'y'.*add\(x, y\)"):
+            call()
+    with pytest.raises(TaskBindError, match="too many positional arguments"):
+        add(1, 2, 3)
+    # a call that matches run() still says what is missing: the flow
+    with pytest.raises(NoFlowContextError, match=r"called outside a flow.*add\.run\(\.\.\.\)"):
+        add(1, 2)
+    with pytest.raises(ValueError, match="called outside a flow"):   # Prefect 1's type
+        add.map([1], [2])
