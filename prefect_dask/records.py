@@ -6,10 +6,13 @@ entry per finished graph node (state type, message, attempts, timings, result
 location), and an ``end`` entry.  Appending as nodes finish means a driver
 killed mid-run leaves a readable record of what finished; a torn last entry
 is ignored on reading.  Records are never pickled: reading one cannot run code.
+Each run also points itself out, when it starts, as its flow's newest run
+(``runs/last/``): ``find_run("last", flow)`` reads one record, not all of them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import time
@@ -20,7 +23,7 @@ from typing import Any
 import msgpack
 
 from .errors import RunRecordError
-from .results import home, private_dir
+from .results import atomic_write, home, private_dir
 from .states import Failed, MapStates, State
 
 __all__ = ["RunRecorder", "read_record", "list_runs", "find_run", "records_dir"]
@@ -28,6 +31,33 @@ __all__ = ["RunRecorder", "read_record", "list_runs", "find_run", "records_dir"]
 
 def records_dir() -> Path:
     return home() / "runs"
+
+
+def _last_pointer(flow_name: str) -> Path:
+    """The file naming the newest run of ``flow_name`` (``resume="last"`` reads it
+    instead of every record): ``runs/last/<hash of the flow name>``."""
+    return records_dir() / "last" / hashlib.sha256(flow_name.encode()).hexdigest()[:32]
+
+
+def _read_pointer(flow_name: str) -> dict | None:
+    try:
+        pointer = msgpack.unpackb(_last_pointer(flow_name).read_bytes(), raw=False)
+    except (OSError, ValueError, msgpack.UnpackException):
+        return None
+    if not isinstance(pointer, dict) or pointer.get("flow") != flow_name or not isinstance(
+            pointer.get("run_id"), str) or Path(pointer["run_id"]).name != pointer["run_id"]:
+        return None   # not a pointer of this flow (or not one we wrote)
+    return pointer
+
+
+def _point_to(flow_name: str, run_id: str, started: float) -> None:
+    """Make ``run_id`` the newest run of ``flow_name`` unless a run that started later
+    already is (written atomically when the run starts: a crashed run is found too)."""
+    pointer = _read_pointer(flow_name)
+    if pointer is not None and (pointer.get("started") or 0.0) > started:
+        return
+    atomic_write(_last_pointer(flow_name), msgpack.packb(
+        {"flow": flow_name, "run_id": run_id, "started": started}, use_bin_type=True))
 
 
 def _plain(value: Any) -> Any:
@@ -68,9 +98,11 @@ class RunRecorder:
         self._fh = open(self.path, "ab")
         os.chmod(self.path, 0o600)
         # pid and host tell a reader whether an unfinished run's driver still lives
+        started = time.time()
         self._write({"kind": "start", "run_id": run_id, "flow": flow_name,
-                     "parameters": parameters, "executor": executor, "started": time.time(),
+                     "parameters": parameters, "executor": executor, "started": started,
                      "pid": os.getpid(), "host": socket.gethostname(), "dashboard": dashboard})
+        _point_to(flow_name, run_id, started)
 
     def expect(self, n: int) -> None:
         """``n`` more task runs will finish (a stage was compiled): readers show progress."""
@@ -193,6 +225,12 @@ def find_run(run_id: str, flow_name: str | None = None) -> dict:
     """The record of ``run_id`` ("last" = the one started last, of ``flow_name`` if given:
     by the start time it records, not by when its file was last written)."""
     if run_id == "last":
+        pointer = _read_pointer(flow_name) if flow_name is not None else None
+        path = records_dir() / f"{pointer['run_id']}.msgpack" if pointer else None
+        if path is not None and path.exists():   # else (pruned, older version): look at all
+            record = read_record(path)
+            if record["flow"] == flow_name:
+                return record
         runs = [r for r in list_runs() if flow_name is None or r["flow"] == flow_name]
         if not runs:
             raise RunRecordError(

@@ -488,8 +488,10 @@ def test_record_with_a_torn_last_entry_still_reads(executor, rec):
     assert read_record(path)["state"] == "Success"
 
 
-def test_record_of_a_killed_driver_is_readable_and_resumable(tmp_path, home):
-    """A driver killed mid-run (os._exit) leaves a record of what finished; resume finishes it."""
+@pytest.mark.parametrize("how", ["run id", "last"])
+def test_record_of_a_killed_driver_is_readable_and_resumable(tmp_path, home, how):
+    """A driver killed mid-run (os._exit) leaves a record of what finished; resume finishes it
+    (``resume="last"`` finds the killed run, newer than a finished one)."""
     script = tmp_path / "killed.py"
     side = tmp_path / "side.txt"
     script.write_text(textwrap.dedent(f'''
@@ -524,10 +526,15 @@ def test_record_of_a_killed_driver_is_readable_and_resumable(tmp_path, home):
             out = third(second(first()))
 
         if __name__ == "__main__":
-            state = flow.run(resume=None if sys.argv[1] == "die" else sys.argv[2])
+            state = flow.run(resume=sys.argv[2] if sys.argv[1] == "resume" else None)
             print(state.result[out].result)
     '''))
     env = {**os.environ, "PREFECT_DASK_HOME": str(home)}
+    if how == "last":   # an earlier run that finished
+        proc = subprocess.run([sys.executable, str(script), "finish"], env=env,
+                              capture_output=True, text=True, timeout=60)
+        assert proc.returncode == 0 and proc.stdout.strip() == "42", proc.stderr
+        side.unlink()
     proc = subprocess.run([sys.executable, str(script), "die"], env=env, capture_output=True,
                           text=True, timeout=60)
     assert proc.returncode == 3, proc.stderr
@@ -535,7 +542,8 @@ def test_record_of_a_killed_driver_is_readable_and_resumable(tmp_path, home):
     assert record["state"] is None and record["finished"] is None        # no end entry
     assert by_name(record)["first"]["state"] == "Success"
     assert "third" not in by_name(record)
-    proc = subprocess.run([sys.executable, str(script), "resume", record["run_id"]], env=env,
+    proc = subprocess.run([sys.executable, str(script), "resume",
+                           record["run_id"] if how == "run id" else "last"], env=env,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "42"
@@ -784,3 +792,34 @@ def test_resume_finds_unrecorded_checkpoints_in_an_fsspec_store(executor, rec):
     assert rec.items[mark:] == []
     assert {type(c) for c in state.result[out].map_states} == {Cached}
     fsspec.filesystem("memory").rm(url, recursive=True)
+
+
+def test_resume_last_reads_one_record_among_many(executor, rec, monkeypatch):
+    """The newest run of the flow is found from its pointer (runs/last/), not by reading
+    every record: among many records of other flows and older runs, one is read."""
+    import prefect_dask.records as records
+    from prefect_dask.records import RunRecorder
+    from prefect_dask.states import Success
+
+    def fake_runs(flow_name, n):
+        for i in range(n):
+            with RunRecorder(f"{flow_name}-{i}", flow_name, {}, "local") as recorder:
+                recorder.end(Success())
+
+    switch = Switch(fail=True)
+    flow, out = pipeline(rec, switch)
+    fake_runs(flow.name, 50)            # older runs of this flow
+    flow.run(executor=executor, n=5)    # the newest one: it failed
+    newest = find_run("last", flow.name)["run_id"]
+    fake_runs("another-flow", 250)      # newer runs of another flow
+    reads = []
+    real = records.read_record
+    monkeypatch.setattr(records, "read_record", lambda path: reads.append(path) or real(path))
+    switch.fail = False
+    state = flow.run(executor=executor, resume="last")
+    assert state.result[out].result == "total=100"
+    assert len(reads) == 1 and str(reads[0]).endswith(f"{newest}.msgpack")
+    assert len(list(records_dir().glob("*.msgpack"))) == 302
+    # the pointed-to run's record gone (pruned): the newest one left is found by a scan
+    (records_dir() / f"{find_run('last', flow.name)['run_id']}.msgpack").unlink()
+    assert find_run("last", flow.name)["run_id"] == newest
