@@ -827,6 +827,9 @@ def test_a_raising_callback_ends_the_task_in_a_state_naming_task_and_callback(ex
     def broken_name(**fields):
         raise signals.PrefectSignal("no name")
 
+    def pausing_condition(state):
+        raise signals.PAUSE("wait for me")   # no final state: Failed, naming the callback
+
     @task(max_retries=2, retry_condition=broken_condition)
     def a():
         raise RuntimeError("a failed")
@@ -847,8 +850,12 @@ def test_a_raising_callback_ends_the_task_in_a_state_naming_task_and_callback(ex
     def e():
         return 1
 
+    @task(max_retries=1, retry_condition=pausing_condition)
+    def f():
+        raise RuntimeError("f failed")
+
     with Flow("callbacks") as flow:
-        ta, tb, tc, td, te = a(), b(), c(), d(), e()
+        ta, tb, tc, td, te, tf = a(), b(), c(), d(), e(), f()
     run(flow, executor, clock=clock)   # the first run stores d's cache entry
     final = run(flow, executor, clock=clock)
     assert final.is_failed()
@@ -865,6 +872,8 @@ def test_a_raising_callback_ends_the_task_in_a_state_naming_task_and_callback(ex
         in got[td].message
     assert type(got[te]) is Failed and isinstance(got[te].result, signals.PrefectSignal)
     assert "Task 'e': its task_run_name 'broken_name' raised" in got[te].message
+    assert type(got[tf]) is Failed and isinstance(got[tf].result, signals.PAUSE)
+    assert "Task 'f': its retry_condition 'pausing_condition' raised PAUSE" in got[tf].message
     for t in (ta, tc):
         assert got[t].attempts == 1   # no retry after the callback failed
 

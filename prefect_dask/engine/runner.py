@@ -430,14 +430,16 @@ class _CallbackEnded(Exception):
 def _user_call(run: _Run, what: str, fn: Callable[..., Any], *args: Any,
                name: Any = None) -> Any:
     """``fn(*args)``, the task's user callback ``what`` (``name``: the user's object, if
-    ``fn`` only applies it); what it raises becomes a state naming the task and the
-    callback (a state signal: its own state), raised as ``_CallbackEnded`` for the
-    pipeline step that called it to end the run in."""
+    ``fn`` only applies it); what it raises becomes a final state, raised as
+    ``_CallbackEnded`` for the pipeline step that called it to end the run in: a signal
+    of a final state (FAIL, SKIP, SUCCESS...) its state; anything else (RETRY, PAUSE,
+    LOOP, an error) Failed naming the task and the callback."""
     try:
         return fn(*args)
-    except signals.PrefectStateSignal as sig:
-        raise _CallbackEnded(sig.state) from None
     except (Exception, signals.PrefectSignal) as exc:  # signals are BaseExceptions
+        if isinstance(exc, signals.PrefectStateSignal) and exc.state.is_finished() \
+                and not isinstance(exc.state, Looped):
+            raise _CallbackEnded(exc.state) from None
         raise _CallbackEnded(Failed(
             f"Task {run.name!r}: its {what} {getattr(name or fn, '__name__', name)!r} raised "
             f"{exc!r}; fix the {what} (it must not raise).", result=exc)) from None
