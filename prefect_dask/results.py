@@ -35,6 +35,7 @@ from .errors import PrefectDaskError
 __all__ = ["home", "write_value", "read_value", "CorruptResultError", "ResultWriteError",
            "atomic_write", "Serializer", "PickleSerializer", "JSONSerializer",
            "MsgPackSerializer", "Result", "LocalResult", "MemoryResult", "FSSpecResult", "PrefectResult",
+           "S3Result", "GCSResult", "AzureResult",
            "private_dir"]
 
 MAGIC_PLAIN = b"PDR2"
@@ -382,21 +383,55 @@ class LocalResult(Result):
 
 
 class FSSpecResult(Result):
-    """Results under any fsspec URL (``s3://``, ``memory://``...); needs ``fsspec`` installed."""
+    """Results under any fsspec URL (``s3://``, ``memory://``...); needs ``fsspec`` installed,
+    and the URL's filesystem package (``s3fs``...).  Both are looked for when the store is
+    first used, so a program builds its flow without them."""
+
+    #: The package of each cloud filesystem fsspec reaches by URL scheme.
+    PACKAGES = {"s3": "s3fs", "s3a": "s3fs", "gs": "gcsfs", "gcs": "gcsfs", "az": "adlfs",
+                "abfs": "adlfs", "abfss": "adlfs"}
 
     def __init__(self, url: str, serializer: Serializer | None = None,
-                 key: str | bytes | None = None, location: Any = None) -> None:
-        try:
-            import fsspec
-        except ImportError:
-            raise ResultWriteError(
-                f"Result({url!r}) needs fsspec: pip install 'prefect_dask[fsspec]' (and the "
-                "filesystem's own package, e.g. s3fs).") from None
+                 key: str | bytes | None = None, location: Any = None,
+                 storage_options: dict | None = None) -> None:
         self.url = url.rstrip("/")
-        self.fs, self.root = fsspec.core.url_to_fs(self.url)
+        self.storage_options = dict(storage_options or {})   # passed to the filesystem
         self.serializer = serializer or PickleSerializer()
         self.key = key.encode() if isinstance(key, str) else key
         self.location = location
+        self._fs: Any = None
+
+    def _options(self) -> dict:
+        """The filesystem's options (a subclass may look some up when first used)."""
+        return self.storage_options
+
+    def _filesystem(self) -> tuple[Any, str]:
+        """The fsspec filesystem and the root path in it (made on first use)."""
+        if self._fs is None:
+            try:
+                import fsspec
+            except ImportError:
+                raise ResultWriteError(
+                    f"{self!r} needs fsspec to reach {self.url}: pip install "
+                    "'prefect_dask[fsspec]' (and the filesystem's own package, e.g. s3fs)."
+                ) from None
+            try:
+                self._fs = fsspec.core.url_to_fs(self.url, **self._options())
+            except ImportError as exc:
+                scheme = self.url.split("://", 1)[0]
+                package = self.PACKAGES.get(scheme, f"the fsspec filesystem for {scheme}://")
+                raise ResultWriteError(
+                    f"{self!r} needs {package} to reach {self.url}: pip install {package} "
+                    f"({exc}).") from None
+        return self._fs
+
+    @property
+    def fs(self) -> Any:
+        return self._filesystem()[0]
+
+    @property
+    def root(self) -> str:
+        return self._filesystem()[1]
 
     def _path(self, location: str) -> str:
         return f"{self.root}/{location}"
@@ -408,6 +443,9 @@ class FSSpecResult(Result):
         return f"{self.url}/{location}"
 
     def load(self, where: str) -> Any:
+        if where.startswith(self.url + "/"):   # ours: through this store's filesystem
+            with self.fs.open(f"{self.root}{where[len(self.url):]}", "rb") as fh:
+                return decode(fh.read(), where, self.key)
         import fsspec
 
         with fsspec.open(where, "rb") as fh:
@@ -434,3 +472,79 @@ class FSSpecResult(Result):
     def __repr__(self) -> str:
         return f"Result({self.url!r})"
 
+
+class _BucketResult(FSSpecResult):
+    """Prefect 1's result class of one cloud store, served as the fsspec store of its URL."""
+
+    SCHEME = ""
+
+    def __init__(self, bucket: str, serializer: Serializer | None = None,
+                 location: Any = None, key: str | bytes | None = None,
+                 storage_options: dict | None = None, **prefect1: Any) -> None:
+        if not bucket or not isinstance(bucket, str):
+            raise ValueError(f"{type(self).__name__} needs the name of a bucket (got {bucket!r}).")
+        unknown = set(prefect1) - {"value", "validators", "run_validators"}   # carry nothing
+        if unknown:
+            raise TypeError(f"{type(self).__name__}() got unexpected arguments {sorted(unknown)}; "
+                            f"filesystem options go in storage_options={{...}}.")
+        self.bucket = bucket
+        super().__init__(f"{self.SCHEME}://{bucket}", serializer, key, location, storage_options)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(bucket={self.bucket!r})"
+
+
+class S3Result(_BucketResult):
+    """Prefect 1's ``S3Result(bucket, boto3_kwargs=None, upload_options=None)``: results under
+    ``s3://bucket`` through s3fs (``pip install s3fs``); ``boto3_kwargs`` go to its client,
+    ``upload_options`` (e.g. ``{"ServerSideEncryption": "AES256"}``) to every upload."""
+
+    SCHEME = "s3"
+
+    def __init__(self, bucket: str, boto3_kwargs: dict | None = None,
+                 upload_options: dict | None = None, storage_options: dict | None = None,
+                 **kwargs: Any) -> None:
+        options = {**({"client_kwargs": dict(boto3_kwargs)} if boto3_kwargs else {}),
+                   **({"s3_additional_kwargs": dict(upload_options)} if upload_options else {}),
+                   **(storage_options or {})}
+        super().__init__(bucket, storage_options=options, **kwargs)
+
+
+class GCSResult(_BucketResult):
+    """Prefect 1's ``GCSResult(bucket)``: results under ``gs://bucket`` through gcsfs
+    (``pip install gcsfs``)."""
+
+    SCHEME = "gs"
+
+    def __init__(self, bucket: str | None = None, **kwargs: Any) -> None:
+        super().__init__(bucket, **kwargs)   # type: ignore[arg-type]
+
+
+class AzureResult(_BucketResult):
+    """Prefect 1's ``AzureResult(container, connection_string=None,
+    connection_string_secret=None)``: results under ``az://container`` through adlfs
+    (``pip install adlfs``).  The secret is read when the store is first used; with
+    neither, adlfs reads ``AZURE_STORAGE_CONNECTION_STRING``, as Prefect 1 did."""
+
+    SCHEME = "az"
+
+    def __init__(self, container: str, connection_string: str | None = None,
+                 connection_string_secret: str | None = None, **kwargs: Any) -> None:
+        self.container = container
+        self.connection_string_secret = connection_string_secret
+        if connection_string:
+            kwargs["storage_options"] = {"connection_string": connection_string,
+                                         **(kwargs.get("storage_options") or {})}
+        super().__init__(container, **kwargs)
+
+    def _options(self) -> dict:
+        options = self.storage_options
+        if self.connection_string_secret and "connection_string" not in options:
+            from .secrets import Secret
+
+            options = {**options,
+                       "connection_string": Secret(self.connection_string_secret).get()}
+        return options
+
+    def __repr__(self) -> str:
+        return f"AzureResult(container={self.container!r})"

@@ -5,6 +5,8 @@
 * ``prefect.utilities.debug.is_serializable`` (a fresh Python loads the pickle);
 * a task called with arguments its ``run`` does not take is a TypeError, in a flow or not
   (Prefect 1 binds the arguments before it looks for the flow);
+* ``S3Result``, ``GCSResult``, ``AzureResult`` are the fsspec store of their URL: built
+  without the cloud packages, and saying which to ``pip install`` when first used.
 """
 
 from __future__ import annotations
@@ -229,3 +231,107 @@ def test_a_bad_call_outside_a_flow_is_a_type_error_before_the_missing_flow():
         add(1, 2)
     with pytest.raises(ValueError, match="called outside a flow"):   # Prefect 1's type
         add.map([1], [2])
+
+
+# -- S3Result, GCSResult, AzureResult --------------------------------------------------------
+
+def _cloud_packages_missing(*names: str) -> bool:
+    import importlib.util
+    return all(importlib.util.find_spec(n) is None for n in names)
+
+
+@pytest.mark.skipif(not _cloud_packages_missing("s3fs", "gcsfs", "adlfs"),
+                    reason="a cloud filesystem package is installed")
+def test_cloud_results_build_without_their_packages_and_say_what_to_install():
+    from prefect_dask.results import (AzureResult, FSSpecResult, GCSResult, ResultWriteError,
+                                      S3Result)
+
+    s3 = S3Result(bucket="bkt", boto3_kwargs={"region_name": "eu-west-1"},
+                  upload_options={"ServerSideEncryption": "AES256"}, location="{task_name}.pkl")
+    gcs, az = GCSResult(bucket="g"), AzureResult(container="c", connection_string="cs")
+    assert isinstance(s3, FSSpecResult) and (s3.bucket, s3.location) == ("bkt", "{task_name}.pkl")
+    assert (gcs.bucket, az.container) == ("g", "c")
+    assert (s3.url, gcs.url, az.url) == ("s3://bkt", "gs://g", "az://c")
+    assert s3.storage_options == {"client_kwargs": {"region_name": "eu-west-1"},
+                                  "s3_additional_kwargs": {"ServerSideEncryption": "AES256"}}
+    assert az.storage_options == {"connection_string": "cs"}
+    for result, package in ((s3, "s3fs"), (gcs, "gcsfs"), (az, "adlfs")):
+        with pytest.raises(ResultWriteError,
+                           match=rf"{type(result).__name__}\(.*needs {package} to reach "
+                                 rf"{result.url}: pip install {package}"):
+            result.write(1, "x.pkl")
+    with pytest.raises(ValueError, match="GCSResult needs the name of a bucket"):
+        GCSResult()
+    with pytest.raises(TypeError, match=r"S3Result\(\) got unexpected arguments \['bukket'\]"):
+        S3Result(bucket="b", bukket="c")
+
+
+@pytest.fixture
+def s3_in_memory(monkeypatch):
+    """fsspec's in-memory filesystem serving ``s3://`` (a real filesystem, its own store)."""
+    import importlib
+
+    from fsspec.implementations.memory import MemoryFileSystem
+
+    class S3InMemory(MemoryFileSystem):
+        protocol = ("s3",)
+        store: dict = {}
+        pseudo_dirs = [""]
+
+    monkeypatch.setitem(importlib.import_module("fsspec.registry")._registry, "s3", S3InMemory)
+    return S3InMemory
+
+
+def test_s3_result_checkpoints_through_its_filesystem(executor, s3_in_memory):
+    from prefect_dask.results import S3Result
+
+    store = S3Result(bucket="results", location="{task_name}-{map_index}.pkl")
+
+    @task(result=store, checkpoint=True)
+    def square(x):
+        return {"sq": x * x}
+
+    with Flow("s3") as flow:
+        out = square.map([2, 3])
+    children = flow.run(executor=executor).result[out].map_states
+    assert [c.location for c in children] == ["s3://results/square-0.pkl",
+                                              "s3://results/square-1.pkl"]
+    assert store.read("square-1.pkl") == {"sq": 9} and store.exists("square-0.pkl")
+    assert sorted(store.stored("")) == ["square-0.pkl", "square-1.pkl"]
+    assert store.load("s3://results/square-0.pkl") == {"sq": 4}
+
+
+RESULTS = '''
+import json
+from prefect import Flow, task
+from prefect.engine.results import AzureResult, GCSResult, S3Result
+from prefect.engine.results.s3_result import S3Result as S3
+
+store = S3Result(bucket="my-bucket", location="{task_name}.pkl")
+
+@task(result=store, checkpoint=True)
+def one():
+    return 1
+
+with Flow("s3") as flow:
+    out = one()
+
+state = flow.run()
+print("RESULT", json.dumps({
+    "built": [store.bucket, store.location, GCSResult(bucket="g").bucket,
+              AzureResult(container="c").container, S3 is S3Result],
+    "flow": type(state).__name__, "task": type(state.result[out]).__name__,
+    "message": str(state.result[out].message)}))
+'''
+
+
+@pytest.mark.skipif(not _cloud_packages_missing("s3fs", "boto3"), reason="s3 packages installed")
+def test_compat_s3_result_without_its_package(tmp_path):
+    """Prefect 1.4.1 (with PREFECT__FLOWS__CHECKPOINTING=true, no boto3) built the same and
+    failed the task on writing, with ModuleNotFoundError("No module named 'botocore'")."""
+    out = _result_line(_compat(RESULTS, tmp_path))
+    assert out.pop("message").startswith(
+        "Task 'one': its result could not be checkpointed: S3Result(bucket='my-bucket') needs "
+        "s3fs to reach s3://my-bucket: pip install s3fs")
+    assert out == {"built": ["my-bucket", "{task_name}.pkl", "g", "c", True],
+                   "flow": "Failed", "task": "Failed"}
