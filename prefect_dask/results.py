@@ -65,6 +65,8 @@ def remove_checkpoints(flow_name: str, run_id: str, dry_run: bool = False) -> in
 
     root = home() / "results"
     flow_dir = root / flow_name   # checkpoint_folder's first level
+    if root.resolve() not in flow_dir.resolve().parents:   # a flow named "..": not ours
+        return 0
     count = 0
     for slug_dir in (flow_dir.iterdir() if flow_dir.is_dir() else ()):
         folder = root / checkpoint_folder(flow_name, slug_dir.name, run_id)
