@@ -23,6 +23,7 @@ True
 
 from __future__ import annotations
 
+import copyreg
 import dataclasses
 import math
 import pickle
@@ -99,13 +100,13 @@ class State:
     def with_result(self, result: Any) -> "State":
         """A copy with another ``result`` (fast: the runner calls it per mapped child)."""
         cls = type(self)
-        if cls.__dataclass_fields__.keys() != _BASE_FIELDS:
-            return self.replace(result=result)
-        return cls(self.message, result, attempts=self.attempts, started=self.started,
-                   finished=self.finished, task_name=self.task_name, map_index=self.map_index,
-                   loop_count=self.loop_count, location=self.location, logs=self.logs,
-                   worker=self.worker, context=_stored(self, "context"),
-                   cached_inputs=_stored(self, "cached_inputs"), _extra=self._extra)
+        slots = _FIELD_SLOTS.get(cls) or _field_slots(cls)
+        new = object.__new__(cls)
+        for slot in slots:   # every field as stored, then the new result
+            slot.__set__(new, slot.__get__(self, cls))
+        _RESULT_SLOT.__set__(new, result)
+        _EDITABLE_SLOT.__set__(new, False)
+        return new
 
     @classmethod
     def from_state(cls, old: "State", message: Any = None, result: Any = None, **changes: Any) -> "State":
@@ -223,12 +224,10 @@ class State:
         result = _RESULT_SLOT.__get__(self, State)
         if protocol >= 5 and type(result) is bytes and len(result) >= OUT_OF_BAND:
             return (_state_with_result, (self.with_result(None), pickle.PickleBuffer(result)))
-        reduced = object.__reduce_ex__(self, protocol)
-        fields = reduced[2]   # the field values in order; context and cached_inputs as stored
-        for i in _DICT_INDEXES:
-            if fields[i] is _EMPTY:
-                fields[i] = None
-        return reduced
+        cls = type(self)
+        slots = _FIELD_SLOTS.get(cls) or _field_slots(cls)
+        # the fields as stored (context None, not the {} a read gives), in order
+        return (copyreg.__newobj__, (cls,), [slot.__get__(self, cls) for slot in slots])
 
     #: Fields besides ``result`` (and those a subclass adds) that equality compares.
     _compared: ClassVar[tuple[str, ...]] = ()
@@ -376,9 +375,19 @@ State.result = property(_get_result, _RESULT_SLOT.__set__,   # type: ignore[assi
                         doc="The task's return value (or exception); fetched if Remote.")
 
 _EXTRA_SLOT = State.__dict__["_extra"]
+_EDITABLE_SLOT = State.__dict__["_editable"]
 _DICT_SLOTS = {name: State.__dict__[name] for name in ("context", "cached_inputs")}
+_CONTEXT_SLOT, _CACHED_SLOT = _DICT_SLOTS.values()
 _EMPTY: Any = MappingProxyType({})
-_DICT_INDEXES = [i for i, f in enumerate(dataclasses.fields(State)) if f.name in _DICT_SLOTS]
+_FIELD_SLOTS: dict[type, list] = {}   # state class -> the slot of each field, in order
+
+
+def _field_slots(cls: type) -> list:
+    raw = {"result": _RESULT_SLOT, "_extra": _EXTRA_SLOT, **_DICT_SLOTS}
+    slots = _FIELD_SLOTS[cls] = [
+        raw.get(f.name) or next(c.__dict__[f.name] for c in cls.__mro__ if f.name in c.__dict__)
+        for f in dataclasses.fields(cls)]
+    return slots
 
 
 def _stored(state: State, name: str) -> Any:
