@@ -93,12 +93,24 @@ def shape(workload, n_override):
         "diamond-4x2k": (n_override or 2_000, 4, inc, True),
         "bytes-100x10mb": (100, 1, make_bytes, True),
         "map-1m": (n_override or 1_000_000, 1, inc, True),
+        # inc over a list, no reduce: what each mapped child costs the workers' memory
+        "wide-1m": (n_override or 1_000_000, 1, inc, False),
+        "wide-2m": (n_override or 2_000_000, 1, inc, False),
         "param-1b": (n_override or 200, 1, use_blob, False),
         "param-20mb": (n_override or 200, 1, use_blob, False),
     }[workload]
 
 
+def inc_span(start, stop):
+    """Raw Dask's batch of a wide workload: inc over one contiguous span."""
+    return [inc(i) for i in range(start, stop)]
+
+
 def raw_graph(n, stages, fn, reduce, workload=""):
+    if workload in WIDE:   # as many batch tasks as prefect_dask makes (16 per 2 workers)
+        step = -(-n // 16)
+        graph = {("a", j): (inc_span, s, min(s + step, n)) for j, s in enumerate(range(0, n, step))}
+        return graph, list(graph)
     if workload == "diamond-4x2k":  # a -> (b, c) -> d per element, then the sum
         graph = {}
         for i in range(n):
@@ -207,6 +219,16 @@ def make_executor(name, workers, results_on_cluster=False):
     raise SystemExit(f"unknown executor {name!r}; use local, threads, processes or dask")
 
 
+WIDE = ("wide-1m", "wide-2m")
+
+
+def _peak_rss_mib():
+    """On a worker: its process's peak RSS in MiB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+
+
 def run_child(args):
     """Run one workload here; print its JSON record."""
     import dask
@@ -257,12 +279,14 @@ def run_child(args):
         run_ours = lambda: flow.run(executor=make_executor(args.executor, workers),  # noqa: E731
                                     progress=False, log_level="WARNING")
     ours, raw = [], []
-    repeat = 1 if args.workload == "map-1m" else args.repeat
+    repeat = 1 if args.workload in ("map-1m", *WIDE) else args.repeat
     t0 = time.perf_counter()
     state = run_ours()                   # first run alone: its peak RSS is ours only
     ours.append(time.perf_counter() - t0)
     ok = state.is_successful()
     rss_ours = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    # each worker's peak RSS so far: prefect_dask's run only (raw Dask runs after it)
+    rss_workers = sorted(client.run(_peak_rss_mib).values()) if args.executor == "dask" else None
     t0 = time.perf_counter()
     raw_get()
     raw.append(time.perf_counter() - t0)
@@ -279,7 +303,7 @@ def run_child(args):
         assert len(state.result[blobs].map_states[0].result) == MB10
     state = None
     cmap, cgather = [], []
-    if args.executor == "dask":
+    if args.executor == "dask" and workload not in WIDE:   # 10^6 futures: minutes of client
         for _ in range(repeat):
             t0 = time.perf_counter()
             client_map()
@@ -304,6 +328,8 @@ def run_child(args):
         "peak_rss_mib_with_raw": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "cluster_setup_s": None if setup is None else round(setup, 3),
     }
+    if rss_workers is not None:
+        record["peak_rss_mib_per_worker_prefect_dask"] = rss_workers
     if cmap:
         record["median_raw_client_map_s"] = round(statistics.median(cmap), 4)
         record["ratio_to_client_map"] = round(med_ours / statistics.median(cmap), 3)

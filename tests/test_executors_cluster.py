@@ -271,6 +271,37 @@ def test_mapped_chain_and_reduce(any_executor):
     assert state.result[t].result == 110
 
 
+def count_children(task, old, new):
+    """A parent's state handler that reads its children (as Prefect 1 handlers may)."""
+    if isinstance(new, Mapped):
+        kids = new.map_states
+        return new.replace(message=f"{len(kids)} children, {sum(c.result for c in kids)} total")
+    return new
+
+
+@task(state_handlers=[count_children], map_batch_size=7)
+def counted_inc(x):
+    return x + 1
+
+
+@pytest.mark.parametrize("read_after", [False, True])
+def test_mapped_parent_handler_sees_its_children(any_executor, read_after):
+    """Whether a later task reads the parent (it then runs where it is read) or not (on a
+    cluster it is then gathered on the driver, issue 14 item 7), its handler sees every
+    child and the parent holds them all."""
+    with Flow("parent handler") as flow:
+        a = counted_inc.map(list(range(40)))
+        if read_after:
+            t = total(a)
+    state = run(flow, any_executor)
+    parent = state.result[a]
+    assert isinstance(parent, Mapped) and parent.message == "40 children, 820 total"
+    assert parent.result == list(range(1, 41))
+    assert [c.map_index for c in parent.map_states] == list(range(40))
+    if read_after:
+        assert state.result[t].result == 820
+
+
 def test_mapped_over_a_constant_runs_in_one_stage(any_executor):
     with Flow("constant map") as flow:
         b = double.map(inc.map([1, 2, 3]))

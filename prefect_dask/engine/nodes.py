@@ -255,7 +255,8 @@ def head_of(plan: TaskPlan, info: RunInfo, upstream: tuple) -> Head:
 @dataclass(frozen=True, slots=True)
 class ParentNode:
     """A mapped task's final State from its ``upstream`` (aligned with its inputs) and its
-    ``batches`` (keys of its BatchNodes).  No task code runs in it."""
+    ``batches`` (keys of its BatchNodes).  No task code runs in it.  On a cluster it runs
+    there only if a task reads it; else the driver ``gather``s it (see ``run.run_stage``)."""
 
     kind: ClassVar[str] = "gather"
     alone: ClassVar[bool] = False
@@ -269,9 +270,11 @@ class ParentNode:
                         len(self.upstream), *self.upstream, *(TaskRef(b) for b in self.batches))
 
     def gather(self, held: Mapping[Any, Any], info: RunInfo) -> State:
-        """Its value from values the driver holds (its batches may hold Crashed states)."""
-        return run_parent(self.plan, info, tuple(_value(r, held) for r in self.upstream),
-                          MapStates.concat(self.plan.task.name, [held[b] for b in self.batches]))
+        """Its value from values the driver holds (its batches may hold Crashed states);
+        its result as on a cluster (``whole``): results left there stay there."""
+        return self.whole(parent_shell(run_parent(
+            self.plan, info, tuple(_value(r, held) for r in self.upstream),
+            MapStates.concat(self.plan.task.name, [held[b] for b in self.batches]))), held)
 
     def whole(self, state: State, held: Mapping[Any, Any]) -> State:
         """``state`` fetched as a shell (see ``compile.parent_shell``) made whole again from

@@ -466,17 +466,24 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
     Each round computes the pending nodes as one graph (with the run-wide ``SHARED``
     node, carrying the held States of the ``shared`` slugs); what did not come back goes through the recovery machine (``recovery.py``),
     whose actions make the next round.  A node marked ``alone`` runs in a round of its
-    own.  On a cluster (``executor.on_cluster``), mapped parents come back without
-    their children, which the driver has from the batches, and only the ``keep`` keys
-    (read by later stages) stay on the cluster.
+    own.  On a cluster (``executor.on_cluster``), a mapped parent that no task reads there
+    is gathered on the driver from its batches (no worker holds every child's State);
+    one that a task reads runs on the cluster and comes back without its children, which
+    the driver has from the batches; only the ``keep`` keys (read by later stages) stay
+    on the cluster.
     """
     pending: dict[Any, GraphNode] = dict(nodes)
     keep = set(nodes) if keep is None else set(keep)
+    # On a cluster, a mapped parent that no node reads there is gathered on the driver from
+    # the batches it holds anyway: on a worker it would need every child's State in one place.
+    here = _parents_here(nodes, keep) if executor.on_cluster else set()
     while pending:
         now = _next_round(pending)
         later = {k: n for k, n in pending.items() if k not in now}
+        gather_here = {k: now.pop(k) for k in here & set(now)}
 
-        def store(key: Any, value: Any, now: Mapping[Any, GraphNode] = now) -> None:
+        def store(key: Any, value: Any,
+                  now: Mapping[Any, GraphNode] = {**now, **gather_here}) -> None:
             """Hold a node's value: a mapped parent made whole, a group's States each under
             its task's slug too; report each task's State."""
             node = now[key]
@@ -495,6 +502,11 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
             if key in now and not isinstance(value, NodeError):
                 store(key, value)
 
+        if not now:
+            for key, node in gather_here.items():
+                store(key, node.gather(held, info))
+            pending = later
+            continue
         graph = {k: n.task() for k, n in now.items()}
         graph[SHARED] = shared_node(info, now, {k: held[k] for k in shared})
         deps = set().union(*(t.dependencies for t in graph.values())) - set(graph)
@@ -535,7 +547,15 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
                 # its tasks' States: done on the driver, so what finished is kept even if
                 # the cluster is gone
                 store(key, node.gather(held, info))
-        pending = {**again, **later}
+        pending = {**again, **later, **gather_here}
+
+
+def _parents_here(nodes: Mapping[Any, GraphNode], keep: Collection[Any]) -> set:
+    """The mapped parents among ``nodes`` that no other node reads and no later stage needs
+    on the cluster: ``run_stage`` gathers them on the driver once their inputs are held."""
+    read = set().union(*(n.task().dependencies for n in nodes.values()))
+    return {k for k, n in nodes.items()
+            if isinstance(n, ParentNode) and k not in read and k not in keep}
 
 
 def _events(errors: Mapping[Any, NodeError],
