@@ -466,8 +466,9 @@ def test_ctrl_c_cancels_the_run_and_says_how_to_resume(env, tmp_path, executor):
     proc = subprocess.Popen([sys.executable, "-m", "prefect_dask.cli", "run", str(path),
                              # as many threads as children: whichever order the threads
                              # take them in, the short ones finish first
-                             "--executor", executor, "--workers",
-                             "4" if executor == "threads" else "2"], env=env,
+                             "--executor", executor,
+                             *(["--workers", "4"] if executor == "threads" else
+                               ["--workers", "2", "--threads", "2"])], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=takes_ctrl_c,
                             start_new_session=True)
