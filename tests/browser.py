@@ -57,6 +57,17 @@ def _wait(predicate: Any, timeout: float, what: str) -> Any:
         time.sleep(0.05)
 
 
+
+def stop(proc: subprocess.Popen) -> None:
+    """Terminate ``proc`` (if still running), killing it when it does not end in 10 s."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
 class Chromium:
     """One headless Chromium with one page, driven over the DevTools protocol."""
 
@@ -143,12 +154,7 @@ class Chromium:
         ws = getattr(self, "ws", None)
         if ws is not None:
             ws.close()
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
+        stop(self.proc)
         shutil.rmtree(self.profile, ignore_errors=True)
 
     def __enter__(self) -> "Chromium":
@@ -175,13 +181,7 @@ class UIProcess:
         self.stderr = ""
 
     def close(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        stop(self.proc)
         self.stderr = self.proc.stderr.read() if self.proc.stderr else ""
         for stream in (self.proc.stdout, self.proc.stderr):
             if stream is not None:
