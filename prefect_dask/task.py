@@ -750,6 +750,21 @@ class Constant(Task):
     def run(self) -> Any:
         return self.value
 
+    def without_value(self) -> "Constant":
+        """A copy of this task that does not carry the value: what a worker's copy of an
+        edge from it holds (the value reaches workers as this task's State)."""
+        shell = _copy.copy(self)
+        shell.value = NOT_SENT
+        return shell
+
+
+class _NotSent:
+    def __repr__(self) -> str:
+        return "<value not sent to this worker: read it from the task's State>"
+
+
+NOT_SENT = _NotSent()
+
 
 def is_helper(task: Any) -> bool:
     """Whether ``task`` is one the flow made to carry a value (a Constant) or a Parameter,

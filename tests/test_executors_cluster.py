@@ -309,6 +309,46 @@ def test_mapped_over_a_constant_runs_in_one_stage(any_executor):
     assert list(state.result[b].result) == [4, 6, 8]
 
 
+class Arrival:
+    """A list element that notes, in a file, each process it is unpickled in."""
+
+    def __init__(self, i, log):
+        self.i, self.log = i, log
+
+    def __reduce__(self):
+        return (_arrive, (self.i, self.log))
+
+
+def _arrive(i, log):
+    append_line(log, str(os.getpid()))
+    return Arrival(i, log)
+
+
+@task
+def element_index(x):
+    time.sleep(0.002)   # long enough that both workers take batches
+    return x.i
+
+
+@pytest.mark.parametrize("name", ["processes", "dask"])
+def test_each_element_of_a_mapped_over_list_travels_once(name, tmp_path):
+    """A list the driver holds is cut into the batches' parts: each batch carries its own
+    elements, so no worker (or pool call) receives the whole list."""
+    from conftest import EXECUTORS
+
+    log = tmp_path / "arrivals"
+    n = 400
+    with Flow("parts") as flow:
+        out = element_index.map([Arrival(i, str(log)) for i in range(n)])
+    state = run(flow, EXECUTORS[name]())
+    assert state.result[out].result == list(range(n))
+    arrivals = [int(pid) for pid in read_lines(log) if int(pid) != os.getpid()]
+    assert len(set(arrivals)) == 2, arrivals      # both workers ran batches
+    # the whole list sent to each worker would be 2n arrivals; each part once is n (a
+    # batch a Dask worker stole from the other may arrive twice)
+    assert n <= len(arrivals) < 1.5 * n, len(arrivals)
+
+
 def test_failing_child_and_all_finished_reduce(any_executor):
     with Flow("one bad child") as flow:
         q = div.map([1, 2, 0, 4])

@@ -38,10 +38,10 @@ from typing import Any
 
 from dask.task_spec import TaskRef
 
-from ..states import Mapped, State, Success
+from ..states import Mapped, State, Success, raw_result
 from ..task import Edge, Parameter, flattens, is_sequence
 from .nodes import (BatchNode, Child, Elem, GraphNode, GroupNode, HeadNode, Member, ParentNode,
-                    Paths, Rule, TaskNode, Whole, member_ref, shared_ref)
+                    Paths, Rule, Slice, TaskNode, Whole, member_ref, shared_ref)
 from .runner import TaskPlan
 
 __all__ = ["Stage", "Layout", "build_plans", "next_stage", "batch_size_for", "task_resources",
@@ -195,6 +195,19 @@ def _width(state: State, flattened: bool) -> int | None:
     return None
 
 
+def _part(state: State | None, span: range) -> State | None:
+    """``state`` with only elements ``span`` of its result, if it is a finished upstream
+    whose list or tuple the driver holds (each batch then carries its own elements);
+    else None (the batch reads the whole State and indexes it)."""
+    if state is None or isinstance(state, Mapped) or not state.is_successful() \
+            or state.is_skipped():
+        return None
+    value = raw_result(state)
+    if type(value) not in (list, tuple):
+        return None
+    return state.with_result(value[span.start:span.stop])
+
+
 def ref(key: Any, member_of: Mapping[str, tuple], shared: Collection[str] = ()) -> Any:
     """What a node passes to read ``key``: a TaskRef; for a task that ran in a group node
     (``member_of[slug] = (group key, index)``) its State picked from the group's; for a
@@ -266,7 +279,8 @@ class _Compiler:
         layout = self.layouts.get(up)
         if not inp.flattened:
             if layout is None:
-                return Elem(dep(up.slug))
+                part = _part(self.done.get(up), span)
+                return Elem(dep(up.slug)) if part is None else Slice(part, span.start)
             first, last = span.start // layout.size, (span.stop - 1) // layout.size
             idx = [dep((up.slug, j)) for j in range(first, last + 1)]
             if idx == list(range(idx[0], idx[0] + len(idx))):

@@ -35,7 +35,7 @@ from .runner import RunInfo, TaskPlan, parent_verdict, pick, run_parent, run_tas
 
 __all__ = ["SHARED", "Shared", "shared_node", "TaskNode", "BatchNode", "GroupNode", "Member",
            "Head", "HeadNode", "head_of", "ParentNode", "CollectNode", "GraphNode", "Whole",
-           "Elem", "Child", "Paths", "member_ref", "shared_ref", "parent_shell"]
+           "Elem", "Slice", "Child", "Paths", "member_ref", "shared_ref", "parent_shell"]
 
 SHARED = "~shared"   # the key of the run-wide data node in every graph
 
@@ -97,6 +97,19 @@ class Elem:
 
 
 @dataclass(frozen=True, slots=True)
+class Slice:
+    """Mapped over a list the driver holds: the batch carries its own part of it,
+    ``state`` (the upstream State with only elements ``base:`` of its result), so no
+    worker receives the whole list."""
+
+    state: State
+    base: int
+
+    def locate(self, deps: tuple, i: int) -> State:
+        return self.state.with_result(self.state.result[i - self.base])
+
+
+@dataclass(frozen=True, slots=True)
 class Child:
     """Child ``i`` of a batched mapped upstream whose batches start at ``deps[dep]``:
     ``deps[dep + b][o]`` where ``b, o = divmod(i - base, size)``."""
@@ -122,7 +135,7 @@ class Paths:
         return pick(state, path)
 
 
-Rule = Whole | Elem | Child | Paths
+Rule = Whole | Elem | Slice | Child | Paths
 
 
 # -- the nodes ------------------------------------------------------------------------

@@ -466,17 +466,19 @@ def run_stage(executor: Any, nodes: Mapping[Any, GraphNode], info: RunInfo, held
     Each round computes the pending nodes as one graph (with the run-wide ``SHARED``
     node, carrying the held States of the ``shared`` slugs); what did not come back goes through the recovery machine (``recovery.py``),
     whose actions make the next round.  A node marked ``alone`` runs in a round of its
-    own.  On a cluster (``executor.on_cluster``), a mapped parent that no task reads there
-    is gathered on the driver from its batches (no worker holds every child's State);
+    own.  In other processes (``executor.needs_pickle``), a mapped parent that no task reads
+    there is gathered on the driver from its batches (no worker holds every child's State);
     one that a task reads runs on the cluster and comes back without its children, which
     the driver has from the batches; only the ``keep`` keys (read by later stages) stay
     on the cluster.
     """
     pending: dict[Any, GraphNode] = dict(nodes)
     keep = set(nodes) if keep is None else set(keep)
-    # On a cluster, a mapped parent that no node reads there is gathered on the driver from
-    # the batches it holds anyway: on a worker it would need every child's State in one place.
-    here = _parents_here(nodes, keep) if executor.on_cluster else set()
+    # In other processes, a mapped parent that no node reads there is gathered on the driver
+    # from the batches it holds anyway: in a worker it would need every child's State, and
+    # its whole upstream, in one place.  (Only a cluster keeps results for later stages.)
+    here = (_parents_here(nodes, keep if executor.on_cluster else ())
+            if executor.needs_pickle else set())
     while pending:
         now = _next_round(pending)
         later = {k: n for k, n in pending.items() if k not in now}

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import dataclasses
 import inspect
 import datetime
 import logging
@@ -97,6 +98,14 @@ class Input:
     key: str | None    # argument name, or None for an ordering-only edge
     mapped: bool
     flattened: bool
+
+    def __reduce__(self) -> tuple:
+        """Pickled (for a worker), an edge from a Constant carries a copy of it without
+        its value: the value travels as the Constant's State (each batch only its part)."""
+        edge, up = self.edge, self.edge.upstream_task
+        if isinstance(up, Constant):
+            edge = dataclasses.replace(edge, upstream_task=up.without_value())
+        return (Input, (edge, self.key, self.mapped, self.flattened))
 
 
 @dataclass(frozen=True, slots=True)
