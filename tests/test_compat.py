@@ -96,7 +96,9 @@ def test_deep_paths_renamed_as_prefect_1_writes_them():
     assert merge is prefect_dask.merge and FilterTask is prefect_dask.FilterTask
     assert unmapped is prefect_dask.unmapped and apply_map is prefect_dask.apply_map
     assert LocalDaskExecutor is prefect_dask.executors.LocalDaskExecutor
-    assert FlowRunner.__module__ == "prefect_dask.engine.flow_runner"
+    assert FlowRunner.__module__ == "prefect_dask.compat.runners"
+    import prefect_dask.engine.flow_runner as fr
+    assert fr.FlowRunner is FlowRunner
     # attribute chains after one import, as Prefect 1's eager imports allowed
     assert prefect_dask.engine.signals.FAIL is signals.FAIL
     assert prefect_dask.utilities.logging.get_logger is prefect_dask.get_logger

@@ -13,7 +13,7 @@ import pytest
 
 from prefect_dask import Flow, Parameter, config, context, task
 from prefect_dask.configuration import ConfigReadOnlyError, load
-from prefect_dask.engine.flow_runner import FlowRunner
+from prefect_dask.compat.runners import FlowRunner
 from prefect_dask.errors import NeedsServerError
 from prefect_dask.results import LocalResult
 from prefect_dask.states import Success

@@ -35,8 +35,10 @@ PATHS: dict[str, str] = {
     "core.edge": "prefect_dask.flow",
     "core.parameter": "prefect_dask.task",
     # prefect.engine (prefect_dask.engine is our engine; Prefect's modules live elsewhere)
-    "engine.FlowRunner": "prefect_dask.engine.flow_runner:FlowRunner",
-    "engine.TaskRunner": "prefect_dask.engine.task_runner:TaskRunner",
+    "engine.FlowRunner": "prefect_dask.compat.runners:FlowRunner",
+    "engine.TaskRunner": "prefect_dask.compat.runners:TaskRunner",
+    "engine.flow_runner": "prefect_dask.compat.runners",
+    "engine.task_runner": "prefect_dask.compat.runners",
     "engine.state": "prefect_dask.states",
     "engine.signals": "prefect_dask.signals",
     "engine.result": "prefect_dask.results",
