@@ -43,12 +43,15 @@ def bench_map(docs: list[dict]) -> list[str]:
                 ours = (f"{ours} (client.map + gather of every result: "
                         f"{r['median_raw_client_map_gather_s']} s, ratio "
                         f"{cell(r, 'ratio_to_client_map_gather')})")
+            rss = cell(r, "peak_rss_mib_prefect_dask")
+            if r.get("peak_rss_mib_per_worker_prefect_dask"):
+                rss = f"{rss} (workers: {', '.join(map(str, r['peak_rss_mib_per_worker_prefect_dask']))})"
             rows.append(f"| {cell(r, 'workload')} | {cell(r, 'executor')} | {ours} "
                         f"| {cell(r, 'median_raw_dask_s')} | {cell(r, 'ratio')} "
                         f"| {cell(r, 'median_raw_client_map_s')} "
                         f"| {cell(r, 'ratio_to_client_map')} "
                         f"| {cell(r, 'us_per_task_prefect_dask')} "
-                        f"| {cell(r, 'peak_rss_mib_prefect_dask')} |")
+                        f"| {rss} |")
     return rows + [""] + [f"Machine: {m}." for m in sorted(machines)]
 
 

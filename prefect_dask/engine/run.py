@@ -275,6 +275,9 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                 if raising:
                     raise_task_exception(value)
 
+            # The run's clock times task runs, retries, cache expiry and validators; the
+            # flow run's start is wall time: records and cache entries of different runs
+            # (some on a test's clock) are ordered by it.
             info = RunInfo(flow.name, run_id, params, clock or SystemClock(),
                            base_context, started=time.time(),
                            cache=CacheStore(home() / "cache"), flow_result=flow.result,
