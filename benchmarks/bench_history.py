@@ -46,7 +46,7 @@ def make_runs(home: str, runs: int, children: int) -> float:
 
 
 def timed(argv: list[str]) -> float:
-    from prefect_dask.cli import main
+    from prefect_dask.app.cli import main
 
     out = io.StringIO()
     t0 = time.perf_counter()
@@ -59,7 +59,7 @@ def timed(argv: list[str]) -> float:
 
 
 def measure(home: str, repeat: int) -> dict:
-    from prefect_dask.records import list_runs
+    from prefect_dask.store.records import list_runs
 
     os.environ["PREFECT_DASK_HOME"] = home
     out: dict = {}
@@ -85,7 +85,7 @@ def main() -> int:
     ap.add_argument("--repeat", type=int, default=11)
     ap.add_argument("--out")
     args = ap.parse_args()
-    from prefect_dask.bench import environment
+    from prefect_dask.app.bench import environment
 
     result: dict = {"benchmark": "bench_history", "environment": environment(),
                     "children": args.children, "homes": {}}

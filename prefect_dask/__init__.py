@@ -5,19 +5,19 @@ Everything a user needs is importable from here; the executors live in
 """
 
 from . import cache_validators, signals, states, triggers
-from .bench import benchmark
+from .app.bench import benchmark
 from .configuration import config
 from .context import context, raise_on_exception
-from .control_flow import FilterTask, case, filter_results, ifelse, merge, switch
 from .flow import Edge, Flow
-from .log import get_logger
 from .mapping import apply_map
-from .notify import slack_notifier, webhook_notifier
-from .resource_manager import resource_manager
 from .results import LocalResult, PrefectResult, Result
 from .schedules import CronSchedule, IntervalSchedule, Schedule
 from .task import (DateTimeParameter, Parameter, Task, as_task, exponential_backoff, flatten,
                    mapped, tags, task, unmapped)
+from .tasks.control_flow import FilterTask, case, filter_results, ifelse, merge, switch
+from .tasks.core.resource_manager import resource_manager
+from .utilities.logging import get_logger
+from .utilities.notifications import slack_notifier, webhook_notifier
 from .utilities.tasks import defaults_from_attrs
 
 __version__ = "0.1.0"

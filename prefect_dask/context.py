@@ -95,7 +95,7 @@ def _outside_runs(key: str) -> Any:
     then travel with the task's State like those of ``get_logger()``."""
     if key != "logger":
         raise KeyError(key)
-    from .log import package_logger   # log imports this module
+    from .utilities.logging import package_logger   # utilities.logging imports this module
 
     return package_logger
 

@@ -28,7 +28,7 @@ from .engine.run import resolve_parameters, run_flow
 from .engine.runner import SystemClock
 from .errors import (CycleError, FlowRunContextError, FlowValidationError, MapError,
                      NeedsServerError, RunArgumentError, RunOptionError)
-from .log import named_logger
+from .utilities.logging import named_logger
 from .states import State
 from .task import (Constant, Parameter, Task, checked_handlers, flatten, is_sequence,
                    task_or_value, unmapped)
@@ -523,8 +523,8 @@ class Flow:
 
     def visualize(self, flow_state: State | None = None, filename: str | None = None,
                   format: str = "svg") -> str:
-        """The flow as a Graphviz graph, coloured by ``flow_state`` if given (see visualize.py)."""
-        from .visualize import visualize
+        """The flow as a Graphviz graph, coloured by ``flow_state`` if given (app/visualize.py)."""
+        from .app.visualize import visualize
 
         return visualize(self, flow_state, filename, format)
 

@@ -61,7 +61,7 @@ def remove_checkpoints(flow_name: str, run_id: str, dry_run: bool = False) -> in
     ``targets.default_location``), and the folders they leave empty; returns how many
     files.  Only checkpoint files (and a killed writer's temporary files) go: what a
     ``target``, a ``location`` or a Result's own ``dir`` put elsewhere is never touched."""
-    from .targets import checkpoint_folder, checkpoint_index
+    from .store.targets import checkpoint_folder, checkpoint_index
 
     root = home() / "results"
     flow_dir = root / flow_name   # checkpoint_folder's first level

@@ -378,7 +378,7 @@ class Task:
         own = self.__dict__.get("_logger")
         if own is not None:
             return own
-        from .log import task_logger
+        from .utilities.logging import task_logger
 
         return task_logger(context.get("flow_name"), self.name)
 

@@ -170,7 +170,7 @@ class UIProcess:
 
     def __init__(self, home: str | Path, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "prefect_dask.cli", "ui", "--port", "0", "--home", str(home),
+            [sys.executable, "-m", "prefect_dask.app.cli", "ui", "--port", "0", "--home", str(home),
              *args], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             text=True)
         line = self.proc.stdout.readline() if self.proc.stdout else ""

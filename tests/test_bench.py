@@ -1,6 +1,6 @@
 """``prefect-dask bench`` and ``prefect_dask.benchmark`` (issue 7).
 
-The command runs in a subprocess (``sys.executable -m prefect_dask.cli``) on a
+The command runs in a subprocess (``sys.executable -m prefect_dask.app.cli``) on a
 small flow file written to ``tmp_path``, with ``PREFECT_DASK_HOME`` pointing
 there too.  The tests check what a user relies on: the exit status, that the
 printed table and the JSON have every executor, the records' shape, that
@@ -22,7 +22,7 @@ import pytest
 import prefect_dask
 from prefect_dask import Flow, Parameter, task
 
-CLI = [sys.executable, "-m", "prefect_dask.cli"]
+CLI = [sys.executable, "-m", "prefect_dask.app.cli"]
 EXECUTORS = ["local", "threads", "processes", "dask"]
 REPEAT = 2
 

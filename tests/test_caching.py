@@ -168,7 +168,7 @@ def test_duration_only_expired_entry_runs_again(executor, rec, home):
 
 def test_duration_only_expired_entry_built_by_hand_is_not_used(executor, rec, home):
     """An entry planted in the store with an expiration in the past is ignored (and removed)."""
-    from prefect_dask.caching import CacheStore
+    from prefect_dask.store.caching import CacheStore
 
     flow, out = counting_flow(rec, cache_for=HOUR)
     CacheStore(home / "cache").put(
@@ -182,7 +182,7 @@ def test_duration_only_expired_entry_built_by_hand_is_not_used(executor, rec, ho
 
 
 def test_fresh_entry_built_by_hand_is_used(executor, rec, home):
-    from prefect_dask.caching import CacheStore
+    from prefect_dask.store.caching import CacheStore
 
     flow, out = counting_flow(rec, cache_for=HOUR)
     CacheStore(home / "cache").put(

@@ -1,6 +1,6 @@
 """The ``prefect-dask`` CLI (issue 5): run a flow from a file, list and show runs, resume.
 
-Every command runs in a subprocess (``sys.executable -m prefect_dask.cli``)
+Every command runs in a subprocess (``sys.executable -m prefect_dask.app.cli``)
 with ``PREFECT_DASK_HOME`` pointing at the test's ``tmp_path``; the flow file
 records each task execution in a side-effect file and fails while a flag file
 exists, so a failed run can be fixed and resumed.  Exit codes: 0 success,
@@ -89,7 +89,7 @@ def project(tmp_path):
 
 
 def cli(env, *args, cwd=None):
-    proc = subprocess.run([sys.executable, "-m", "prefect_dask.cli", *map(str, args)], env=env,
+    proc = subprocess.run([sys.executable, "-m", "prefect_dask.app.cli", *map(str, args)], env=env,
                           capture_output=True, text=True, timeout=60, cwd=cwd)
     return proc
 
@@ -328,7 +328,7 @@ def test_output_into_a_closed_pipe_is_no_error(env):
     for i in range(1000):     # far more output than a pipe holds
         (runs / f"run-{i}.msgpack").write_bytes(msgpack.packb(
             {"kind": "start", "run_id": f"run-{i}", "flow": "f", "started": 1.0e9 + i}))
-    proc = subprocess.run(f"{sys.executable} -m prefect_dask.cli runs list --json --limit 1000 "
+    proc = subprocess.run(f"{sys.executable} -m prefect_dask.app.cli runs list --json --limit 1000 "
                           "| head -1", shell=True, env=env, capture_output=True, text=True,
                           timeout=60)
     assert proc.stdout == "[\n" and proc.stderr == ""
@@ -349,7 +349,7 @@ def test_run_prints_the_run_id_and_how_to_inspect_it(env, project):
 
 
 def test_version():
-    proc = subprocess.run([sys.executable, "-m", "prefect_dask.cli", "--version"],
+    proc = subprocess.run([sys.executable, "-m", "prefect_dask.app.cli", "--version"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and re.fullmatch(r"prefect-dask \S+ \(Python 3\.\d+\.\d+\)\n",
                                                  proc.stdout)
@@ -463,7 +463,7 @@ def test_ctrl_c_cancels_the_run_and_says_how_to_resume(env, tmp_path, executor):
     import time
     path = tmp_path / "slow.py"
     path.write_text(SLOW_FLOW)
-    proc = subprocess.Popen([sys.executable, "-m", "prefect_dask.cli", "run", str(path),
+    proc = subprocess.Popen([sys.executable, "-m", "prefect_dask.app.cli", "run", str(path),
                              # as many threads as children: whichever order the threads
                              # take them in, the short ones finish first
                              "--executor", executor,

@@ -424,9 +424,9 @@ def test_cli_runs_a_prefect_1_file(tmp_path):
             one()
         '''))
     env = {"PREFECT_DASK_HOME": str(tmp_path / "home")}
-    out = _run(["-m", "prefect_dask.cli", "run", "--prefect1", "flow1.py"], tmp_path, env)
+    out = _run(["-m", "prefect_dask.app.cli", "run", "--prefect1", "flow1.py"], tmp_path, env)
     assert out.returncode == 0, out.stderr
     assert "Flow run Success" in out.stdout
-    plain = _run(["-m", "prefect_dask.cli", "run", "flow1.py"], tmp_path, env)
+    plain = _run(["-m", "prefect_dask.app.cli", "run", "flow1.py"], tmp_path, env)
     assert plain.returncode == 2
     assert "add --prefect1 (prefect-dask run --prefect1 flow1.py)" in plain.stderr

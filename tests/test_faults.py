@@ -37,13 +37,13 @@ from cluster_helpers import (append_line, dask_processes, descendants, every_sta
                              pickle_by_value, read_lines)
 from prefect_dask import Flow, Parameter, get_logger, signals, task, unmapped
 from prefect_dask.executors import DaskExecutor
-from prefect_dask.records import list_runs, read_record
+from prefect_dask.store.records import list_runs, read_record
 from prefect_dask.results import LocalResult, read_value
 from prefect_dask.states import Cached, Crashed, Mapped, State, Success, TimedOut
 
 pickle_by_value(__name__)
 
-CLI = [sys.executable, "-m", "prefect_dask.cli"]
+CLI = [sys.executable, "-m", "prefect_dask.app.cli"]
 
 
 def by_name(record: dict) -> dict:

@@ -1,4 +1,4 @@
-"""Run history (``prefect_dask.history``): the SQLite index over the run records.
+"""Run history (``prefect_dask.store.history``): the SQLite index over the run records.
 
 Real flows write real records; some tests write records entry by entry (the
 documented msgpack format) to make runs that are old, still running, killed,
@@ -23,7 +23,7 @@ import pytest
 
 from prefect_dask import Flow, get_logger, task
 from prefect_dask.errors import RunRecordError
-from prefect_dask.history import History
+from prefect_dask.store.history import History
 
 
 @task(max_retries=1)
@@ -214,7 +214,7 @@ def test_thousands_of_runs_filtered_and_paged(home):
         # 51 children (the mapped parent's own entry was never written: not counted)
         assert h.run("run-00007")["failed"] == 1 and h.run("run-00007")["task_runs"] == 51
     # a new process sees the same index without reading the records again
-    out = subprocess.run([sys.executable, "-c", "from prefect_dask.history import History;"
+    out = subprocess.run([sys.executable, "-c", "from prefect_dask.store.history import History;"
                           "print(History().count(flow='flow2'))"],
                          capture_output=True, text=True, env=os.environ.copy())
     assert out.stdout.strip() == "666", out.stderr
@@ -243,7 +243,7 @@ def test_a_million_children_stay_a_few_rows(home):
 WRITER = textwrap.dedent('''
     import sys
     from prefect_dask import Flow, task
-    from prefect_dask.history import History
+    from prefect_dask.store.history import History
 
     @task
     def inc(x):
@@ -304,7 +304,7 @@ def test_the_api_returns_json_ready_values(home):
 
 
 def test_runs_show_of_a_run_that_goes_on(home, capsys):
-    from prefect_dask.cli import main
+    from prefect_dask.app.cli import main
     rec = Record(home, "live-run", flow="live")
     rec.write({"kind": "expect", "n": 11})
     rec.children("m", 0, ["Success"] * 4, t=0.0)
@@ -320,10 +320,10 @@ def test_helper_tasks_are_left_out_of_every_task_listing(home, capsys, caplog):
     the user's: the summary's timings, ``runs show``, the report and the UI leave them out
     (one predicate, task.is_helper); the parameters have their own line."""
     from prefect_dask import Parameter, unmapped
-    from prefect_dask.cli import main
-    from prefect_dask.report import html_report
+    from prefect_dask.app.cli import main
+    from prefect_dask.app.report import html_report
     from prefect_dask.task import Constant, is_helper
-    from prefect_dask.ui.data import run_view
+    from prefect_dask.app.ui.data import run_view
 
     @task
     def scale(x, factor):

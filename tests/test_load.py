@@ -26,7 +26,7 @@ import pytest
 
 from prefect_dask import Flow, Parameter, context, get_logger, task, unmapped
 from prefect_dask.executors import LocalDaskExecutor, LocalExecutor
-from prefect_dask.records import list_runs, read_record
+from prefect_dask.store.records import list_runs, read_record
 from prefect_dask.results import read_value
 
 N_RUNS = 100

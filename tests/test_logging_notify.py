@@ -26,7 +26,7 @@ from cluster_helpers import pickle_by_value
 from prefect_dask import (Flow, context, get_logger, signals, slack_notifier, states, task,
                           webhook_notifier)
 from prefect_dask.executors import LocalDaskExecutor
-from prefect_dask.records import list_runs, read_record
+from prefect_dask.store.records import list_runs, read_record
 from prefect_dask.states import Failed, Success
 
 from local_servers import Server

@@ -22,7 +22,7 @@ import pytest
 
 from prefect_dask import (CronSchedule, Flow, IntervalSchedule, Parameter, context,
                           resource_manager, signals, task, unmapped)
-from prefect_dask.records import list_runs
+from prefect_dask.store.records import list_runs
 from prefect_dask.states import (Failed, Looped, Mapped, Skipped, Success, TriggerFailed)
 
 UTC = datetime.timezone.utc

@@ -22,7 +22,7 @@ from prefect_dask import (Edge, Flow, Parameter, Task, as_task, context, default
                           task, triggers, unmapped)
 from prefect_dask.errors import (FlowValidationError, NoFlowContextError, RunArgumentError,
                                  TaskDefinitionError, TaskOptionError)
-from prefect_dask.records import list_runs, read_record
+from prefect_dask.store.records import list_runs, read_record
 from prefect_dask.results import LocalResult, PrefectResult
 from prefect_dask.schedules import (CronClock, DatesClock, IntervalClock, IntervalSchedule,
                                     RRuleClock, Schedule, at_time, between_dates, between_datetimes,

@@ -37,7 +37,7 @@ from prefect_dask import Flow, flatten, signals, task, triggers, unmapped
 from prefect_dask import states as S
 from prefect_dask.executors import DaskExecutor, LocalDaskExecutor, LocalExecutor
 from prefect_dask.executors.base import Started
-from prefect_dask.records import list_runs
+from prefect_dask.store.records import list_runs
 from prefect_dask.results import LocalResult
 from reference import ACTIONS, TRIGGERS, In, Node, Out, interpret, norm, task_for
 

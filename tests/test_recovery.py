@@ -158,7 +158,7 @@ def test_last_run_is_the_one_started_last_not_the_file_written_last():
     import os
 
     from prefect_dask import Flow, task
-    from prefect_dask.records import find_run, list_runs
+    from prefect_dask.store.records import find_run, list_runs
 
     @task
     def one():

@@ -6,7 +6,7 @@ not a terminal.  The summary is logged at INFO on ``prefect_dask`` (``caplog``)
 when the run ends: counts by state, the slowest task runs, the failures.
 Durations come from the run's clock, so a task that advances the fake clock is
 "slow" deterministically.  ``prefect-dask report`` runs in a subprocess
-(``python -m prefect_dask.cli``) against the test's ``PREFECT_DASK_HOME`` and
+(``python -m prefect_dask.app.cli``) against the test's ``PREFECT_DASK_HOME`` and
 its one HTML file is parsed with ``html.parser``; it must open offline.
 """
 
@@ -25,10 +25,10 @@ import pytest
 
 from cluster_helpers import takes_ctrl_c
 from prefect_dask import Flow, Parameter, case, signals, task, unmapped
-from prefect_dask.cli import main
-from prefect_dask.records import list_runs
+from prefect_dask.app.cli import main
+from prefect_dask.store.records import list_runs
 from prefect_dask.states import Failed, Mapped
-from prefect_dask.visualize import STATE_COLOURS
+from prefect_dask.app.visualize import STATE_COLOURS
 
 
 @pytest.fixture(autouse=True)
@@ -383,7 +383,7 @@ class Page(HTMLParser):
 
 def run_report(args, home, cwd):
     env = {**os.environ, "PREFECT_DASK_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "prefect_dask.cli", "report", *args], env=env,
+    return subprocess.run([sys.executable, "-m", "prefect_dask.app.cli", "report", *args], env=env,
                           cwd=cwd, capture_output=True, text=True, timeout=60)
 
 

@@ -22,7 +22,7 @@ import pytest
 
 from prefect_dask import Flow, Parameter, task, triggers
 from prefect_dask.errors import RunRecordError
-from prefect_dask.records import find_run, list_runs, read_record, records_dir
+from prefect_dask.store.records import find_run, list_runs, read_record, records_dir
 from prefect_dask.results import CorruptResultError, LocalResult
 from prefect_dask.states import Cached, Failed, Mapped, Success, TriggerFailed
 
@@ -797,8 +797,8 @@ def test_resume_finds_unrecorded_checkpoints_in_an_fsspec_store(executor, rec):
 def test_resume_last_reads_one_record_among_many(executor, rec, monkeypatch):
     """The newest run of the flow is found from its pointer (runs/last/), not by reading
     every record: among many records of other flows and older runs, one is read."""
-    import prefect_dask.records as records
-    from prefect_dask.records import RunRecorder
+    import prefect_dask.store.records as records
+    from prefect_dask.store.records import RunRecorder
     from prefect_dask.states import Success
 
     def fake_runs(flow_name, n):

@@ -1230,7 +1230,7 @@ def test_flow_handler_ending_the_running_transition_ends_the_run(executor, rec, 
     else:
         assert type(state) is (Skipped if how == "raise SKIP" else Failed)
         assert state.message == "not today"
-    from prefect_dask.records import find_run
+    from prefect_dask.store.records import find_run
     assert find_run("last", "refused")["state"] == type(state).__name__
 
 

@@ -20,8 +20,8 @@ import pytest
 
 from cluster_helpers import pickle_by_value
 from prefect_dask import Flow, task
-from prefect_dask.history import History
-from prefect_dask.records import list_runs, read_record
+from prefect_dask.store.history import History
+from prefect_dask.store.records import list_runs, read_record
 
 pickle_by_value(__name__)
 
@@ -181,12 +181,12 @@ def test_cli_runs_show_prints_the_traceback(tmp_path, home):
     path = tmp_path / "flows.py"
     path.write_text(FLOW_FILE)
     env = {**os.environ, "PREFECT_DASK_HOME": str(home)}
-    run = subprocess.run([sys.executable, "-m", "prefect_dask.cli", "run", str(path),
+    run = subprocess.run([sys.executable, "-m", "prefect_dask.app.cli", "run", str(path),
                           "--executor", "processes"], env=env, capture_output=True, text=True,
                          timeout=120)
     assert run.returncode == 1
     assert f'File "{path}", line 7, in parse' in run.stderr
-    show = subprocess.run([sys.executable, "-m", "prefect_dask.cli", "runs", "show", "last"],
+    show = subprocess.run([sys.executable, "-m", "prefect_dask.app.cli", "runs", "show", "last"],
                           env=env, capture_output=True, text=True, timeout=60)
     assert "1 x Failed ValueError in parse[1]:" in show.stdout
     assert f'File "{path}", line 7, in parse' in show.stdout

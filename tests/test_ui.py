@@ -14,7 +14,7 @@ import pytest
 
 from prefect_dask import Flow, Parameter, task
 from prefect_dask.errors import PrefectDaskError
-from prefect_dask.ui import make_server
+from prefect_dask.app.ui import make_server
 
 from browser import Chromium, UIProcess, chromium, fetch
 
@@ -270,7 +270,7 @@ def test_an_unknown_run_id_is_a_404_naming_the_fix(ui):
 @needs_browser
 def test_a_big_runs_page_stays_light_and_its_screenshot_shows_it(browser, ui, runs_home,
                                                                   tmp_path):
-    from prefect_dask.ui.data import BINS, EACH
+    from prefect_dask.app.ui.data import BINS, EACH
 
     n = 2 * EACH
     state, run_id = recorded(mapped_flow("big"), runs_home, parameters={"n": n},
@@ -301,7 +301,7 @@ def test_a_run_whose_driver_was_killed_shows_crashed(browser, ui, runs_home, tmp
         f"    while not os.path.exists({str(gate)!r}):\n        time.sleep(0.02)\n"
         "with Flow('stuck') as flow:\n    stuck()\n")
     before = set((runs_home / "runs").glob("*.msgpack"))
-    driver = subprocess.Popen([sys.executable, "-m", "prefect_dask.cli", "run", str(script)],
+    driver = subprocess.Popen([sys.executable, "-m", "prefect_dask.app.cli", "run", str(script)],
                               env={**os.environ, "PREFECT_DASK_HOME": str(runs_home)},
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -394,7 +394,7 @@ def test_a_failure_and_progress_appear_on_a_running_flows_page(browser, ui, runs
 
 
 def test_the_cli_refuses_another_address_without_a_token(capsys):
-    from prefect_dask.cli import main
+    from prefect_dask.app.cli import main
 
     assert main(["ui", "--host", "0.0.0.0", "--port", "0"]) == 2
     assert "--host 0.0.0.0: anyone who can reach that address could read your runs, so it " \

@@ -21,7 +21,7 @@ import pytest
 from cluster_helpers import append_line, pickle_by_value, read_lines, takes_ctrl_c
 from prefect_dask import Flow, context, task, unmapped
 from prefect_dask.executors import LocalDaskExecutor
-from prefect_dask.records import list_runs
+from prefect_dask.store.records import list_runs
 from prefect_dask.states import Crashed
 
 pickle_by_value(__name__)

@@ -17,6 +17,11 @@ How a Prefect path ``prefect.P`` (or ``prefect_dask.P``) is found, first rule wi
 3. a prefix of ``P`` names a module in ``PATHS``: the rest under that module
    (``engine.executors.dask`` -> ``prefect_dask.executors.dask``).
 
+prefect_dask's own modules that moved into layer packages (``MOVED``, a separate
+table) keep their old paths the same way, under ``prefect_dask.`` only:
+``import prefect_dask.records`` is ``prefect_dask.store.records`` (the same module
+object, so pickles by either name load), and ``prefect.records`` is nothing.
+
 Adding a path or a name is one line in ``paths.py``.  A package along these paths
 (real or from the table) imports its children on first attribute access, as Prefect
 1's eager imports allowed (``import prefect; prefect.engine.signals.FAIL``).  A table
@@ -37,10 +42,10 @@ import types
 from typing import Any
 
 from .. import signals
-from .paths import PACKAGE, PATHS
+from .paths import MOVED, PACKAGE, PATHS
 
-__all__ = ["PATHS", "PACKAGE", "install", "serve_prefect", "prefect_module", "lookup", "run_file",
-           "main"]
+__all__ = ["PATHS", "PACKAGE", "MOVED", "install", "serve_prefect", "prefect_module", "lookup",
+           "run_file", "main"]
 
 OURS = "prefect_dask"
 PREFECT = "prefect"
@@ -54,6 +59,18 @@ for _key in PATHS:
 def _split(value: str) -> tuple[str, str | None]:
     module, _, name = value.partition(":")
     return module, name or None
+
+
+def _moved(rel: str) -> str | None:
+    """The module now at old path ``prefect_dask.<rel>`` (a ``MOVED`` entry, or a
+    module under one: ``ui.server`` -> ``prefect_dask.app.ui.server``), else None.
+
+    >>> _moved("ui.server")
+    'prefect_dask.app.ui.server'
+    """
+    head, _, rest = rel.partition(".")
+    new = MOVED.get(head)
+    return None if new is None else f"{new}.{rest}" if rest else new
 
 
 def _real_spec(rel: str) -> Any:
@@ -106,6 +123,8 @@ def _table_attribute(rel: str, name: str, module_name: str) -> Any:
     """Attribute ``name`` of the module at Prefect path ``rel``: a table entry or a child."""
     if name.startswith("__"):
         raise AttributeError(name)
+    if not rel and module_name == OURS and name in MOVED:
+        return importlib.import_module(f"{OURS}.{name}")
     key = f"{rel}.{name}" if rel else name
     value = PATHS.get(key)
     if value is not None and value != PACKAGE and ":" in value:
@@ -133,6 +152,8 @@ class _TableModule(types.ModuleType):
 
     def __getattr__(self, name: str) -> Any:
         target = self.__dict__.get("__target__")
+        if self.__name__ == PREFECT and _moved_name(target, name):
+            raise AttributeError(f"module {PREFECT!r} has no attribute {name!r}")
         if target is not None and not name.startswith("__") and hasattr(target, name):
             return getattr(target, name)
         return _table_attribute(self.__dict__["__prefect_path__"], name, self.__name__)
@@ -154,7 +175,37 @@ class _TableModule(types.ModuleType):
         names = set(super().__dir__()) | _CHILDREN.get(self.__prefect_path__, set())
         if self.__target__ is not None:
             names |= set(dir(self.__target__))
+        if self.__name__ == PREFECT:
+            names = {n for n in names if not _moved_name(self.__target__, n)}
         return sorted(names)
+
+
+def _moved_name(ours: Any, name: str) -> bool:
+    """Whether ``prefect.<name>`` would be a moved module's old path (which only
+    ``prefect_dask`` serves): a ``MOVED`` name that ``prefect_dask`` does not define
+    as an object of its own (``prefect.resource_manager`` is the function)."""
+    value = ours.__dict__.get(name)
+    return name in MOVED and (value is None or isinstance(value, types.ModuleType))
+
+
+class _ServedModule(types.ModuleType):
+    """The class of a real module of ours along Prefect's paths (``_add_children``).
+
+    Importing a child binds it on its parent.  Here that binding never replaces a
+    name the module defines (``prefect_dask.resource_manager`` stays the function
+    after ``import prefect_dask.resource_manager``; ``tasks.control_flow.case`` the
+    function, as in Prefect 1), and a plain module, made a package only to hold
+    table children, binds none: ``__getattr__`` serves them.
+    """
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if isinstance(value, types.ModuleType):
+            own = self.__dict__.get(name)
+            spec = self.__dict__.get("__spec__")
+            plain = spec is not None and spec.submodule_search_locations is None
+            if plain or (own is not None and not isinstance(own, types.ModuleType)):
+                return
+        super().__setattr__(name, value)
 
 
 def _served_module(rel: str, as_prefect: bool) -> Any:
@@ -179,6 +230,10 @@ class _Loader(importlib.abc.Loader):
     def create_module(self, spec: Any) -> Any:
         if spec.name == PREFECT:
             return prefect_module()
+        if self.kind == "moved":
+            module = importlib.import_module(self.target)
+            self.spec = module.__spec__
+            return module
         if self.kind == "package":
             if self.rel in _SERVED:
                 return _SERVED[self.rel]
@@ -214,6 +269,12 @@ class _Finder(importlib.abc.MetaPathFinder):
             rel = fullname[len(OURS) + 1:]
             if rel.split(".", 1)[0] == "compat" or _real_spec(rel) is not None:
                 return None  # a real module: the normal import finds it
+            moved = _moved(rel)
+            if moved is not None:  # an old path of ours: the module now there
+                new = importlib.util.find_spec(moved)
+                return None if new is None else importlib.machinery.ModuleSpec(
+                    fullname, _Loader(rel, "moved", moved),
+                    is_package=new.submodule_search_locations is not None)
         elif self.serve_prefect and (fullname == PREFECT or fullname.startswith(PREFECT + ".")):
             rel = fullname[len(PREFECT) + 1:]
         else:
@@ -243,6 +304,8 @@ def _add_children(module: Any, rel: str) -> None:
         if rel not in _CHILDREN:
             return
         module.__path__ = []
+    if type(module) is types.ModuleType:
+        module.__class__ = _ServedModule
     previous = module.__dict__.get("__getattr__")
 
     def __getattr__(name: str) -> Any:
@@ -279,7 +342,7 @@ def serve_prefect() -> None:
             f"A real Prefect is already imported in this process ({existing!r}); "
             "prefect_dask.compat cannot serve `import prefect` beside it. Run the program "
             "with `python -m prefect_dask.compat FILE` in a fresh interpreter.")
-    from ..log import configure_logging
+    from ..utilities.logging import configure_logging
 
     install()
     _FINDER.serve_prefect = True

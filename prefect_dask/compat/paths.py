@@ -13,11 +13,16 @@ A path whose module really exists under ``prefect_dask`` at the same relative pa
 (``prefect.tasks.shell`` -> ``prefect_dask.tasks.shell``) needs no entry, and must not
 have one (``tests/test_compat.py`` checks).  **Adding a name is one line here**;
 list only names that exist.
+
+``MOVED`` is the second, separate table: prefect_dask's own modules that issue 14
+regrouped by layer, old path (relative to ``prefect_dask``) -> the module now.  The
+hook serves them under ``prefect_dask.`` only (``import prefect_dask.records`` is
+``prefect_dask.store.records``, the same module object), never under ``prefect.``.
 """
 
 from __future__ import annotations
 
-__all__ = ["PATHS", "PACKAGE"]
+__all__ = ["PATHS", "PACKAGE", "MOVED"]
 
 PACKAGE = ""
 
@@ -65,20 +70,16 @@ PATHS: dict[str, str] = {
     "schedules.adjustments.add": "prefect_dask.schedules:shifted_by",
     "schedules.adjustments.next_weekday": "prefect_dask.schedules:next_weekday",
     # prefect.tasks
-    "tasks.control_flow": "prefect_dask.control_flow",
-    "tasks.control_flow.case": "prefect_dask.control_flow",
-    "tasks.control_flow.conditional": "prefect_dask.control_flow",
-    "tasks.control_flow.filter": "prefect_dask.control_flow",
-    "tasks.core.resource_manager": "prefect_dask.resource_manager",
+    "tasks.control_flow.case": "prefect_dask.tasks.control_flow",
+    "tasks.control_flow.conditional": "prefect_dask.tasks.control_flow",
+    "tasks.control_flow.filter": "prefect_dask.tasks.control_flow",
     "tasks.prefect": "prefect_dask.compat.cloud",
     "tasks.prefect.flow_run": "prefect_dask.compat.cloud",
     "tasks.prefect.flow_run_cancel": "prefect_dask.compat.cloud",
     "tasks.prefect.flow_run_rename": "prefect_dask.compat.cloud",
     # prefect.utilities
     "utilities.context": "prefect_dask.context",
-    "utilities.logging": "prefect_dask.log",
-    "utilities.notifications": "prefect_dask.notify",
-    "utilities.notifications.notifications": "prefect_dask.notify",
+    "utilities.notifications.notifications": "prefect_dask.utilities.notifications",
     "utilities.tasks.task": "prefect_dask.task:task",
     "utilities.tasks.unmapped": "prefect_dask.task:unmapped",
     "utilities.tasks.apply_map": "prefect_dask.mapping:apply_map",
@@ -130,4 +131,23 @@ PATHS: dict[str, str] = {
     "backend.kv_store": "prefect_dask.compat.cloud",
     "backend.task_run": "prefect_dask.compat.cloud",
     "backend.tenant": "prefect_dask.compat.cloud",
+}
+
+MOVED: dict[str, str] = {
+    # persistence
+    "records": "prefect_dask.store.records",
+    "history": "prefect_dask.store.history",
+    "caching": "prefect_dask.store.caching",
+    "targets": "prefect_dask.store.targets",
+    # commands and pages over the run history
+    "cli": "prefect_dask.app.cli",
+    "bench": "prefect_dask.app.bench",
+    "report": "prefect_dask.app.report",
+    "visualize": "prefect_dask.app.visualize",
+    "ui": "prefect_dask.app.ui",
+    # now at Prefect 1's own places
+    "log": "prefect_dask.utilities.logging",
+    "notify": "prefect_dask.utilities.notifications",
+    "control_flow": "prefect_dask.tasks.control_flow",
+    "resource_manager": "prefect_dask.tasks.core.resource_manager",
 }

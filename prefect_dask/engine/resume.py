@@ -26,7 +26,7 @@ from typing import Any
 
 from ..results import CorruptResultError, LocalResult
 from ..states import Cached, State
-from ..targets import checkpoint_folder, checkpoint_index
+from ..store.targets import checkpoint_folder, checkpoint_index
 from ..task import Constant, Parameter, is_sequence
 from .runner import TaskPlan
 

@@ -17,18 +17,18 @@ from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from .. import executors, signals
-from ..caching import CacheStore
+from ..store.caching import CacheStore
 from ..results import home
 from ..errors import ExecutorError, ParameterError, RunArgumentError
 from ..executors.base import NodeError
 from ..configuration import config
 from ..context import context
-from ..log import Relay, configure_logging
-from ..records import RunRecorder, find_run
-from ..report import Progress, summary
+from ..utilities.logging import Relay, configure_logging
+from ..store.records import RunRecorder, find_run
+from ..app.report import Progress, summary
 from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
                       Scheduled, State, Success, through_handlers)
-from ..targets import check_template, location_template
+from ..store.targets import check_template, location_template
 from ..task import Constant, Parameter, is_helper
 from .compile import Layout, build_plans, next_stage, shared_slugs
 from .nodes import (SHARED, CollectNode, GraphNode, GroupNode, HeadNode, ParentNode, parent_shell,

@@ -33,15 +33,15 @@ from .. import signals
 from dask.base import tokenize
 
 from ..cache_validators import all_inputs, duration_only, hash_inputs
-from ..caching import CacheStore, cache_key
+from ..store.caching import CacheStore, cache_key
 from ..context import context, enter_task_context, exit_task_context
-from ..log import (capture_logs, capture_stdout, get_logger, keep_traceback, task_event,
-                   task_logger)
+from ..utilities.logging import (capture_logs, capture_stdout, get_logger, keep_traceback,
+                                 task_event, task_logger)
 from ..results import CorruptResultError, LocalResult
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Resume, Retrying,
                       Running, Skipped, State, Success, TimedOut, TriggerFailed, frozen,
                       through_handlers)
-from ..targets import default_location, location_template, render
+from ..store.targets import default_location, location_template, render
 from ..task import Constant, flattens, is_sequence
 
 __all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task",

@@ -1,7 +1,8 @@
 """The task library that needs no cloud account, at Prefect 1's ``prefect.tasks`` paths.
 
 - ``tasks.core``: ``Constant``, ``FunctionTask``, ``List``/``Tuple``/``Set``/``Dict``,
-  ``GetItem``/``GetAttr`` and the operator tasks;
+  ``GetItem``/``GetAttr``, the operator tasks and ``resource_manager``;
+- ``tasks.control_flow``: ``case``, ``merge``, ``switch``, ``ifelse``, ``filter_results``;
 - ``tasks.shell``: ``ShellTask``;
 - ``tasks.templates``: ``StringFormatter``, ``JinjaTemplate`` (needs jinja2);
 - ``tasks.secrets``: ``PrefectSecret``, ``EnvVarSecret``, ``SecretBase``;
@@ -19,7 +20,8 @@ from typing import Any
 
 from ..task import Task
 
-_SUBMODULES = ("core", "database", "files", "notifications", "secrets", "shell", "templates")
+_SUBMODULES = ("control_flow", "core", "database", "files", "notifications", "secrets", "shell",
+               "templates")
 
 
 def __getattr__(name: str) -> Any:
@@ -27,5 +29,5 @@ def __getattr__(name: str) -> Any:
         return importlib.import_module(f"{__name__}.{name}")
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["Task", "core", "database", "files", "notifications", "secrets", "shell",
+__all__ = ["Task", "control_flow", "core", "database", "files", "notifications", "secrets", "shell",
            "templates"]

@@ -18,7 +18,7 @@ import tempfile
 from collections import deque
 from typing import Any
 
-from ..log import get_logger
+from ..utilities.logging import get_logger
 from ..signals import FAIL
 from ..task import Task
 from ..utilities.tasks import defaults_from_attrs

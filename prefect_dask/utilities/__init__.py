@@ -1,1 +1,3 @@
-"""Helpers for writing tasks (Prefect 1's ``prefect.utilities`` paths)."""
+"""Prefect 1's ``prefect.utilities`` places: helpers for writing tasks (``tasks``),
+task loggers and log capture (``logging``), notification state handlers
+(``notifications``) and ``debug``."""

@@ -2,9 +2,10 @@
 
 ``Task`` itself builds several of them (``a[0]``, ``a + b``, ``[a, b]`` given to a
 task), so they are defined beside it in ``prefect_dask.task``; these modules are
-the Prefect 1 names for them, plus ``GetAttr`` and the operator classes.
+the Prefect 1 names for them, plus ``GetAttr``, the operator classes and
+``resource_manager``.
 """
 
-from . import collections, constants, function, operators
+from . import collections, constants, function, operators, resource_manager
 
-__all__ = ["collections", "constants", "function", "operators"]
+__all__ = ["collections", "constants", "function", "operators", "resource_manager"]

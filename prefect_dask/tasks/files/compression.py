@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import TaskDefinitionError
-from ...log import get_logger
+from ...utilities.logging import get_logger
 from ...task import Task
 from ...utilities.tasks import defaults_from_attrs
 from .operations import existing_path, given_path

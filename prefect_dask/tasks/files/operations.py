@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from ...log import get_logger
+from ...utilities.logging import get_logger
 from ...task import Task
 from ...utilities.tasks import defaults_from_attrs
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import urllib.error
 from typing import Any
 
-from ...notify import post_json
+from ...utilities.notifications import post_json
 from ...secrets import Secret
 from ...task import Task
 from ...utilities.tasks import defaults_from_attrs

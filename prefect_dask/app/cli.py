@@ -26,9 +26,9 @@ import signal
 import sys
 from typing import Any
 
-from . import signals
-from .errors import PrefectDaskError
-from .records import find_run
+from .. import signals
+from ..errors import PrefectDaskError
+from ..store.records import find_run
 
 __all__ = ["main", "load_flow", "UsageError"]
 
@@ -42,11 +42,11 @@ def load_flow(spec: str, prefect1: bool = False) -> Any:
 
     ``prefect1=True``: the file is an unchanged Prefect 1 program; its ``import prefect``
     is served by prefect_dask (see ``prefect_dask.compat``)."""
-    from .flow import Flow
+    from ..flow import Flow
 
     path, _, name = spec.partition(":")
     if prefect1:
-        from .compat import serve_prefect
+        from ..compat import serve_prefect
 
         serve_prefect()
     if not os.path.isfile(path):
@@ -75,7 +75,7 @@ def load_flow(spec: str, prefect1: bool = False) -> Any:
 
 def _load_error(path: str, exc: BaseException) -> str:
     """What went wrong while the flow file ran, with the traceback from its first frame."""
-    from .log import format_traceback
+    from ..utilities.logging import format_traceback
 
     return (f"prefect-dask: {path} raised an error while it was loaded (before any flow "
             f"ran):\n{format_traceback(exc, first=os.path.abspath(path))}")
@@ -100,7 +100,7 @@ def _executor(args: argparse.Namespace) -> Any:
     ``--address`` (or Dask's own ``DASK_SCHEDULER_ADDRESS`` / ``scheduler-address`` config,
     for ``--executor dask``) connects to a running scheduler; ``--workers`` sizes a pool or
     a LocalCluster, ``--threads`` a LocalCluster worker."""
-    from .executors import DaskExecutor, canonical_name, get_executor
+    from ..executors import DaskExecutor, canonical_name, get_executor
 
     name = canonical_name(args.executor or ("dask" if args.address else "local"))
     workers, threads = getattr(args, "workers", None), getattr(args, "threads", None)
@@ -176,7 +176,7 @@ def _started(executor: Any) -> Any:
     SIGINT, so a Ctrl-C in the terminal, which reaches the whole process group, stops only
     this process: the run is cancelled cleanly instead of every worker printing a
     KeyboardInterrupt traceback."""
-    from .executors.base import Started
+    from ..executors.base import Started
 
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -220,7 +220,7 @@ def cmd_resume(args: argparse.Namespace) -> int:
 
 
 def _history() -> Any:
-    from .history import History
+    from ..store.history import History
 
     return History()
 
@@ -367,8 +367,8 @@ def cmd_runs_logs(args: argparse.Namespace) -> int:
 
 
 def cmd_runs_prune(args: argparse.Namespace) -> int:
-    from .caching import prune_cache
-    from .results import home
+    from ..store.caching import prune_cache
+    from ..results import home
 
     older = _seconds(args.older_than, "--older-than")
     runs = _history().prune(older, dry_run=args.dry_run)
@@ -384,8 +384,8 @@ def cmd_runs_prune(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from .bench import benchmark, environment, format_table, plot
-    from .errors import ExecutorError
-    from .executors import canonical_name, known_executors
+    from ..errors import ExecutorError
+    from ..executors import canonical_name, known_executors
 
     names = [canonical_name(e.strip()) for e in args.executors.split(",") if e.strip()]
     unknown = [n for n in names if n not in known_executors()]

@@ -63,8 +63,8 @@ from typing import Any
 
 import msgpack
 
-from .errors import RunRecordError
-from .results import home, private_dir, remove_checkpoints
+from ..errors import RunRecordError
+from ..results import home, private_dir, remove_checkpoints
 
 __all__ = ["History", "FAILED_STATES", "LOG_CAP", "RUNNING", "CRASHED"]
 

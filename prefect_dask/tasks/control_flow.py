@@ -10,11 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from . import signals, triggers
-from .context import current_flow, pop_block, push_block
-from .errors import FlowValidationError, NoFlowContextError, TaskBindError, TaskDefinitionError
-from .log import get_logger
-from .task import Task, task_or_value
+from .. import signals, triggers
+from ..context import current_flow, pop_block, push_block
+from ..errors import FlowValidationError, NoFlowContextError, TaskBindError, TaskDefinitionError
+from ..utilities.logging import get_logger
+from ..task import Task, task_or_value
 
 __all__ = ["Block", "case", "merge", "switch", "ifelse", "filter_results", "CompareValue", "Merge",
            "FilterTask"]

@@ -16,7 +16,7 @@ import string
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .errors import TargetError
+from ..errors import TargetError
 
 __all__ = ["CONTEXT_FIELDS", "render", "check_template", "default_location",
            "checkpoint_folder", "checkpoint_index"]

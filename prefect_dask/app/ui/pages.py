@@ -16,7 +16,7 @@ import json
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from ..history import FAILED_STATES
+from ...store.history import FAILED_STATES
 from ..visualize import STATE_COLOURS
 
 __all__ = ["runs_page", "runs_part", "run_page", "live_part", "children_page", "error_page",

@@ -1,4 +1,4 @@
-"""What the UI shows, as plain JSON-able dicts, read from the run history (``history``).
+"""What the UI shows, as plain JSON-able dicts, read from the run history (``store.history``).
 
 The pages and the JSON API read only these functions; the history does the
 reading of records (and knows whether an unfinished run's driver still lives).
@@ -13,8 +13,8 @@ import logging
 import shlex
 from collections import Counter
 
-from ..errors import RunRecordError
-from ..history import FAILED_STATES, RUNNING, History
+from ...errors import RunRecordError
+from ...store.history import FAILED_STATES, RUNNING, History
 
 __all__ = ["runs_page", "run_view", "run_logs", "run_children", "SHORT", "BINS", "EACH",
            "LOG_LINES", "CHILDREN"]

@@ -22,11 +22,11 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from . import signals
-from .context import current_flow
-from .control_flow import Block
-from .errors import NoFlowContextError, TaskDefinitionError
-from .task import Task
+from ... import signals
+from ...context import current_flow
+from ..control_flow import Block
+from ...errors import NoFlowContextError, TaskDefinitionError
+from ...task import Task
 
 __all__ = ["resource_manager", "ResourceManager", "resource_cleanup_trigger"]
 

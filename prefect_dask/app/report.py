@@ -16,7 +16,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import Any, TextIO
 
-from .states import Failed, Mapped, MapStates, State, _KINDS
+from ..states import Failed, Mapped, MapStates, State, _KINDS
 
 _FAILED = {k.__name__ for k in _KINDS if issubclass(k, Failed)}
 
@@ -126,7 +126,7 @@ def summary(flow_name: str, final: State, states: Mapping[Any, State], seconds: 
 
     Mapped children are read by column, so a million children cost no State objects.
     """
-    from .task import is_helper
+    from ..task import is_helper
 
     counts: Counter[str] = Counter()
     timed: list[tuple[float, str]] = []

@@ -25,8 +25,8 @@ from typing import Any
 
 from dask.base import tokenize
 
-from .results import CorruptResultError, read_value, write_value
-from .states import Cached
+from ..results import CorruptResultError, read_value, write_value
+from ..states import Cached
 
 __all__ = ["CacheStore", "cache_key", "entry_token", "source_digest", "prune_cache"]
 
@@ -130,7 +130,7 @@ def prune_cache(older_than: float, root: str | os.PathLike | None = None,
     """Delete cache entries written more than ``older_than`` seconds ago (under ``root``,
     default ``$PREFECT_DASK_HOME/cache``); returns how many.  A run that looks one up
     meanwhile finds it gone and runs the task (entries are read tolerating that)."""
-    from .results import home
+    from ..results import home
 
     folder = Path(root) if root is not None else home() / "cache"
     cutoff = (time.time() - older_than) * 1e9

@@ -32,8 +32,8 @@ from importlib import resources
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlencode, urlsplit
 
-from ..errors import PrefectDaskError, RunRecordError
-from ..history import History
+from ...errors import PrefectDaskError, RunRecordError
+from ...store.history import History
 from . import data, pages
 
 __all__ = ["make_server", "serve", "needs_token"]

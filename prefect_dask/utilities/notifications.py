@@ -19,10 +19,10 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from .context import context
-from .errors import TaskDefinitionError
-from .secrets import Secret
-from .states import State
+from ..context import context
+from ..errors import TaskDefinitionError
+from ..secrets import Secret
+from ..states import State
 
 __all__ = ["webhook_notifier", "slack_notifier", "post_json", "callback_factory"]
 

@@ -33,7 +33,7 @@ import traceback
 from collections import Counter
 from typing import Any
 
-from .context import context
+from ..context import context
 
 __all__ = ["get_logger", "capture_stdout", "capture_logs", "emit", "configure_logging",
            "task_event", "format_traceback", "Relay", "RUNNER"]

@@ -22,9 +22,9 @@ from typing import Any
 
 import msgpack
 
-from .errors import RunRecordError
-from .results import atomic_write, home, private_dir
-from .states import Failed, MapStates, State
+from ..errors import RunRecordError
+from ..results import atomic_write, home, private_dir
+from ..states import Failed, MapStates, State
 
 __all__ = ["RunRecorder", "read_record", "list_runs", "find_run", "records_dir"]
 

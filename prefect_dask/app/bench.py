@@ -17,10 +17,10 @@ import time
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .errors import ExecutorError
-from .executors import get_executor
-from .executors.base import Started
-from .states import Mapped
+from ..errors import ExecutorError
+from ..executors import get_executor
+from ..executors.base import Started
+from ..states import Mapped
 
 __all__ = ["benchmark", "format_table", "environment"]
 
@@ -79,7 +79,7 @@ def benchmark(flow: Any, executors: Iterable[Any] = ("local", "threads"), repeat
               progress: bool = True) -> list[dict[str, Any]]:
     """Run ``flow`` ``repeat`` times on each executor (names or objects), after a warm-up
     run; one record each.  Unknown executor names are an error before anything runs."""
-    from .executors import canonical_name, known_executors
+    from ..executors import canonical_name, known_executors
 
     executors = list(executors)
     unknown = [e for e in executors if isinstance(e, str) and
