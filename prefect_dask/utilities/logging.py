@@ -124,7 +124,7 @@ def task_event(level: int, msg: str, *args: Any, flow: str | None = None,
     sink[0].append(out)
 
 
-_OWN = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_OWN = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep  # prefect_dask/
 _KEPT = "_prefect_dask_traceback"
 
 
