@@ -25,7 +25,7 @@ from ..configuration import config
 from ..context import context
 from ..utilities.logging import Relay, configure_logging
 from ..store.records import RunRecorder, find_run
-from ..app.report import Progress, summary
+from .console import Progress, summary
 from ..states import (Cancelled, Failed, Finished, Mapped, MapStates, Resume, Running,
                       Scheduled, State, Success, through_handlers)
 from ..store.targets import check_template, location_template
