@@ -68,6 +68,15 @@ def stop(proc: subprocess.Popen) -> None:
             proc.kill()
             proc.wait()
 
+# DevTools errors of an evaluation that met a navigation (the page it ran in went away)
+NAVIGATING = ("Inspected target navigated or closed", "Execution context was destroyed",
+              "Cannot find context with specified id")
+
+
+class PageChanged(RuntimeError):
+    """The page navigated while being asked something: ask the new one."""
+
+
 class Chromium:
     """One headless Chromium with one page, driven over the DevTools protocol."""
 
@@ -109,7 +118,9 @@ class Chromium:
             message = json.loads(self.ws.recv())
             if message.get("id") == n:
                 if "error" in message:
-                    raise RuntimeError(f"{method}: {message['error']}")
+                    error = message["error"].get("message", "")
+                    kind = PageChanged if any(m in error for m in NAVIGATING) else RuntimeError
+                    raise kind(f"{method}: {message['error']}")
                 return message.get("result", {})
 
     def eval(self, expression: str) -> Any:
@@ -128,8 +139,14 @@ class Chromium:
                       timeout, f"{url} to load")
 
     def wait_for(self, expression: str, timeout: float = 30, what: str | None = None) -> Any:
-        """Wait until a JavaScript expression is truthy in the page; its value."""
-        return _wait(lambda: self.eval(expression), timeout, what or expression)
+        """Wait until a JavaScript expression is truthy in the page; its value.  While the
+        page is being replaced (a click that navigates) the expression is asked again."""
+        def value() -> Any:
+            try:
+                return self.eval(expression)
+            except PageChanged:
+                return None
+        return _wait(value, timeout, what or expression)
 
     def text(self, selector: str = "body") -> str:
         """What the page shows in ``selector`` (its innerText)."""
