@@ -134,6 +134,33 @@ def test_killed_worker_crashes_only_its_child(fragile_cluster):
     assert state.result[n].result == 5
 
 
+@task(map_batch_size=1)
+def child_reading(i, victim, blob):
+    """``child``, reading a big Parameter that every child shares."""
+    return child.run(i, victim) + len(blob) - BIG
+
+
+BIG = 4 * 2**20
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+def test_killed_worker_with_big_run_wide_data(fragile_cluster):
+    """The run-wide data (here with a big Parameter) is a node of the graph, so the worker
+    killed may be the one holding it: the scheduler makes it again, and only the killer
+    ends Crashed.  (Scattered instead, it would be lost with that worker and every task
+    still to read it would end Crashed: tried, and this test caught it.)"""
+    with Flow("killed worker, big parameter") as flow:
+        blob = Parameter("blob", default=bytes(BIG))
+        xs = child_reading.map(list(range(6)), unmapped(3), unmapped(blob))
+        n = count_ok(xs)
+    state = flow.run(executor=on_fragile(fragile_cluster))
+    assert all(s.is_finished() for s in every_state(state)), every_state(state)
+    assert kinds(state.result[xs]) == ["Success"] * 3 + ["Crashed"] + ["Success"] * 2
+    assert [c.result for c in state.result[xs].map_states if c.map_index != 3] == [0, 1, 2, 4, 5]
+    assert state.result[n].result == 5
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(120)
 def test_killed_worker_of_a_single_task(fragile_cluster, tmp_path):
