@@ -7,7 +7,8 @@ The hierarchy is Prefect 1's::
 
     State
     ├── Pending ── Scheduled ── Retrying, Paused, Resume
-    ├── Running
+    ├── Running ── Cancelling
+    ├── Submitted, Queued, ClientFailed (meta states: they wrap another in ``state``)
     └── Finished
         ├── Success ── Cached, Mapped, Skipped
         ├── Failed ── TimedOut, TriggerFailed, ValidationFailed, Crashed
@@ -40,8 +41,8 @@ from dask.sizeof import sizeof
 __all__ = [
     "State", "Pending", "Scheduled", "Retrying", "Paused", "Resume", "Running", "Finished",
     "Success", "Cached", "Mapped", "Skipped", "Failed", "TimedOut", "TriggerFailed",
-    "ValidationFailed",
-    "Crashed", "Looped", "Cancelled", "MapStates", "StateResult", "Remote",
+    "ValidationFailed", "Crashed", "Looped", "Cancelled", "Cancelling", "Submitted", "Queued",
+    "ClientFailed", "MapStates", "StateResult", "Remote",
 ]
 
 
@@ -147,7 +148,8 @@ class State:
         while todo:
             sub = todo.pop(0)
             # @dataclass(slots=True) leaves the class it replaced among the subclasses
-            if getattr(sys.modules.get(sub.__module__), sub.__qualname__, sub) is sub:
+            if getattr(sys.modules.get(sub.__module__), sub.__qualname__, sub) is sub \
+                    and not sub.__name__.startswith("_"):   # not _MetaState, as in Prefect 1
                 out.append(sub)
             todo.extend(sub.__subclasses__())
         return _classes(out + [cls] if include_self else out, names_only)
@@ -160,7 +162,8 @@ class State:
         >>> TimedOut.parents(names_only=True)
         ['Failed', 'Finished', 'State']
         """
-        out = [c for c in cls.__mro__[1:] if issubclass(c, State)]
+        out = [c for c in cls.__mro__[1:] if issubclass(c, State)
+               and not c.__name__.startswith("_")]   # not _MetaState, as in Prefect 1
         return _classes(out + [cls] if include_self else out, names_only)
 
     def load_result(self, result: Any = None) -> "State":
@@ -169,18 +172,17 @@ class State:
 
     # -- predicates, Prefect 1 names -------------------------------------
     def is_queued(self) -> bool:
-        """Always False: there is no queue state without a Prefect server."""
-        return False
+        return isinstance(self, Queued)
 
     def is_submitted(self) -> bool:
-        """Always False: there is no submitted state without a Prefect server."""
-        return False
+        return isinstance(self, Submitted)
 
     def is_pending(self) -> bool:
         return isinstance(self, Pending)
 
     def is_scheduled(self) -> bool:
-        return isinstance(self, Scheduled)
+        """Scheduled (Retrying, Paused, Resume) or Queued, as in Prefect 1."""
+        return isinstance(self, (Scheduled, Queued))
 
     def is_retrying(self) -> bool:
         return isinstance(self, Retrying)
@@ -216,7 +218,8 @@ class State:
         return isinstance(self, Cancelled)
 
     def is_meta_state(self) -> bool:
-        return False
+        """A state that wraps another (Submitted, Queued, ClientFailed)."""
+        return isinstance(self, _MetaState)
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         """Pickled as usual, but a big ``bytes`` result travels out of band with protocol 5
@@ -500,11 +503,22 @@ class Scheduled(Pending):
     start_time: float | None = field(default=None, kw_only=True)
 
 
-@dataclass(frozen=True, slots=True, eq=False, repr=False)
+@dataclass(frozen=True, slots=True, eq=False, repr=False, init=False)
 class Retrying(Scheduled):
-    """Failed, and will run again at ``start_time``."""
+    """Failed, and will run again at ``start_time``.  ``run_count=n`` (Prefect 1's name)
+    sets ``attempts``.
+
+    >>> Retrying(run_count=3).run_count
+    3
+    """
 
     _compared = ("attempts",)   # Prefect 1's run_count
+
+    def __init__(self, message: Any = None, result: Any = None, *,
+                 run_count: int | None = None, **fields: Any) -> None:
+        if run_count is not None:
+            fields["attempts"] = run_count
+        Scheduled.__init__(self, message, result, **fields)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -521,6 +535,48 @@ class Resume(Scheduled):
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Running(State):
     """The task function is running."""
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Cancelling(Running):
+    """A run being cancelled whose tasks may still be running (Prefect 1's name; the
+    engine does not use it)."""
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class _MetaState(State):
+    """A state about another one, held in ``state`` (a meta state given as ``state`` is
+    unwrapped).  The engine does not produce these: a Prefect server did; they are here
+    for programs that build or test for them.
+
+    >>> Submitted(state=Queued(state=Retrying())).state
+    <Retrying>
+    """
+
+    state: State | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        inner = self.state
+        while isinstance(inner, _MetaState):
+            inner = inner.state
+        object.__setattr__(self, "state", inner)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Submitted(_MetaState):
+    """``state`` (usually Scheduled) has been handed to something that will run it."""
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class Queued(_MetaState):
+    """``state`` could not start running yet; it waits until ``start_time`` (a timestamp)."""
+
+    start_time: float | None = field(default=None, kw_only=True)
+
+
+@dataclass(frozen=True, slots=True, eq=False, repr=False)
+class ClientFailed(_MetaState):
+    """Setting ``state`` through a Prefect server failed."""
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -551,7 +607,7 @@ class Cached(Success):
 class Mapped(Success):
     """The parent of a mapped task; ``map_states`` holds one State per child, in order."""
 
-    map_states: Sequence[State] = field(default=(), kw_only=True)
+    map_states: Sequence[State] = field(default_factory=list, kw_only=True)
 
     @property
     def n_map_states(self) -> int:
@@ -601,7 +657,7 @@ class Cancelled(Finished):
     """Stopped before it finished (Ctrl-C, or the run was cancelled)."""
 
 
-for _cls in (State, *State.children()):
+for _cls in (State, _MetaState, *State.children()):
     _guard(_cls)
 del _cls
 

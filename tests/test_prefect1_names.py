@@ -29,8 +29,9 @@ from prefect_dask.schedules import (CronClock, DatesClock, IntervalClock, Interv
                                     between_times, is_day_of_week, is_month_end, is_month_start,
                                     is_weekday, is_weekend, next_weekday, on_date, on_datetime,
                                     shifted_by)
-from prefect_dask.states import (Cached, Failed, Finished, Mapped, Pending, Skipped, State,
-                                 Success, TimedOut, TriggerFailed)
+from prefect_dask.states import (Cached, Cancelling, ClientFailed, Failed, Finished, Mapped,
+                                 Pending, Queued, Retrying, Skipped, State, Submitted, Success,
+                                 TimedOut, TriggerFailed)
 from prefect_dask.task import DateTimeParameter
 from tasks import inc, one
 
@@ -566,6 +567,68 @@ def test_state_children_and_parents_options():
         "Failed", "Finished", "State", "TimedOut"]
     assert Success.children() == [Cached, Mapped, Skipped]
     assert TimedOut.parents() == [Failed, Finished, State]
+
+
+def test_meta_states_and_cancelling_and_their_predicates():
+    # Prefect 1.4.1 (run under /work/oracle):
+    #   Submitted()     -> is_submitted, is_meta_state;  Queued() -> is_queued, is_scheduled,
+    #   is_meta_state;  ClientFailed() -> is_meta_state only;  Cancelling() -> is_running,
+    #   parents ['Running', 'State'];  Submitted.parents(names_only=True) == ['State'] (the
+    #   private _MetaState is hidden, also from State.children());
+    #   Submitted("m", state=Queued(state=Retrying("r"))).state -> <Retrying: "r">
+    preds = ["is_pending", "is_queued", "is_running", "is_finished", "is_scheduled",
+             "is_submitted", "is_failed", "is_meta_state"]
+
+    def true(state):
+        return [p for p in preds if getattr(state, p)()]
+
+    assert true(Submitted()) == ["is_submitted", "is_meta_state"]
+    assert true(Queued()) == ["is_queued", "is_scheduled", "is_meta_state"]
+    assert true(ClientFailed(state=Failed())) == ["is_meta_state"]
+    assert true(Cancelling()) == ["is_running"]
+    assert true(Retrying()) == ["is_pending", "is_scheduled"]
+    wrapped = Submitted("m", state=Queued(state=Retrying("r")))
+    assert repr(wrapped) == '<Submitted: "m">' and repr(wrapped.state) == '<Retrying: "r">'
+    assert Submitted.parents(names_only=True) == ["State"]
+    assert Queued.parents(include_self=True, names_only=True) == ["State", "Queued"]
+    assert Cancelling.parents(names_only=True) == ["Running", "State"]
+    assert not [n for n in State.children(names_only=True) if n.startswith("_")]
+    assert {"Submitted", "Queued", "ClientFailed", "Cancelling"} <= set(
+        State.children(names_only=True))
+
+
+def test_retrying_run_count_and_mapped_default_map_states():
+    # Prefect 1.4.1: Retrying(run_count=3).run_count == 3; Mapped().map_states == [] and
+    # Mapped() == Mapped(map_states=[])
+    assert Retrying(run_count=3).run_count == 3
+    assert Retrying("again", run_count=2) == Retrying(run_count=2) != Retrying(run_count=1)
+    assert Mapped().map_states == [] and Mapped().n_map_states == 0
+    assert Mapped() == Mapped(map_states=[])
+
+
+def test_reprs_slugs_and_timeout_read_back_as_prefect_1():
+    # Prefect 1.4.1: repr(Parameter("p")) == '<Parameter: p>'; an edge reads
+    # '<Edge(key=x, mapped=True, flattened=False): [1, 2] to inc>'; flow.slugs is a dict
+    # {task: slug}, a slug being name, sorted tags, count ('add-a-b-1'; a Parameter's is its
+    # name); Task(timeout=timedelta(seconds=3)).timeout == 3 (an int)
+    @task(tags=["b", "a"])
+    def add(x, y):
+        return x + y
+
+    with Flow("reprs") as flow:
+        p = Parameter("p", default=1)
+        m = inc.map([1, 2])
+        s = add(p, y=2)
+    assert repr(p) == str(p) == "<Parameter: p>"
+    assert repr(DateTimeParameter("d")) == "<Parameter: d>"
+    (edge,) = flow.edges_to(m)
+    assert repr(edge) == "<Edge(key=x, mapped=True, flattened=False): [1, 2] to inc>"
+    assert str(Edge(p, s)) == "<Edge(key=None, mapped=False, flattened=False): p to add>"
+    assert isinstance(flow.slugs, dict)
+    assert flow.slugs[p] == "p" and flow.slugs[s] == "add-a-b-1" and flow.slugs[m] == "inc-1"
+    timeout = Task(timeout=datetime.timedelta(seconds=3)).timeout
+    assert timeout == 3 and type(timeout) is int
+    assert Task(timeout=datetime.timedelta(milliseconds=1500)).timeout == 1.5   # README
 
 
 @task(result=PrefectResult())
