@@ -154,6 +154,11 @@ class Flow:
         """Every task in the flow (a new set)."""
         return set(self._tasks)
 
+    @property
+    def slugs(self) -> dict[Task, str]:
+        """Each task's slug (Prefect 1's ``flow.slugs``; here the slug lives on the task)."""
+        return {t: t.slug for t in self._tasks}
+
     def add_task(self, task: Task) -> Task:
         """Add ``task`` (no edges); returns it."""
         if not isinstance(task, Task):
@@ -164,7 +169,7 @@ class Flow:
         if task in self._tasks:
             return task
         if task.slug is None:
-            task.slug = self._free_slug(task.name)
+            task.slug = self._free_slug(task)
             task.auto_slug = True
         elif task.slug in self._slugs:
             if getattr(task, "auto_slug", False):
@@ -184,16 +189,18 @@ class Flow:
                 block.add_task(task, self)
         return task
 
-    def _free_slug(self, name: str, taken: set[str] = frozenset()) -> str:  # type: ignore
+    def _free_slug(self, task: Task, taken: set[str] = frozenset()) -> str:  # type: ignore
+        """Prefect 1's slug: name, then the sorted tags, then a count (``add-etl-1``)."""
+        prefix = "-".join([task.name, *sorted(task.tags)])
         n = 1
-        while f"{name}-{n}" in self._slugs or f"{name}-{n}" in taken:
+        while f"{prefix}-{n}" in self._slugs or f"{prefix}-{n}" in taken:
             n += 1
-        return f"{name}-{n}"
+        return f"{prefix}-{n}"
 
     def _reslug(self, task: Task, taken: set[str]) -> None:
         """Give ``task`` (slugged by this flow) a slug free here and in ``taken``."""
         self._slugs.discard(task.slug)
-        task.slug = self._free_slug(task.name, taken)
+        task.slug = self._free_slug(task, taken)
         self._slugs.add(task.slug)
 
     def add_edge(self, upstream_task: Any, downstream_task: Task, key: str | None = None,

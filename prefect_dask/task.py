@@ -305,8 +305,10 @@ class Task:
                 f"{owner}: timeout={timeout!r} must be an int number of seconds or a "
                 "datetime.timedelta, as in Prefect 1; for a fraction of a second pass "
                 "timedelta(seconds=...).")
-        self.timeout = timeout if isinstance(timeout, int) \
-            else as_seconds(timeout, "timeout", owner)   # a timedelta keeps its fraction
+        if isinstance(timeout, timedelta):   # whole seconds an int, as in Prefect 1; a
+            seconds = timeout.total_seconds()  # fraction is kept (Prefect 1 dropped it)
+            timeout = int(seconds) if seconds.is_integer() else seconds
+        self.timeout = timeout
         if self.timeout is not None and self.timeout <= 0:
             raise TaskDefinitionError(f"{owner}: timeout={timeout!r} must be positive.")
         self.trigger = trigger or _triggers.all_successful
@@ -694,6 +696,9 @@ class Parameter(Task):
         new.slug = task_args.get("name", self.name)
         return new
 
+    def __repr__(self) -> str:
+        return f"<Parameter: {self.name}>"
+
     def run(self) -> Any:
         """The run's value; outside a run, the default (a required one has none)."""
         given = context.get("parameters") or {}
@@ -922,6 +927,6 @@ class Edge:
         """The edge's two tasks."""
         return {self.upstream_task, self.downstream_task}
 
-    def __repr__(self) -> str:
-        key = f" (key={self.key})" if self.key else ""
-        return f"<Edge{' mapped' if self.mapped else ''}: {self.upstream_task.name} -> {self.downstream_task.name}{key}>"
+    def __repr__(self) -> str:   # Prefect 1's form
+        return (f"<Edge(key={self.key}, mapped={self.mapped}, flattened={self.flattened}): "
+                f"{self.upstream_task.name} to {self.downstream_task.name}>")
