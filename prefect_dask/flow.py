@@ -370,8 +370,9 @@ class Flow:
         """The tasks whose states decide the flow's state.
 
         By default the terminal tasks, where bookkeeping tasks (a resource's init and
-        cleanup) do not count: a task whose only downstream tasks are bookkeeping is
-        terminal for this purpose, as in Prefect 1.
+        cleanup) do not count: a task whose only downstream tasks are resource cleanups
+        (``hides_upstream``) is terminal for this purpose, as in Prefect 1 (a task feeding
+        a resource's init is not).
         """
         if self._reference:
             return set(self._reference)
@@ -379,7 +380,7 @@ class Flow:
         for e in self.edges:
             downs.setdefault(e.upstream_task, []).append(e.downstream_task)
         return {t for t in self._tasks if not t.bookkeeping
-                and all(d.bookkeeping for d in downs.get(t, ()))}
+                and all(d.hides_upstream for d in downs.get(t, ()))}
 
     def set_reference_tasks(self, tasks: Iterable[Task]) -> None:
         tasks = list(tasks)

@@ -230,6 +230,9 @@ class Task:
     #: True for helper tasks (a resource's init and cleanup) that do not decide the flow's
     #: state: default reference tasks leave them out.
     bookkeeping = False
+    #: True for tasks (a resource's cleanup) that leave their upstream tasks terminal for
+    #: the default reference tasks (Prefect 1 makes this exception for cleanup only).
+    hides_upstream = False
     #: True for tasks that run again when a restart (``flow.run(task_states=...)``) gives
     #: them a finished, not Cached, state: a resource's setup and cleanup (Prefect 1).
     rerun_on_restart = False

@@ -328,7 +328,9 @@ def div(x):
     return 12 // x
 
 
-def test_filter_results_drops_failed_skipped_and_none_children(executor):
+def test_filter_results_drops_failed_and_none_children_keeps_signals(executor):
+    """Prefect 1.4.1: the default filter drops None and Exceptions; a SKIP signal is a
+    BaseException, so the skipped child's SKIP stays in the list."""
     with Flow("filter") as flow:
         parts = div.map([1, 0, 2, 3, 4, 6])
         kept = filter_results(parts)
@@ -339,8 +341,10 @@ def test_filter_results_drops_failed_skipped_and_none_children(executor):
     assert [type(s).__name__ for s in parent.map_states] == [
         "Success", "Failed", "Success", "Success", "Skipped", "Success"]
     assert type(state.result[kept]) is Success           # all_finished: runs despite the failure
-    assert state.result[kept].result == [12, 6, 2]
-    assert state.result[total].result == [12, 6, 2]
+    result = state.result[kept].result
+    assert [12, 6] == result[:2] and result[3] == 2
+    assert isinstance(result[2], signals.SKIP) and str(result[2]) == "four is skipped"
+    assert state.result[total].result == result
 
 
 def test_filter_results_with_a_filter_func(executor):

@@ -156,8 +156,10 @@ class _Bool(Task):
 class FilterTask(Task):
     """Drops items of a list (typically a mapped task's results).
 
-    By default drops None and exceptions (the results of failed or skipped
-    children); ``filter_func(item) -> bool`` keeps the items it returns True for.
+    By default drops None and ``Exception`` instances (what failed children return, and
+    the None of children skipped without a signal).  Signals are not ``Exception``s, so a
+    child's ``SKIP`` or ``TRIGGERFAIL`` is kept, as in Prefect 1.
+    ``filter_func(item) -> bool`` keeps the items it returns True for.
     ``log_func(kept) -> str``, if given, is logged at INFO with what the filter kept.
     """
 
@@ -176,7 +178,7 @@ class FilterTask(Task):
         super().__init__(**kwargs)
 
     def run(self, task_results: list) -> list:  # type: ignore[override]
-        keep = self.filter_func or (lambda r: r is not None and not isinstance(r, BaseException))
+        keep = self.filter_func or (lambda r: r is not None and not isinstance(r, Exception))
         kept = [r for r in task_results if keep(r)]
         if self.log_func is not None:
             get_logger().info(self.log_func(kept))
@@ -184,5 +186,5 @@ class FilterTask(Task):
 
 
 def filter_results(task_results: Task, filter_func: Callable[[Any], bool] | None = None) -> Task:
-    """A task returning ``task_results`` without failed/skipped/None items (or as ``filter_func`` says)."""
+    """A task returning ``task_results`` without None and Exception items (or as ``filter_func`` says)."""
     return FilterTask(filter_func)(task_results)

@@ -28,7 +28,8 @@ from ..control_flow import Block
 from ...errors import NoFlowContextError, TaskDefinitionError
 from ...task import Task
 
-__all__ = ["resource_manager", "ResourceManager", "resource_cleanup_trigger"]
+__all__ = ["resource_manager", "ResourceManager", "resource_cleanup_trigger", "ResourceInitTask",
+           "ResourceSetupTask", "ResourceCleanupTask"]
 
 
 def resource_cleanup_trigger(upstream_states: Mapping[Any, Any]) -> bool:
@@ -44,7 +45,7 @@ def resource_cleanup_trigger(upstream_states: Mapping[Any, Any]) -> bool:
     return True
 
 
-class _Init(Task):
+class ResourceInitTask(Task):
     bookkeeping = True  # not a default reference task (Prefect 1)
 
     def __init__(self, resource_class: Any, **kwargs: Any) -> None:
@@ -56,14 +57,15 @@ class _Init(Task):
         return self.resource_class(**kwargs)
 
 
-class _Setup(Task):
+class ResourceSetupTask(Task):
     rerun_on_restart = True   # the resource must exist again for the tasks that run
     def run(self, mgr: Any) -> Any:  # type: ignore[override]
         return mgr.setup() if hasattr(mgr, "setup") else None
 
 
-class _Cleanup(Task):
+class ResourceCleanupTask(Task):
     bookkeeping = True
+    hides_upstream = True
     rerun_on_restart = True
 
     def run(self, mgr: Any, resource: Any = None) -> None:  # type: ignore[override]
@@ -128,11 +130,11 @@ class ResourceManager:
                 "`with Flow(...):` as `with Resource(...) as resource:`.")
         bound = inspect.signature(self.resource_class).bind(*args, **kwargs)
         options = self.task_kwargs
-        init = _Init(self.resource_class, **{"name": self.name, **options["init"]})
+        init = ResourceInitTask(self.resource_class, **{"name": self.name, **options["init"]})
         init.bind(flow=flow, **bound.arguments)
-        setup = _Setup(**{"name": f"{self.name}.setup", **options["setup"]})
+        setup = ResourceSetupTask(**{"name": f"{self.name}.setup", **options["setup"]})
         setup.bind(mgr=init, flow=flow)
-        cleanup = _Cleanup(**{"name": f"{self.name}.cleanup", "trigger": resource_cleanup_trigger,
+        cleanup = ResourceCleanupTask(**{"name": f"{self.name}.cleanup", "trigger": resource_cleanup_trigger,
                               "skip_on_upstream_skip": False, **options["cleanup"]})
         cleanup.bind(mgr=init, resource=setup, flow=flow)
         return _Block(flow, init, setup, cleanup)
