@@ -342,6 +342,71 @@ def test_resource_manager_outside_a_flow_is_an_error(rec):
         Conn("db")
 
 
+def test_a_resource_class_without_setup_gets_no_setup_task(executor, rec):
+    """Prefect 1.4.1: no setup task, the block gives None, cleanup gets resource=None."""
+    @resource_manager
+    class Scratch:
+        def __init__(self, n):
+            self.n = n
+
+        def cleanup(self, resource):
+            rec.add(("cleanup", self.n, resource))
+
+    with Flow("resource-no-setup") as flow:
+        with Scratch(3) as nothing:
+            u = ident(5)
+    assert nothing is None
+    assert sorted(t.name for t in flow.tasks) == ["Scratch", "Scratch.cleanup", "ident"]
+    state = flow.run(executor=executor)
+    assert state.is_successful() and state.result[u].result == 5
+    assert rec.items == [("cleanup", 3, None)]
+
+
+def test_a_resource_class_without_cleanup_fails_its_cleanup_task_clearly(executor):
+    @resource_manager
+    class Leaky:
+        def setup(self):
+            return "r"
+
+    with Flow("resource-no-cleanup") as flow:
+        with Leaky() as r:
+            u = ident(r)
+    state = flow.run(executor=executor)
+    cleanup = by_name(state)["Leaky.cleanup"]
+    assert type(cleanup) is Failed and isinstance(cleanup.result, AttributeError)
+    with pytest.raises(AttributeError, match=r"'Leaky.cleanup': Leaky has no cleanup\(resource\) "
+                                             r"method; define one"):
+        raise cleanup.result
+    assert state.is_successful() and state.result[u].result == "r"   # cleanup is bookkeeping
+
+
+def test_a_resource_is_not_checkpointed_with_a_flow_result(executor, tmp_path):
+    """Prefect 1 gives setup and cleanup checkpoint=False: a flow-level result does not try
+    to write a resource that cannot be pickled (a lock, a connection)."""
+    import threading
+
+    from prefect_dask import LocalResult
+
+    @resource_manager
+    class Locked:
+        def setup(self):
+            return threading.Lock()
+
+        def cleanup(self, lock):
+            pass
+
+    @task
+    def kind(x):
+        return type(x).__name__
+
+    with Flow("resource-checkpoint", result=LocalResult(dir=str(tmp_path))) as flow:
+        with Locked() as lock:
+            k = kind(lock)
+    state = flow.run(executor=executor)
+    assert state.is_successful(), state.message
+    assert state.result[k].result == "lock"
+
+
 # -- subflows -----------------------------------------------------------------------
 
 @task

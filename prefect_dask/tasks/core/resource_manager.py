@@ -13,7 +13,9 @@
 Three tasks are built: init (constructs the class from the arguments), setup
 (returns the resource) and cleanup.  Tasks created in the block run after setup;
 cleanup runs once they all finished, whatever their states, and is skipped if
-init or setup did not succeed (Prefect 1's semantics).
+init or setup did not succeed (Prefect 1's semantics).  A class without ``setup``
+gets no setup task (the block gives None); setup and cleanup results are never
+checkpointed (a resource is often a connection that cannot be written).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class ResourceInitTask(Task):
 class ResourceSetupTask(Task):
     rerun_on_restart = True   # the resource must exist again for the tasks that run
     def run(self, mgr: Any) -> Any:  # type: ignore[override]
-        return mgr.setup() if hasattr(mgr, "setup") else None
+        return mgr.setup()
 
 
 class ResourceCleanupTask(Task):
@@ -69,8 +71,11 @@ class ResourceCleanupTask(Task):
     rerun_on_restart = True
 
     def run(self, mgr: Any, resource: Any = None) -> None:  # type: ignore[override]
-        if hasattr(mgr, "cleanup"):
-            mgr.cleanup(resource)
+        if not hasattr(mgr, "cleanup"):
+            raise AttributeError(
+                f"Resource manager {self.name!r}: {type(mgr).__name__} has no cleanup(resource) "
+                "method; define one (it may do nothing) so the block can release the resource.")
+        mgr.cleanup(resource)
 
 
 class _Block(Block):
@@ -78,7 +83,7 @@ class _Block(Block):
 
     kind = "resource"
 
-    def __init__(self, flow: Any, init: Task, setup: Task, cleanup: Task) -> None:
+    def __init__(self, flow: Any, init: Task, setup: Task | None, cleanup: Task) -> None:
         super().__init__()
         self.flow = flow    # tasks of another flow added inside the block are an error
         # Prefect 1's names: the block's three tasks
@@ -87,7 +92,7 @@ class _Block(Block):
     def __repr__(self) -> str:
         return f"resource {self.init_task.name!r}"
 
-    def __enter__(self) -> Task:
+    def __enter__(self) -> Task | None:
         super().__enter__()
         return self.setup_task
 
@@ -95,7 +100,7 @@ class _Block(Block):
         setup, cleanup = self.setup_task, self.cleanup_task
         for t in block:
             ups = flow.upstream_tasks(t)
-            if not (ups & block) and setup not in ups:
+            if setup is not None and not (ups & block) and setup not in ups:
                 flow.add_edge(setup, t)
             downs = flow.downstream_tasks(t)
             if not (downs & block) and cleanup not in downs:
@@ -132,11 +137,17 @@ class ResourceManager:
         options = self.task_kwargs
         init = ResourceInitTask(self.resource_class, **{"name": self.name, **options["init"]})
         init.bind(flow=flow, **bound.arguments)
-        setup = ResourceSetupTask(**{"name": f"{self.name}.setup", **options["setup"]})
-        setup.bind(mgr=init, flow=flow)
-        cleanup = ResourceCleanupTask(**{"name": f"{self.name}.cleanup", "trigger": resource_cleanup_trigger,
-                              "skip_on_upstream_skip": False, **options["cleanup"]})
-        cleanup.bind(mgr=init, resource=setup, flow=flow)
+        cleanup = ResourceCleanupTask(**{"name": f"{self.name}.cleanup", "checkpoint": False,
+                                         "trigger": resource_cleanup_trigger,
+                                         "skip_on_upstream_skip": False, **options["cleanup"]})
+        setup = None
+        if hasattr(self.resource_class, "setup"):
+            setup = ResourceSetupTask(**{"name": f"{self.name}.setup", "checkpoint": False,
+                                         **options["setup"]})
+            setup.bind(mgr=init, flow=flow)
+            cleanup.bind(mgr=init, resource=setup, flow=flow)
+        else:
+            cleanup.bind(mgr=init, flow=flow)
         return _Block(flow, init, setup, cleanup)
 
 
