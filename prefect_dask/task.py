@@ -718,7 +718,8 @@ class DateTimeParameter(Parameter):
     """A Parameter whose value is a date and time: an ISO 8601 string
     (``"2024-05-06T07:00:00+02:00"``, ``"2024-05-06"``) or a datetime becomes an aware
     ``datetime.datetime`` (no offset means UTC), as Prefect 1's did (a pendulum DateTime
-    there); None stays None.  A string that is not a date fails the Parameter.
+    there); None stays None.  A string that is not a date, or a value that is not a string,
+    date or datetime (an int), fails the Parameter.
 
     >>> DateTimeParameter.parse("x", "2024-05-06")
     datetime.datetime(2024, 5, 6, 0, 0, tzinfo=datetime.timezone.utc)
@@ -741,6 +742,11 @@ class DateTimeParameter(Parameter):
                     f"DateTimeParameter {name!r}: {value!r} is not an ISO 8601 date and time; "
                     "pass e.g. '2024-05-06T07:00:00' (UTC), '2024-05-06T07:00:00+02:00' or "
                     "'2024-05-06', or a datetime.") from None
+        if value is not None and not isinstance(value, datetime.date):
+            raise TypeError(
+                f"DateTimeParameter {name!r}: got {value!r} ({type(value).__name__}), which is "
+                "not a date and time; pass an ISO 8601 string such as '2024-05-06T07:00:00' "
+                "or a datetime.")
         if isinstance(value, datetime.datetime) and value.tzinfo is None:
             value = value.replace(tzinfo=datetime.timezone.utc)
         return value

@@ -558,6 +558,21 @@ def test_datetime_parameter_that_is_not_a_date_fails_the_parameter(executor):
         in state.result[day].message
 
 
+
+def test_datetime_parameter_given_a_number_fails_the_parameter(executor):
+    """Prefect 1.4.1 failed the Parameter on an int (a date passes through unchanged)."""
+    with Flow("int-date") as flow:
+        day = DateTimeParameter("day")
+        a = show(day)
+    state = flow.run(executor=executor, day=5)
+    assert isinstance(state.result[day].result, TypeError)
+    assert isinstance(state.result[a], TriggerFailed)
+    with pytest.raises(TypeError, match=r"DateTimeParameter 'day': got 5 \(int\), which is not "
+                                        r"a date and time; pass an ISO 8601 string"):
+        raise state.result[day].result
+    state = flow.run(executor=executor, day=datetime.date(2024, 1, 2))
+    assert state.result[day].result == datetime.date(2024, 1, 2)
+
 # -- states: children/parents, _result; PrefectResult ---------------------------------------
 
 def test_state_children_and_parents_options():
