@@ -335,9 +335,12 @@ def check_target(run: _Run, state: State) -> State:
 
 
 def checkpoint(run: _Run, state: State) -> State:
-    """Write a successful result to the task's Result store (``checkpoint`` / ``target``)."""
+    """Write a successful result to the task's Result store (``checkpoint`` / ``target``).
+
+    A None result is never written, as in Prefect 1: a task returning None with a
+    ``target`` runs again next time."""
     if not state.is_successful() or state.is_skipped() or state.is_mapped() \
-            or not _checkpointing(run):
+            or state.result is None or not _checkpointing(run):
         return state
     try:
         where = _result_store(run).write(state.result, _location(run))

@@ -2,7 +2,9 @@
 LocalResult(location="{task_name}-{map_index}.txt") on a mapped task, target= templates
 reading parameters and map_index (a run finding the target ends Cached without running
 the body), a JSONSerializer result, PrefectResult, a failing task with a target, a
-target behind an upstream that fails only in the second run, and DateTimeParameter."""
+target behind an upstream that fails only in the second run, a task returning None
+with a target (None is never written: it runs every time), a SKIP with a target, and
+DateTimeParameter."""
 
 import importlib
 import os
@@ -45,6 +47,15 @@ def build(P, R):
         R.incr("failing")
         raise ValueError("no")
 
+    @P.task(checkpoint=True, result=local(), target="none.bin")
+    def gives_none():
+        R.incr("gives_none")
+
+    @P.task(checkpoint=True, result=local(), target="skip.bin")
+    def skips():
+        R.incr("skips")
+        raise P.signals.SKIP("skipped with a target")
+
     @P.task
     def gate(fail):
         if fail:
@@ -78,13 +89,15 @@ def build(P, R):
         p = pr(n)
         f = failing()
         b = behind(gate(fail))
+        nn = gives_none()
+        sk = skips()
         d = show(when)
         dt = down(t)
         dj = down.map(j)
 
     on = {"checkpointing": True}
     return {"flow": flow,
-            "tasks": {"sq": s, "tgt": t, "js": j, "pr": p, "failing": f, "behind": b,
+            "tasks": {"sq": s, "tgt": t, "js": j, "pr": p, "failing": f, "behind": b, "none": nn, "skip": sk,
                       "when": d, "down_tgt": dt, "down_js": dj},
             "runs": [{"parameters": {"when": "2024-03-05T10:20:30"}, "context": on},
                      {"parameters": {"when": "2024-03-05", "fail": True}, "context": on},
