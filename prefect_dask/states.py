@@ -791,8 +791,8 @@ class MapStates(Sequence):
         """The state class name of each child, without building the States."""
         return [cls.__name__ for cls in self.classes()]
 
-    def __repr__(self) -> str:
-        return f"<MapStates of {self.task_name!r}: {len(self)} children>"
+    def __repr__(self) -> str:   # a list's, as Prefect 1's map_states was one
+        return repr(list(self))
 
     def __reduce_ex__(self, protocol: Any) -> Any:
         """As ``State.__reduce_ex__``: big ``bytes`` results go out of band (protocol 5)."""

@@ -646,6 +646,21 @@ def test_reprs_slugs_and_timeout_read_back_as_prefect_1():
     assert Task(timeout=datetime.timedelta(milliseconds=1500)).timeout == 1.5   # README
 
 
+def test_run_states_print_as_prefect_1s(executor):
+    # Prefect 1.4.1, same program: the mapped-over list's Constant task ends
+    # <Success> (no message: its state is made, not run); print(state.result[m].map_states)
+    # prints a list: [<Success: "Task run succeeded.">, <Success: "Task run succeeded.">]
+    with Flow("printed") as flow:
+        m = inc.map([1, 2])
+    state = flow.run(executor=executor)
+    (constant,) = flow.upstream_tasks(m)
+    assert repr(state.result[constant]) == "<Success>"
+    assert state.result[constant].result == [1, 2]
+    assert repr(state.result[m].map_states) == (
+        '[<Success: "Task run succeeded.">, <Success: "Task run succeeded.">]')
+    assert state.result[m].map_states == [Success(result=2), Success(result=3)]
+
+
 @task(result=PrefectResult())
 def as_json():
     return {"rows": [1, 2]}

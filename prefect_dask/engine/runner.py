@@ -595,9 +595,9 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
              "map_index": run.map_index, "worker": run.worker or worker_id()}
     try:
         if task.timeout is None:
-            value = body()
-            return Success("Task run succeeded.", value, finished=run.info.clock.now(),
-                           **stamp), False
+            value = body()   # a Constant's state has no message (Prefect 1 did not run it)
+            message = None if isinstance(task, Constant) else "Task run succeeded."
+            return Success(message, value, finished=run.info.clock.now(), **stamp), False
         new = _with_timeout(run, body, task.timeout)
     except signals.ENDRUN as sig:
         return sig.state.replace(finished=run.info.clock.now(), **stamp), True
