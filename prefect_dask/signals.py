@@ -137,9 +137,20 @@ class RETRY(PrefectStateSignal):
 
 
 class LOOP(PrefectStateSignal):
-    """Run the task again; the next run reads ``context.task_loop_result``."""
+    """Run the task again; the next run reads ``context.task_loop_result``: ``result=``, or
+    without it the signal's repr, as in Prefect 1.
+
+    >>> LOOP("again").state.result
+    "LOOP('again')"
+    """
 
     state_class = states.Looped
+
+    def __init__(self, message: Any = None, *args: Any, result: Any = _SELF,
+                 **state_fields: Any) -> None:
+        if result is _SELF:   # a string: loop results are kept, so Prefect 1 made it one
+            result = repr(self)
+        super().__init__(message, *args, result=result, **state_fields)
 
 
 class PAUSE(PrefectStateSignal):

@@ -505,12 +505,12 @@ class Task:
     def set_dependencies(self, flow: Any = None, upstream_tasks: Iterable[Any] | None = None,
                          downstream_tasks: Iterable["Task"] | None = None,
                          keyword_tasks: dict[str, Any] | None = None,
-                         mapped: bool = False) -> "Task":
+                         mapped: bool = False, validate: bool | None = None) -> "Task":
         """``flow.set_dependencies`` with this task, in the current flow by default; returns
         this task."""
         self._flow_for("set_dependencies", flow).set_dependencies(
             self, upstream_tasks=upstream_tasks, downstream_tasks=downstream_tasks,
-            keyword_tasks=keyword_tasks, mapped=mapped)
+            keyword_tasks=keyword_tasks, mapped=mapped, validate=validate)
         return self
 
     def _flow_for(self, method: str, flow: Any) -> Any:

@@ -504,10 +504,7 @@ def run_function(run: _Run, state: State) -> State:
             return state
         values = {**run.context_values(attempt, loop_count, loop_result), **extra}
         new, final = _call(run, task, kwargs, values, attempt, started)
-        if isinstance(new, Looped) and isinstance(new.result, signals.LOOP):
-            new = Failed(f"Task {run.name!r} raised LOOP without a result; pass the value the "
-                         "next iteration reads: raise LOOP(result=...).", result=new.result)
-        elif isinstance(new, Looped):
+        if isinstance(new, Looped):
             new = new.replace(loop_count=loop_count, message=new.message
                               if new.message is not None else f"Task is looping ({loop_count})")
         counted = new.attempts   # what a Retrying state says was made (RETRY(run_count=))
