@@ -37,7 +37,7 @@ from ..store.caching import CacheStore, cache_key
 from ..context import context, enter_task_context, exit_task_context
 from ..utilities.logging import (capture_logs, capture_stdout, get_logger, keep_traceback,
                                  task_event, task_logger)
-from ..results import CorruptResultError, LocalResult
+from ..results import CorruptResultError, LocalResult, ResultWriteError
 from ..states import (Cached, Failed, Looped, Mapped, MapStates, Pending, Resume, Retrying,
                       Running, Skipped, State, Success, TimedOut, TriggerFailed, frozen,
                       through_handlers)
@@ -334,20 +334,22 @@ def check_target(run: _Run, state: State) -> State:
                                        location=store.where(location) or None))
 
 
-def checkpoint(run: _Run, state: State) -> State:
-    """Write a successful result to the task's Result store (``checkpoint`` / ``target``).
-
-    A None result is never written, as in Prefect 1: a task returning None with a
-    ``target`` runs again next time."""
-    if not state.is_successful() or state.is_skipped() or state.is_mapped() \
-            or state.result is None or not _checkpointing(run):
-        return state
+def checkpoint(run: _Run, state: State) -> tuple[State, bool]:
+    """Write the successful result an attempt returned to the task's Result store
+    (``checkpoint`` / ``target``) before the run announces it, as Prefect 1 does: a write
+    that fails turns Running into Failed (no Success in between, no retry), with the
+    serializer's or the file system's error as the result.  Returns the state to announce
+    and whether the write failed.  A None result is never written (Prefect 1): a task
+    returning None with a ``target`` runs again next time."""
+    if state.result is None or not _checkpointing(run):
+        return state, False
     try:
         where = _result_store(run).write(state.result, _location(run))
     except (Exception, signals.PrefectSignal) as exc:
-        return run.set_state(state, Failed(
-            f"Task {run.name!r}: its result could not be checkpointed: {exc}", result=exc))
-    return state.replace(location=where or None)
+        cause = exc.__cause__ if isinstance(exc, ResultWriteError) and exc.__cause__ else exc
+        return Failed(f"Task {run.name!r}: its result could not be checkpointed: {exc}",
+                      result=cause), True
+    return state.replace(location=where or None), False
 
 
 def _cache_key(run: _Run) -> str:
@@ -507,6 +509,8 @@ def run_function(run: _Run, state: State) -> State:
         if isinstance(new, Looped):
             new = new.replace(loop_count=loop_count, message=new.message
                               if new.message is not None else f"Task is looping ({loop_count})")
+        if not final and new.is_successful() and not new.is_skipped():
+            new, final = checkpoint(run, new)
         counted = new.attempts   # what a Retrying state says was made (RETRY(run_count=))
         state = run.set_state(state, new)
         if final:  # signals.ENDRUN: exactly this state, no retry, no loop
@@ -746,7 +750,7 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
                 if not isinstance(new, Resume):   # unless a handler resumed a paused task
                     break
         else:
-            state = cache_result(run, checkpoint(run, run_function(run, state)))
+            state = cache_result(run, run_function(run, state))
         _finished(run, state)
     return state.replace(logs=tuple(logs.records)) if logs.records else state
 

@@ -3,8 +3,9 @@ LocalResult(location="{task_name}-{map_index}.txt") on a mapped task, target= te
 reading parameters and map_index (a run finding the target ends Cached without running
 the body), a JSONSerializer result, PrefectResult, a failing task with a target, a
 target behind an upstream that fails only in the second run, a task returning None
-with a target (None is never written: it runs every time), a SKIP with a target, and
-DateTimeParameter."""
+with a target (None is never written: it runs every time), a SKIP with a target, a
+result the serializer cannot write (Running -> Failed, the serializer's error as the
+result), handler transitions on a target hit, and DateTimeParameter."""
 
 import importlib
 import os
@@ -20,6 +21,19 @@ def build(P, R):
 
     def local(**kw):
         return results.LocalResult(dir=where, **kw)
+
+    def handler(task, old, new):
+        R.olog(task.name, [type(old).__name__, type(new).__name__])
+        return new
+
+    @P.task(checkpoint=True, result=local(serializer=serializers.JSONSerializer()),
+            state_handlers=[handler])
+    def not_json():
+        return {1, 2}
+
+    @P.task(checkpoint=True, result=local(), target="hit.bin", state_handlers=[handler])
+    def hit():
+        return "stored"
 
     @P.task(checkpoint=True, result=local(location="{task_name}-{map_index}.txt"))
     def sq(x):
@@ -91,13 +105,17 @@ def build(P, R):
         b = behind(gate(fail))
         nn = gives_none()
         sk = skips()
+        nj = not_json()
+        nj_down = show(nj)
+        h = hit()
         d = show(when)
         dt = down(t)
         dj = down.map(j)
 
     on = {"checkpointing": True}
     return {"flow": flow,
-            "tasks": {"sq": s, "tgt": t, "js": j, "pr": p, "failing": f, "behind": b, "none": nn, "skip": sk,
+            "tasks": {"sq": s, "tgt": t, "js": j, "pr": p, "failing": f, "behind": b, "none": nn, "skip": sk, "not_json": nj,
+                      "not_json_down": nj_down, "hit": h,
                       "when": d, "down_tgt": dt, "down_js": dj},
             "runs": [{"parameters": {"when": "2024-03-05T10:20:30"}, "context": on},
                      {"parameters": {"when": "2024-03-05", "fail": True}, "context": on},
