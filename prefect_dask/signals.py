@@ -15,7 +15,6 @@ catch them, so a signal raised under one still ends the task in its state.  Unle
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 from . import states
@@ -41,25 +40,6 @@ class TaskTimeoutSignal(PrefectSignal):
     ``retry_on=TaskTimeoutSignal`` does.  A task that raises it ends ``TimedOut``."""
 
 
-def as_timestamp(when: Any, owner: str) -> float | None:
-    """A ``start_time`` as a timestamp: a datetime (naive means UTC, as in Prefect 1) or a
-    number of seconds since the epoch.
-
-    >>> as_timestamp(datetime.datetime(1970, 1, 1, 0, 1), "RETRY")
-    60.0
-    """
-    if when is None:
-        return None
-    if isinstance(when, datetime.datetime):
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=datetime.timezone.utc)
-        return when.timestamp()
-    if isinstance(when, (int, float)) and not isinstance(when, bool):
-        return float(when)
-    raise TypeError(f"{owner}(start_time={when!r}): give a datetime (e.g. "
-                    "datetime.now(timezone.utc) + timedelta(minutes=5)) or a timestamp.")
-
-
 class PrefectStateSignal(PrefectSignal):
     """Base of the signals; ``state`` is the state the task ends in, as in Prefect 1.
 
@@ -77,9 +57,9 @@ class PrefectStateSignal(PrefectSignal):
         super().__init__(message, *args)
         self.message = message
         self.result = self if result is _SELF else result
-        if "start_time" in state_fields:
-            state_fields["start_time"] = as_timestamp(state_fields["start_time"],
-                                                      type(self).__name__)
+        if "start_time" in state_fields:   # checked here, where the program raised it
+            state_fields["start_time"] = states.as_utc(state_fields["start_time"],
+                                                       type(self).__name__)
         self.state = self.state_class(message, self.result, **state_fields)
 
 

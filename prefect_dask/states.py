@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import copyreg
 import dataclasses
+import datetime
 import math
 import pickle
 import sys
@@ -496,11 +497,36 @@ class Pending(State):
     """Not yet run."""
 
 
+def as_utc(when: Any, owner: str) -> datetime.datetime | None:
+    """A ``start_time`` as an aware UTC datetime, as Prefect 1 kept it: a datetime (naive
+    means UTC) or a number of seconds since the epoch; None stays None.
+
+    >>> as_utc(60, "Scheduled")
+    datetime.datetime(1970, 1, 1, 0, 1, tzinfo=datetime.timezone.utc)
+    """
+    if when is None:
+        return None
+    if isinstance(when, datetime.datetime):
+        utc = datetime.timezone.utc
+        return when.replace(tzinfo=utc) if when.tzinfo is None else when.astimezone(utc)
+    if isinstance(when, (int, float)) and not isinstance(when, bool):
+        return datetime.datetime.fromtimestamp(when, datetime.timezone.utc)
+    raise TypeError(f"{owner}(start_time={when!r}): give a datetime (e.g. "
+                    "datetime.now(timezone.utc) + timedelta(minutes=5)) or a timestamp.")
+
+
+def _utc_start_time(state: Any) -> None:
+    object.__setattr__(state, "start_time", as_utc(state.start_time, type(state).__name__))
+
+
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Scheduled(Pending):
-    """Waiting for ``start_time`` (a timestamp) before running."""
+    """Waiting for ``start_time`` (an aware UTC datetime; None: now) before running."""
 
-    start_time: float | None = field(default=None, kw_only=True)
+    start_time: datetime.datetime | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        _utc_start_time(self)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False, init=False)
@@ -569,9 +595,13 @@ class Submitted(_MetaState):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Queued(_MetaState):
-    """``state`` could not start running yet; it waits until ``start_time`` (a timestamp)."""
+    """``state`` could not start running yet; it waits until ``start_time`` (as Scheduled's)."""
 
-    start_time: float | None = field(default=None, kw_only=True)
+    start_time: datetime.datetime | None = field(default=None, kw_only=True)
+
+    def __post_init__(self) -> None:
+        _MetaState.__post_init__(self)
+        _utc_start_time(self)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

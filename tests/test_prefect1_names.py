@@ -481,6 +481,35 @@ def test_retry_runs_again_at_its_start_time_on_the_run_clock(executor, clock, re
     assert clock.sleeps == [90.0, 90.0]
 
 
+def test_a_handler_retrying_at_a_datetime_runs_the_task_again(executor, clock, rec):
+    # Prefect 1.4.1, same program: the handler's Retrying(start_time=<datetime>) runs the
+    # task again and it ends Success; Retrying(...).start_time is a (pendulum) datetime
+    # in UTC.  Here the run crashed with a TypeError (start_time was a float timestamp).
+    def retry_once(t, old, new):
+        if isinstance(new, Failed) and len(rec.items) == 1:
+            when = datetime.datetime.fromtimestamp(clock.now() + 30, UTC)
+            return Retrying("handler says again", start_time=when)
+        return new
+
+    @task(state_handlers=[retry_once])
+    def fails_first():
+        rec.add("ran")
+        if len(rec.items) == 1:
+            raise ValueError("first")
+        return "ok"
+
+    with Flow("handler-retry") as flow:
+        r = fails_first()
+    state = flow.run(executor=executor, clock=clock)
+    assert state.result[r].result == "ok" and rec.items == ["ran", "ran"]
+    assert clock.sleeps == pytest.approx([30.0])
+    naive = Retrying(start_time=datetime.datetime(2030, 1, 2, 3, 4)).start_time
+    assert naive == datetime.datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+    assert Retrying(start_time=60).start_time == datetime.datetime(1970, 1, 1, 0, 1, tzinfo=UTC)
+    with pytest.raises(TypeError, match=r"Retrying\(start_time='soon'\): give a datetime"):
+        Retrying(start_time="soon")
+
+
 @task
 def retry_counting():
     n = context.task_run_count
@@ -501,8 +530,7 @@ def test_retry_start_time_misuse():
     with pytest.raises(TypeError, match=r"RETRY\(run_count=-1\).*int >= 0"):
         signals.RETRY(run_count=-1)
     naive = datetime.datetime(2026, 1, 1)
-    assert signals.RETRY(start_time=naive).state.start_time == naive.replace(
-        tzinfo=UTC).timestamp()
+    assert signals.RETRY(start_time=naive).state.start_time == naive.replace(tzinfo=UTC)
 
 
 @task(timeout=datetime.timedelta(milliseconds=500))

@@ -78,7 +78,7 @@ def test_signal_carries_its_state():
     assert isinstance(skip.state, Skipped) and skip.state.result is skip
     assert skip.state.message == "x"
     assert signals.FAIL("boom", result=3).state == Failed(result=3)
-    assert signals.RETRY("later", start_time=5.0).state.start_time == 5.0
+    assert signals.RETRY("later", start_time=5.0).state.start_time.timestamp() == 5.0
     assert isinstance(signals.RETRY().state, Retrying)
 
 

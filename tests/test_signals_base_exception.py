@@ -170,7 +170,7 @@ def test_signals_pickle_with_their_state_and_result():
             assert type(back.state) is type(sig.state)
             assert (back.result is back) if sig.result is sig else back.result == sig.result
     back = pickle.loads(pickle.dumps(signals.RETRY("later", start_time=100, run_count=2)))
-    assert back.state.start_time == 100.0 and back.run_count == 2
+    assert back.state.start_time.timestamp() == 100.0 and back.run_count == 2
 
 
 def test_a_raised_task_timeout_signal_ends_timed_out(executor):

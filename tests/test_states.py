@@ -115,7 +115,7 @@ def test_replace_returns_new_state():
 def test_replace_keeps_subclass_fields():
     r = Retrying("again", start_time=5.0, attempts=1)
     r2 = r.replace(attempts=2)
-    assert type(r2) is Retrying and r2.start_time == 5.0 and r2.attempts == 2
+    assert type(r2) is Retrying and r2.start_time.timestamp() == 5.0 and r2.attempts == 2
     m = Mapped(map_states=(Success(),))
     assert len(m.replace(result=[None]).map_states) == 1
 

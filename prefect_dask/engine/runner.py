@@ -523,7 +523,8 @@ def run_function(run: _Run, state: State) -> State:
         if isinstance(state, Retrying):  # signals.RETRY
             attempt = counted
             _finished(run, state)
-            clock.sleep(max(0.0, (state.start_time or 0.0) - clock.now()))
+            start = state.start_time   # None: now
+            clock.sleep(max(0.0, start.timestamp() - clock.now()) if start else 0.0)
             _starting(run)
             continue
         try:
