@@ -18,11 +18,13 @@ the new one, never half of one.  Files and directories are created owner-only.
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import hmac
 import json
 import os
 import tempfile
+import uuid
 from pathlib import Path
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -31,6 +33,7 @@ import cloudpickle
 import msgpack
 
 from .errors import PrefectDaskError
+from .store.targets import render
 
 __all__ = ["home", "write_value", "read_value", "CorruptResultError", "ResultWriteError",
            "atomic_write", "Serializer", "PickleSerializer", "JSONSerializer",
@@ -230,8 +233,23 @@ class Result:
     """Where a task's checkpointed results go.  ``Result("s3://bucket/dir")`` picks a store.
 
     A store turns a location (a relative path, from ``target`` or the default
-    layout) into stored bytes and back.
+    layout) into stored bytes and back: ``put(value, location)`` returns where it went,
+    ``get(location)`` the value.  Prefect 1's methods, for programs that use a Result
+    directly, return copies carrying ``.value`` and ``.location``:
+
+    >>> import tempfile
+    >>> r = LocalResult(dir=tempfile.mkdtemp(), location="{name}.bin")
+    >>> written = r.write({"rows": 2}, name="day-1")
+    >>> written.value, written.location.endswith("day-1.bin"), r.exists("day-1.bin")
+    ({'rows': 2}, True, True)
+    >>> r.read("day-1.bin").value
+    {'rows': 2}
     """
+
+    #: Prefect 1: a copy from ``write``/``read``/``from_value`` carries its value
+    value: Any = None
+    #: a template (or callable) naming each stored value, or where a copy's value is
+    location: Any = None
 
     def __new__(cls, *args: Any, **kwargs: Any) -> "Result":
         if cls is Result:
@@ -247,13 +265,41 @@ class Result:
         """Whether a result is stored at ``location`` (relative to this store)."""
         raise NotImplementedError
 
-    def read(self, location: str) -> Any:
+    def get(self, location: str) -> Any:
         """The value stored at ``location`` (relative to this store)."""
         return self.load(self.where(location))
 
-    def write(self, value: Any, location: str) -> str:
+    def put(self, value: Any, location: str) -> str:
         """Store ``value`` at ``location``; returns ``where(location)``."""
         raise NotImplementedError
+
+    # -- Prefect 1's Result API: copies carrying a value and its location ----------------
+    def format(self, **fields: Any) -> "Result":
+        """A copy whose ``location`` is this one's template filled with ``fields``."""
+        new = copy.copy(self)
+        if self.location is not None:
+            new.location = render(self.location, fields)
+        return new
+
+    def from_value(self, value: Any) -> "Result":
+        new = copy.copy(self)
+        new.value = value
+        return new
+
+    def write(self, value: Any, **fields: Any) -> "Result":
+        """Store ``value`` where ``location`` filled with ``fields`` says (a new name if
+        there is no ``location``); a copy with the value and where it went."""
+        new = self.format(**fields)
+        new.location = self.put(value, new.location if isinstance(new.location, str)
+                                else f"{uuid.uuid4().hex}.prefect_result")
+        new.value = value
+        return new
+
+    def read(self, location: str) -> "Result":
+        """A copy with the value stored at ``location`` (relative to this store)."""
+        new = self.from_value(self.get(location))
+        new.location = location
+        return new
 
     def where(self, location: str) -> str:
         """The full path or URL of ``location``: what run records keep."""
@@ -281,7 +327,7 @@ class MemoryResult(Result):
     def exists(self, location: str) -> bool:
         return False
 
-    def write(self, value: Any, location: str) -> str:
+    def put(self, value: Any, location: str) -> str:
         return ""
 
     def where(self, location: str) -> str:
@@ -297,7 +343,7 @@ class PrefectResult(Result):
     ``PrefectResult``).
 
     >>> r = PrefectResult()
-    >>> where = r.write({"rows": [1, 2]}, "ignored")
+    >>> where = r.put({"rows": [1, 2]}, "ignored")
     >>> where, r.load(where)
     ('{"rows": [1, 2]}', {'rows': [1, 2]})
     """
@@ -312,7 +358,7 @@ class PrefectResult(Result):
             return False
         return True
 
-    def write(self, value: Any, location: str) -> str:
+    def put(self, value: Any, location: str) -> str:
         try:
             return json.dumps(value)
         except (TypeError, ValueError) as exc:
@@ -365,7 +411,7 @@ class LocalResult(Result):
         except FileNotFoundError:
             return []
 
-    def write(self, value: Any, location: str) -> str:
+    def put(self, value: Any, location: str) -> str:
         path = self.path(location)
         try:
             data = encode(value, self.serializer, self.key)
@@ -459,7 +505,7 @@ class FSSpecResult(Result):
             return []
         return [p.rstrip("/").rsplit("/", 1)[-1] for p in self.fs.ls(path, detail=False)]
 
-    def write(self, value: Any, location: str) -> str:
+    def put(self, value: Any, location: str) -> str:
         path = self._path(location)
         data = encode(value, self.serializer, self.key)
         tmp = f"{path}.tmp-{os.getpid()}-{id(data)}"

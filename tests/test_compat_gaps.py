@@ -259,7 +259,7 @@ def test_cloud_results_build_without_their_packages_and_say_what_to_install():
         with pytest.raises(ResultWriteError,
                            match=rf"{type(result).__name__}\(.*needs {package} to reach "
                                  rf"{result.url}: pip install {package}"):
-            result.write(1, "x.pkl")
+            result.put(1, "x.pkl")
     with pytest.raises(ValueError, match="GCSResult needs the name of a bucket"):
         GCSResult()
     with pytest.raises(TypeError, match=r"S3Result\(\) got unexpected arguments \['bukket'\]"):
@@ -296,7 +296,7 @@ def test_s3_result_checkpoints_through_its_filesystem(executor, s3_in_memory):
     children = flow.run(executor=executor).result[out].map_states
     assert [c.location for c in children] == ["s3://results/square-0.pkl",
                                               "s3://results/square-1.pkl"]
-    assert store.read("square-1.pkl") == {"sq": 9} and store.exists("square-0.pkl")
+    assert store.get("square-1.pkl") == {"sq": 9} and store.exists("square-0.pkl")
     assert sorted(store.stored("")) == ["square-0.pkl", "square-1.pkl"]
     assert store.load("s3://results/square-0.pkl") == {"sq": 4}
 

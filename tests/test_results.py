@@ -28,6 +28,7 @@ import pytest
 from prefect_dask import Flow, Parameter, task
 from prefect_dask.errors import TargetError
 from prefect_dask.results import (CorruptResultError, FSSpecResult, JSONSerializer, LocalResult,
+                                  PrefectResult,
                                   MemoryResult, MsgPackSerializer, PickleSerializer, Result,
                                   ResultWriteError, encode, read_value,
                                   write_value)
@@ -81,16 +82,16 @@ def test_serializers_round_trip(tmp_path, serializer, value):
     write_value(path, value, serializer)
     assert read_value(path) == value                     # the tag in the file picks the reader
     store = LocalResult(tmp_path / "store", serializer=serializer)
-    where = store.write(value, "sub/v.bin")
-    assert store.read("sub/v.bin") == value
+    where = store.put(value, "sub/v.bin")
+    assert store.get("sub/v.bin") == value
     assert store.load(where) == value
     assert Path(where).read_bytes()[36:40] == serializer.tag
 
 
 def test_pickle_is_the_default_and_handles_functions(tmp_path):
     store = LocalResult(tmp_path)
-    store.write(lambda x: x + 1, "f.pkl")
-    assert store.read("f.pkl")(1) == 2
+    store.put(lambda x: x + 1, "f.pkl")
+    assert store.get("f.pkl")(1) == 2
     assert (tmp_path / "f.pkl").read_bytes()[36:40] == b"pckl"
 
 
@@ -155,9 +156,9 @@ def test_fsspec_memory_filesystem(executor, rec):
 
     url = f"memory://pd-{uuid.uuid4().hex}"
     store = Result(url)
-    where = store.write({"a": 1}, "dir/x.pkl")
+    where = store.put({"a": 1}, "dir/x.pkl")
     assert where == f"{url}/dir/x.pkl"
-    assert store.exists("dir/x.pkl") and store.read("dir/x.pkl") == {"a": 1}
+    assert store.exists("dir/x.pkl") and store.get("dir/x.pkl") == {"a": 1}
     assert store.load(where) == {"a": 1}
     fs = fsspec.filesystem("memory")
     assert fs.cat(where)[:4] == MAGIC_PLAIN
@@ -183,12 +184,12 @@ def test_fsspec_memory_corrupt_file_is_refused(tmp_path):
 
     url = f"memory://pd-{uuid.uuid4().hex}"
     store = Result(url)
-    store.write(1, "x.pkl")
+    store.put(1, "x.pkl")
     fs = fsspec.filesystem("memory")
     marker = tmp_path / "marker"
     fs.pipe(f"{url}/x.pkl", MAGIC_PLAIN + b"\0" * 32 + evil_body(marker))
     with pytest.raises(CorruptResultError, match="x.pkl"):
-        store.read("x.pkl")
+        store.get("x.pkl")
     assert not marker.exists()
     fs.rm(url, recursive=True)
 
@@ -423,24 +424,24 @@ def test_target_skip_if_done_across_processes(tmp_path, home):
 def test_atomic_write_leaves_no_temporary_files(tmp_path):
     store = LocalResult(tmp_path)
     for i in range(20):
-        store.write(list(range(i)), "same.pkl")
-        store.write(i, f"k/{i}.pkl")
+        store.put(list(range(i)), "same.pkl")
+        store.put(i, f"k/{i}.pkl")
     assert temp_files(tmp_path) == []
-    assert store.read("same.pkl") == list(range(19))
+    assert store.get("same.pkl") == list(range(19))
 
 
 def test_failed_write_keeps_the_old_file_and_no_temporary(tmp_path, monkeypatch):
     store = LocalResult(tmp_path)
-    store.write("old", "x.pkl")
+    store.put("old", "x.pkl")
 
     def broken_replace(src, dst):
         raise OSError("disk full")
 
     monkeypatch.setattr(os, "replace", broken_replace)
     with pytest.raises(ResultWriteError, match="x.pkl"):
-        store.write("new", "x.pkl")
+        store.put("new", "x.pkl")
     monkeypatch.undo()
-    assert store.read("x.pkl") == "old"
+    assert store.get("x.pkl") == "old"
     assert temp_files(tmp_path) == []
 
 
@@ -451,7 +452,7 @@ root, name, fill, n = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 store = LocalResult(root)
 value = fill * 400_000          # a few hundred kB: a torn write would be visible
 for _ in range(n):
-    store.write(value, name)
+    store.put(value, name)
 '''
 
 
@@ -467,7 +468,7 @@ def test_concurrent_writers_never_leave_a_torn_file(tmp_path):
     try:
         while any(p.poll() is None for p in procs):
             try:
-                value = store.read("t.pkl")
+                value = store.get("t.pkl")
             except FileNotFoundError:
                 continue
             reads += 1
@@ -475,7 +476,7 @@ def test_concurrent_writers_never_leave_a_torn_file(tmp_path):
     finally:
         codes = [p.wait(timeout=60) for p in procs]
     assert codes == [0, 0, 0]
-    final = store.read("t.pkl")
+    final = store.get("t.pkl")
     assert final in ("a" * 400_000, "b" * 400_000, "c" * 400_000)
     print("whole reads during the writes:", reads)
     assert reads > 0
@@ -540,7 +541,7 @@ def test_corrupted_file_is_refused_naming_it(tmp_path, kind):
     with pytest.raises(CorruptResultError):
         LocalResult(tmp_path / "res").load(str(path))
     with pytest.raises(CorruptResultError):
-        LocalResult(tmp_path / "res").read("value.pkl")
+        LocalResult(tmp_path / "res").get("value.pkl")
     assert not marker.exists()
 
 
@@ -557,8 +558,8 @@ def test_signed_file_round_trips_with_its_key(tmp_path, monkeypatch):
     assert path.read_bytes()[:4] == MAGIC_HMAC
     assert read_value(path) == [1, 2]
     store = LocalResult(tmp_path, key="other")
-    store.write("k", "k.pkl")
-    assert store.read("k.pkl") == "k"
+    store.put("k", "k.pkl")
+    assert store.get("k.pkl") == "k"
 
 
 @pytest.mark.parametrize("case", [
@@ -602,7 +603,7 @@ def test_valid_file_modified_and_resigned_wrongly_is_refused(tmp_path, monkeypat
 def test_explicit_key_overrides_the_environment(tmp_path, monkeypatch):
     monkeypatch.setenv("PREFECT_DASK_RESULT_KEY", "env-key")
     store = LocalResult(tmp_path, key="store-key")
-    store.write(1, "a.pkl")
+    store.put(1, "a.pkl")
     with pytest.raises(CorruptResultError):
         read_value(tmp_path / "a.pkl")                   # env key: wrong one
     assert read_value(tmp_path / "a.pkl", key=b"store-key") == 1
@@ -685,3 +686,20 @@ def test_encode_layout():
     assert data[:4] == MAGIC_PLAIN
     assert data[4:36] == hashlib.sha256(data[36:]).digest()
     assert data[36:40] == b"json" and json.loads(data[40:]) == {"a": 1}
+
+
+def test_prefect1_result_api_returns_copies_with_value_and_location(tmp_path):
+    """Prefect 1 programs call a Result directly: write(value, **fields) fills the location
+    template and returns a copy carrying .value and .location; read(location) a copy with
+    the value; format(**fields) fills the template; PrefectResult keeps the JSON as location."""
+    store = LocalResult(dir=tmp_path, location="{task}-{n}.bin")
+    written = store.write([1, 2], task="load", n=3)
+    assert written is not store and store.value is None and store.location == "{task}-{n}.bin"
+    assert written.value == [1, 2] and written.location == str(tmp_path / "load-3.bin")
+    assert store.exists("load-3.bin") and store.read("load-3.bin").value == [1, 2]
+    assert store.format(task="x", n=1).location == "x-1.bin"
+    unnamed = LocalResult(dir=tmp_path).write("v")        # no location: a new file name
+    assert LocalResult(dir=tmp_path).read(unnamed.location).value == "v"
+    assert PrefectResult().write({"a": 1}).location == '{"a": 1}'
+    assert PrefectResult().read("[1, 2]").value == [1, 2]
+    assert store.from_value(7).value == 7

@@ -323,7 +323,7 @@ def check_target(run: _Run, state: State) -> State:
         location = _location(run)
         if not store.exists(location):
             return state
-        value = store.read(location)
+        value = store.get(location)
     except CorruptResultError as exc:
         logger.warning("Task %r: not using its target: %s The task runs again.", run.name, exc)
         return state
@@ -344,7 +344,7 @@ def checkpoint(run: _Run, state: State) -> tuple[State, bool]:
     if state.result is None or not _checkpointing(run):
         return state, False
     try:
-        where = _result_store(run).write(state.result, _location(run))
+        where = _result_store(run).put(state.result, _location(run))
     except (Exception, signals.PrefectSignal) as exc:
         cause = exc.__cause__ if isinstance(exc, ResultWriteError) and exc.__cause__ else exc
         return Failed(f"Task {run.name!r}: its result could not be checkpointed: {exc}",
