@@ -292,7 +292,8 @@ class Task:
                     f"{owner}: retry_on={retry_on!r} has no effect without retries; "
                     "also pass max_retries=N (N >= 1)."
                 )
-            retry_on = tuple(retry_on) if isinstance(retry_on, Iterable) else (retry_on,)
+            retry_on = set(retry_on) if isinstance(retry_on, Iterable) else {retry_on}  # a set,
+            # as Prefect 1 kept it
             bad = [r for r in retry_on if not (isinstance(r, type) and issubclass(r, BaseException))]
             if bad:
                 raise TaskDefinitionError(

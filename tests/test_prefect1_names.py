@@ -674,6 +674,15 @@ def test_reprs_slugs_and_timeout_read_back_as_prefect_1():
     assert Task(timeout=datetime.timedelta(milliseconds=1500)).timeout == 1.5   # README
 
 
+def test_retry_on_reads_back_as_a_set():
+    # Prefect 1.4.1: Task(max_retries=1, retry_delay=..., retry_on=ValueError).retry_on ==
+    # {ValueError}; retry_on=[ValueError, KeyError] -> {ValueError, KeyError}
+    delay = datetime.timedelta(seconds=1)
+    assert Task(max_retries=1, retry_delay=delay, retry_on=ValueError).retry_on == {ValueError}
+    assert Task(max_retries=1, retry_delay=delay, retry_on=[ValueError, KeyError]).retry_on \
+        == {ValueError, KeyError}
+
+
 def test_run_states_print_as_prefect_1s(executor):
     # Prefect 1.4.1, same program: the mapped-over list's Constant task ends
     # <Success> (no message: its state is made, not run); print(state.result[m].map_states)

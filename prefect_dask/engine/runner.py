@@ -471,7 +471,7 @@ def _retry_delay(run: _Run, task: Any, attempt: int) -> float:
 def _should_retry(run: _Run, task: Any, state: State, attempt: int) -> bool:
     if not state.is_failed() or attempt > task.max_retries:
         return False
-    if task.retry_on and not isinstance(state.result, task.retry_on):
+    if task.retry_on and not isinstance(state.result, tuple(task.retry_on)):
         return False
     return task.retry_condition is None or bool(
         _user_call(run, "retry_condition", task.retry_condition, state))
