@@ -39,6 +39,8 @@ from typing import Any, ClassVar, overload
 
 from dask.sizeof import sizeof
 
+from .context import context
+
 __all__ = [
     "State", "Pending", "Scheduled", "Retrying", "Paused", "Resume", "Running", "Finished",
     "Success", "Cached", "Mapped", "Skipped", "Failed", "TimedOut", "TriggerFailed",
@@ -532,10 +534,11 @@ class Scheduled(Pending):
 @dataclass(frozen=True, slots=True, eq=False, repr=False, init=False)
 class Retrying(Scheduled):
     """Failed, and will run again at ``start_time``.  ``run_count=n`` (Prefect 1's name)
-    sets ``attempts``.
+    sets ``attempts``; by default, as in Prefect 1, the attempt running now
+    (``context.task_run_count``), or 1.
 
-    >>> Retrying(run_count=3).run_count
-    3
+    >>> Retrying(run_count=3).run_count, Retrying().run_count
+    (3, 1)
     """
 
     _compared = ("attempts",)   # Prefect 1's run_count
@@ -544,6 +547,8 @@ class Retrying(Scheduled):
                  run_count: int | None = None, **fields: Any) -> None:
         if run_count is not None:
             fields["attempts"] = run_count
+        elif "attempts" not in fields:
+            fields["attempts"] = context.get("task_run_count", 1)
         Scheduled.__init__(self, message, result, **fields)
 
 
@@ -677,9 +682,14 @@ class Crashed(Failed):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Looped(Finished):
-    """One iteration of a looping task finished (``signals.LOOP``)."""
+    """One iteration of a looping task finished (``signals.LOOP``); ``loop_count`` is by
+    default, as in Prefect 1, the iteration running now (``context.task_loop_count``), or 1."""
 
     _compared = ("loop_count",)
+
+    def __post_init__(self) -> None:
+        if not self.loop_count:
+            object.__setattr__(self, "loop_count", context.get("task_loop_count", 1))
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

@@ -29,9 +29,9 @@ from prefect_dask.schedules import (CronClock, DatesClock, IntervalClock, Interv
                                     between_times, is_day_of_week, is_month_end, is_month_start,
                                     is_weekday, is_weekend, next_weekday, on_date, on_datetime,
                                     shifted_by)
-from prefect_dask.states import (Cached, Cancelling, ClientFailed, Failed, Finished, Mapped,
-                                 Pending, Queued, Retrying, Skipped, State, Submitted, Success,
-                                 TimedOut, TriggerFailed)
+from prefect_dask.states import (Cached, Cancelling, ClientFailed, Failed, Finished, Looped,
+                                 Mapped, Pending, Queued, Retrying, Skipped, State, Submitted,
+                                 Success, TimedOut, TriggerFailed)
 from prefect_dask.task import DateTimeParameter
 from tasks import inc, one
 
@@ -642,8 +642,12 @@ def test_meta_states_and_cancelling_and_their_predicates():
 
 def test_retrying_run_count_and_mapped_default_map_states():
     # Prefect 1.4.1: Retrying(run_count=3).run_count == 3; Mapped().map_states == [] and
-    # Mapped() == Mapped(map_states=[])
+    # Mapped() == Mapped(map_states=[]); outside a task Retrying().run_count == 1 and
+    # Looped().loop_count == 1; inside one, the attempt and iteration running then
     assert Retrying(run_count=3).run_count == 3
+    assert Retrying().run_count == 1 and Looped().loop_count == 1
+    with context(task_run_count=2, task_loop_count=4):
+        assert Retrying().run_count == 2 and Looped().loop_count == 4
     assert Retrying("again", run_count=2) == Retrying(run_count=2) != Retrying(run_count=1)
     assert Mapped().map_states == [] and Mapped().n_map_states == 0
     assert Mapped() == Mapped(map_states=[])
