@@ -27,7 +27,7 @@ import tempfile
 import uuid
 from pathlib import Path
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
 
 import cloudpickle
 import msgpack
@@ -94,17 +94,48 @@ def remove_checkpoints(flow_name: str, run_id: str, dry_run: bool = False) -> in
 
 
 # -- serializers -------------------------------------------------------------------
-class Serializer(Protocol):
-    """Turns values into bytes and back; ``tag`` (4 bytes) names it inside stored files."""
+class Serializer:
+    """Turns values into bytes and back; ``tag`` (4 bytes) names it inside stored files.
 
-    tag: bytes
+    Subclass it with ``dumps``/``loads``, or with Prefect 1's ``serialize``/``deserialize``:
+    either pair gives the other.  A store reads its own serializer's files, so a subclass
+    may keep the default tag.
 
-    def dumps(self, value: Any) -> bytes: ...
+    >>> class Upper(Serializer):
+    ...     def serialize(self, value): return value.upper().encode()
+    ...     def deserialize(self, data): return data.decode().lower()
+    >>> Upper().loads(Upper().dumps("hi")), Upper() == Upper()
+    ('hi', True)
+    """
 
-    def loads(self, data: bytes) -> Any: ...
+    tag = b"user"
+
+    def dumps(self, value: Any) -> bytes:
+        if type(self).serialize is Serializer.serialize:
+            raise NotImplementedError(f"{type(self).__name__} defines neither dumps(value) nor "
+                                      "serialize(value); define one that returns bytes.")
+        return self.serialize(value)
+
+    def loads(self, data: bytes) -> Any:
+        if type(self).deserialize is Serializer.deserialize:
+            raise NotImplementedError(f"{type(self).__name__} defines neither loads(data) nor "
+                                      "deserialize(data); define one that takes bytes.")
+        return self.deserialize(data)
+
+    def serialize(self, value: Any) -> bytes:
+        return self.dumps(value)
+
+    def deserialize(self, data: bytes) -> Any:
+        return self.loads(data)
+
+    def __eq__(self, other: Any) -> bool:   # Prefect 1: serializers of one type are equal
+        return type(self) is type(other)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
 
 
-class PickleSerializer:
+class PickleSerializer(Serializer):
     """cloudpickle (the default): any Python value."""
 
     tag = b"pckl"
@@ -116,7 +147,7 @@ class PickleSerializer:
         return cloudpickle.loads(data)
 
 
-class JSONSerializer:
+class JSONSerializer(Serializer):
     """JSON: plain data only, readable by anything."""
 
     tag = b"json"
@@ -128,7 +159,7 @@ class JSONSerializer:
         return json.loads(data)
 
 
-class MsgPackSerializer:
+class MsgPackSerializer(Serializer):
     """msgpack: plain data only, compact and fast."""
 
     tag = b"mpck"
@@ -195,8 +226,10 @@ def encode(value: Any, serializer: Serializer | None = None, key: bytes | None =
     return (MAGIC_HMAC if key else MAGIC_PLAIN) + _digest(body, key) + body
 
 
-def decode(data: bytes, where: str, key: bytes | None = None) -> Any:
-    """The value in ``data`` (read from ``where``), checked before it is deserialized."""
+def decode(data: bytes, where: str, key: bytes | None = None,
+           serializer: Serializer | None = None) -> Any:
+    """The value in ``data`` (read from ``where``), checked before it is deserialized;
+    ``serializer`` (the reading store's) reads files with its tag, the built-ins the rest."""
     key = key if key is not None else _env_key()
     magic, digest, body = data[:4], data[4:36], data[36:]
     if magic not in (MAGIC_PLAIN, MAGIC_HMAC) or len(body) < 4:
@@ -211,7 +244,8 @@ def decode(data: bytes, where: str, key: bytes | None = None) -> Any:
     if not hmac.compare_digest(digest, _digest(body, key)):
         raise CorruptResultError(f"{where} failed its integrity check (truncated, corrupted or "
                                  "tampered with); it was not loaded. Delete it to recompute.")
-    serializer = SERIALIZERS.get(body[:4])
+    if serializer is None or serializer.tag != body[:4]:
+        serializer = SERIALIZERS.get(body[:4])
     if serializer is None:
         raise CorruptResultError(f"{where} was written with an unknown serializer {body[:4]!r}.")
     return serializer.loads(body[4:])
@@ -223,9 +257,10 @@ def write_value(path: str | os.PathLike, value: Any, serializer: Serializer | No
     atomic_write(path, encode(value, serializer, key))
 
 
-def read_value(path: str | os.PathLike, key: bytes | None = None) -> Any:
+def read_value(path: str | os.PathLike, key: bytes | None = None,
+               serializer: Serializer | None = None) -> Any:
     """Load a value written by ``write_value``; refuse it if its digest does not match."""
-    return decode(Path(path).read_bytes(), str(path), key)
+    return decode(Path(path).read_bytes(), str(path), key, serializer)
 
 
 # -- Result stores ------------------------------------------------------------------
@@ -403,7 +438,7 @@ class LocalResult(Result):
 
     def load(self, where: str) -> Any:
         return read_value(where[len("file://"):] if where.startswith("file://") else where,
-                          self.key)
+                          self.key, self.serializer)
 
     def stored(self, folder: str) -> list[str]:
         try:
@@ -493,11 +528,11 @@ class FSSpecResult(Result):
     def load(self, where: str) -> Any:
         if where.startswith(self.url + "/"):   # ours: through this store's filesystem
             with self.fs.open(f"{self.root}{where[len(self.url):]}", "rb") as fh:
-                return decode(fh.read(), where, self.key)
+                return decode(fh.read(), where, self.key, self.serializer)
         import fsspec
 
         with fsspec.open(where, "rb") as fh:
-            return decode(fh.read(), where, self.key)
+            return decode(fh.read(), where, self.key, self.serializer)
 
     def stored(self, folder: str) -> list[str]:
         path = self._path(folder)

@@ -703,3 +703,32 @@ def test_prefect1_result_api_returns_copies_with_value_and_location(tmp_path):
     assert PrefectResult().write({"a": 1}).location == '{"a": 1}'
     assert PrefectResult().read("[1, 2]").value == [1, 2]
     assert store.from_value(7).value == 7
+
+
+def test_a_prefect1_serializer_subclass_writes_and_reads_a_target(executor, tmp_path):
+    """A Serializer subclass with only Prefect 1's serialize/deserialize checkpoints, and the
+    next run finds the target through it (Cached, body not run)."""
+    from prefect_dask.results import Serializer
+
+    class Upper(Serializer):
+        def serialize(self, value):
+            return value.upper().encode()
+
+        def deserialize(self, data):
+            return data.decode().lower()
+
+    calls = []
+
+    @task(result=LocalResult(dir=tmp_path, serializer=Upper()), target="u.txt", checkpoint=True)
+    def greet():
+        calls.append(1)
+        return "hello"
+
+    with Flow("custom-serializer") as flow:
+        g = greet()
+    first, second = flow.run(executor=executor), flow.run(executor=executor)
+    assert type(first.result[g]) is Success and (tmp_path / "u.txt").read_bytes().endswith(b"HELLO")
+    assert type(second.result[g]) is Cached and second.result[g].result == "hello"
+    assert calls == [1]
+    with pytest.raises(NotImplementedError, match="Serializer defines neither dumps"):
+        Serializer().dumps(1)
