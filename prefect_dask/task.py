@@ -18,6 +18,7 @@ import copy as _copy
 import dis
 import functools
 import inspect
+import keyword
 import operator
 import sys
 import typing
@@ -931,6 +932,13 @@ class Edge:
             raise FlowValidationError(
                 f"An edge cannot connect task {self.upstream_task.name!r} to itself; a task "
                 "cannot be its own upstream task.")
+        key = self.key
+        if key is not None and not (isinstance(key, str) and key.isidentifier()
+                                    and not keyword.iskeyword(key)):
+            raise FlowValidationError(   # as Prefect 1: a key names an argument of run()
+                f"Edge {self.upstream_task.name!r} -> {self.downstream_task.name!r}: key "
+                f"{key!r} is not a valid argument name: pass the name of an argument of "
+                f"run() of task {self.downstream_task.name!r}, or key=None for ordering only.")
 
     @property
     def tasks(self) -> set[Task]:

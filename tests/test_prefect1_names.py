@@ -678,6 +678,20 @@ def test_reprs_slugs_and_timeout_read_back_as_prefect_1():
     assert Task(timeout=datetime.timedelta(milliseconds=1500)).timeout == 1.5   # README
 
 
+def test_edge_key_must_name_an_argument():
+    # Prefect 1.4.1: Edge(a, b, key=3) and key="x y" raise ValueError('Key must be a valid
+    # identifier (received "3")'); so does a keyword ("class"); key="x" is taken
+    a, b = Task(name="a"), Task(name="b")
+    for bad in (3, "x y", "class"):
+        with pytest.raises(ValueError, match=r"Edge 'a' -> 'b': key .* is not a valid argument "
+                                             r"name: pass the name of an argument of run\(\) "
+                                             r"of task 'b', or key=None"):
+            Edge(a, b, key=bad)
+    with pytest.raises(FlowValidationError, match="not a valid argument name"):
+        Flow("keys").add_edge(a, b, key="not valid")
+    assert Edge(a, b, key="x").key == "x"
+
+
 def test_retry_on_reads_back_as_a_set():
     # Prefect 1.4.1: Task(max_retries=1, retry_delay=..., retry_on=ValueError).retry_on ==
     # {ValueError}; retry_on=[ValueError, KeyError] -> {ValueError, KeyError}
