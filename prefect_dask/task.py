@@ -405,7 +405,8 @@ class Task:
             if not hasattr(new, key):
                 raise TaskOptionError(f"Task {self.name!r}: copy() got an unknown option {key!r}; "
                                       "pass options Task(...) accepts, e.g. copy(max_retries=2).")
-            setattr(new, key, set(value) | _context_tags() if key == "tags" else value)
+            # tags are added to the task's own, as in Prefect 1 (a copy cannot drop one)
+            setattr(new, key, new.tags | set(value) if key == "tags" else value)
         if "on_failure" in task_args or "state_handlers" in task_args:
             handlers = [h for h in new.state_handlers if not isinstance(h, OnFailure)]
             new.state_handlers = checked_handlers(f"Task {self.name!r}", "task", handlers,

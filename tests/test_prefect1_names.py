@@ -692,6 +692,20 @@ def test_edge_key_must_name_an_argument():
     assert Edge(a, b, key="x").key == "x"
 
 
+def test_copy_with_tags_adds_them():
+    # Prefect 1.4.1: @task(tags=["t1"]) inc; inc.copy(tags=["t2"]).tags == {"t1", "t2"};
+    # so does task_args=dict(tags=[...]) when calling it in a flow
+    @task(tags=["t1"])
+    def tagged(x):
+        return x
+
+    assert tagged.copy(tags=["t2"]).tags == {"t1", "t2"}
+    with Flow("copy-tags") as flow:
+        t = tagged(1, task_args=dict(tags=["t3"]))
+    assert t.tags == {"t1", "t3"} and flow.slugs[t] == "tagged-t1-t3-1"
+    assert tagged.tags == {"t1"}
+
+
 def test_retry_on_reads_back_as_a_set():
     # Prefect 1.4.1: Task(max_retries=1, retry_delay=..., retry_on=ValueError).retry_on ==
     # {ValueError}; retry_on=[ValueError, KeyError] -> {ValueError, KeyError}
