@@ -724,9 +724,16 @@ class DateTimeParameter(Parameter):
     there); None stays None.  A string that is not a date, or a value that is not a string,
     date or datetime (an int), fails the Parameter.
 
+    It is required unless ``required=False``, even with a default (Prefect 1.4.1's
+    signature): ``flow.run`` without it raises.
+
     >>> DateTimeParameter.parse("x", "2024-05-06")
     datetime.datetime(2024, 5, 6, 0, 0, tzinfo=datetime.timezone.utc)
     """
+
+    def __init__(self, name: str, default: Any = NO_DEFAULT, required: bool = True,
+                 tags: Iterable[str] | None = None, secret: bool = False) -> None:
+        super().__init__(name, default, required, tags, secret)
 
     def run(self) -> Any:
         return self.parse(self.name, super().run())

@@ -601,6 +601,20 @@ def test_datetime_parameter_given_a_number_fails_the_parameter(executor):
     state = flow.run(executor=executor, day=datetime.date(2024, 1, 2))
     assert state.result[day].result == datetime.date(2024, 1, 2)
 
+
+def test_datetime_parameter_is_required_even_with_a_default(executor):
+    """Prefect 1.4.1's DateTimeParameter(name, default=..., required=True): a default does
+    not make it optional (a plain Parameter's does)."""
+    with Flow("dated-default") as flow:
+        day = DateTimeParameter("day", default="2024-01-01")
+        maybe = DateTimeParameter("maybe", default="2024-01-02", required=False)
+        a, b = show(day), show(maybe)
+    assert day.required and not maybe.required
+    with pytest.raises(ValueError, match="required parameter.*'day'"):
+        flow.run(executor=executor)
+    state = flow.run(executor=executor, day="2024-03-04")
+    assert state.result[b].result == datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
+
 # -- states: children/parents, _result; PrefectResult ---------------------------------------
 
 def test_state_children_and_parents_options():
