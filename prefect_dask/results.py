@@ -37,7 +37,8 @@ from .store.targets import render
 
 __all__ = ["home", "write_value", "read_value", "CorruptResultError", "ResultWriteError",
            "atomic_write", "Serializer", "PickleSerializer", "JSONSerializer",
-           "MsgPackSerializer", "Result", "LocalResult", "MemoryResult", "FSSpecResult", "PrefectResult",
+           "MsgPackSerializer", "CompressedSerializer", "Result", "LocalResult", "MemoryResult",
+           "FSSpecResult", "PrefectResult",
            "S3Result", "GCSResult", "AzureResult",
            "private_dir"]
 
@@ -169,6 +170,55 @@ class MsgPackSerializer(Serializer):
 
     def loads(self, data: bytes) -> Any:
         return msgpack.unpackb(data, raw=False, strict_map_key=False)
+
+
+class CompressedSerializer(Serializer):
+    """Another serializer's bytes, compressed (Prefect 1's): ``format`` names a module with
+    ``compress``/``decompress`` (``"gzip"``, ``"bz2"``, ``"lzma"``, ``"zlib"``), or give
+    both functions yourself.
+
+    >>> s = CompressedSerializer(JSONSerializer(), format="gzip")
+    >>> s.loads(s.dumps({"a": [1, 2]}))
+    {'a': [1, 2]}
+    """
+
+    tag = b"cmpr"
+
+    def __init__(self, serializer: Serializer, format: str | None = None,
+                 compress: Callable[..., bytes] | None = None,
+                 decompress: Callable[..., bytes] | None = None,
+                 compress_kwargs: dict | None = None,
+                 decompress_kwargs: dict | None = None) -> None:
+        if (format is None and (compress is None or decompress is None)) \
+                or (format is not None and (compress is not None or decompress is not None)):
+            raise ValueError("CompressedSerializer needs either format='gzip' (or 'bz2', "
+                             "'lzma', 'zlib') or both compress= and decompress=, not both.")
+        if format is not None:
+            import importlib
+
+            try:
+                module = importlib.import_module(format)
+                compress, decompress = module.compress, module.decompress
+            except (ImportError, AttributeError):
+                raise ValueError(f"CompressedSerializer: format={format!r} is not a module with "
+                                 "compress() and decompress(); use 'gzip', 'bz2', 'lzma' or "
+                                 "'zlib'.") from None
+        self.serializer = serializer
+        self.compress, self.decompress = compress, decompress
+        self.compress_kwargs = dict(compress_kwargs or {})
+        self.decompress_kwargs = dict(decompress_kwargs or {})
+
+    def dumps(self, value: Any) -> bytes:
+        return self.compress(self.serializer.dumps(value), **self.compress_kwargs)
+
+    def loads(self, data: bytes) -> Any:
+        return self.serializer.loads(self.decompress(data, **self.decompress_kwargs))
+
+    def __eq__(self, other: Any) -> bool:
+        return type(self) is type(other) and vars(self) == vars(other)
+
+    def __hash__(self) -> int:
+        return hash((type(self), self.serializer))
 
 
 SERIALIZERS = {s.tag: s for s in (PickleSerializer(), JSONSerializer(), MsgPackSerializer())}

@@ -732,3 +732,28 @@ def test_a_prefect1_serializer_subclass_writes_and_reads_a_target(executor, tmp_
     assert calls == [1]
     with pytest.raises(NotImplementedError, match="Serializer defines neither dumps"):
         Serializer().dumps(1)
+
+
+def test_compressed_serializer_checkpoints_and_reads_a_target(executor, tmp_path):
+    """Prefect 1's CompressedSerializer(serializer, format=...) wraps another serializer."""
+    import gzip
+
+    from prefect_dask.results import CompressedSerializer
+
+    packed = CompressedSerializer(JSONSerializer(), format="gzip")
+
+    @task(result=LocalResult(dir=tmp_path, serializer=packed), target="z.gz", checkpoint=True)
+    def rows():
+        return {"rows": list(range(50))}
+
+    with Flow("compressed") as flow:
+        r = rows()
+    first, second = flow.run(executor=executor), flow.run(executor=executor)
+    assert type(second.result[r]) is Cached and second.result[r].result == first.result[r].result
+    custom = CompressedSerializer(PickleSerializer(), compress=gzip.compress,
+                                  decompress=gzip.decompress)
+    assert custom.loads(custom.dumps({1})) == {1}
+    with pytest.raises(ValueError, match="needs either format='gzip'.*or both compress"):
+        CompressedSerializer(JSONSerializer())
+    with pytest.raises(ValueError, match="format='nope' is not a module with compress"):
+        CompressedSerializer(JSONSerializer(), format="nope")
