@@ -314,8 +314,9 @@ class Task:
             seconds = timeout.total_seconds()  # fraction is kept (Prefect 1 dropped it)
             timeout = int(seconds) if seconds.is_integer() else seconds
         self.timeout = timeout
-        if self.timeout is not None and self.timeout <= 0:
-            raise TaskDefinitionError(f"{owner}: timeout={timeout!r} must be positive.")
+        if self.timeout is not None and self.timeout < 0:   # 0: none, as in Prefect 1
+            raise TaskDefinitionError(f"{owner}: timeout={timeout!r} must be positive (or 0 "
+                                      "for no timeout).")
         self.trigger = trigger or _triggers.all_successful
         self.skip_on_upstream_skip = skip_on_upstream_skip
         if cache_for is None and cache_validator not in (None, _validators.never_use):

@@ -692,6 +692,21 @@ def test_reprs_slugs_and_timeout_read_back_as_prefect_1():
     assert Task(timeout=datetime.timedelta(milliseconds=1500)).timeout == 1.5   # README
 
 
+def test_timeout_0_means_no_timeout(executor):
+    # Prefect 1.4.1: Task(timeout=0) is accepted (.timeout == 0) and the task runs with no
+    # timeout, as does timeout=timedelta(0)
+    @task(timeout=0)
+    def quick():
+        return "ran"
+
+    with Flow("no-timeout") as flow:
+        q = quick()
+        z = quick.copy(timeout=datetime.timedelta(0))()
+    state = flow.run(executor=executor)
+    assert state.result[q].result == state.result[z].result == "ran"
+    assert quick.timeout == 0 and Task(timeout=datetime.timedelta(0)).timeout == 0
+
+
 def test_edge_key_must_name_an_argument():
     # Prefect 1.4.1: Edge(a, b, key=3) and key="x y" raise ValueError('Key must be a valid
     # identifier (received "3")'); so does a keyword ("class"); key="x" is taken

@@ -596,7 +596,7 @@ def _call(run: _Run, task: Any, kwargs: dict, values: dict, attempt: int,
     stamp = {"attempts": attempt, "started": started, "task_name": task.name,
              "map_index": run.map_index, "worker": run.worker or worker_id()}
     try:
-        if task.timeout is None:
+        if not task.timeout:   # None or 0: no timeout, as in Prefect 1
             value = body()   # a Constant's state has no message (Prefect 1 did not run it)
             message = None if isinstance(task, Constant) else "Task run succeeded."
             return Success(message, value, finished=run.info.clock.now(), **stamp), False
