@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 import contextvars
+import inspect
 import logging
 import re
 import warnings
@@ -27,7 +28,7 @@ from .context import open_blocks, pop_flow, push_flow
 from .engine.run import resolve_parameters, run_flow
 from .engine.runner import SystemClock
 from .errors import (CycleError, FlowRunContextError, FlowValidationError, MapError,
-                     NeedsServerError, RunArgumentError, RunOptionError)
+                     NeedsServerError, RunArgumentError, RunOptionError, TaskBindError)
 from .utilities.logging import named_logger
 from .states import State
 from .task import (Constant, Parameter, Task, checked_handlers, flatten, is_sequence,
@@ -227,6 +228,15 @@ class Flow:
                 f"Flow {self.name!r}: argument {key!r} of task {downstream_task.name!r} "
                 "is already bound; each argument takes one input."
             )
+        if validate and key is not None:   # as Prefect 1: validation checks run() takes it
+            try:
+                inspect.signature(downstream_task.run).bind_partial(**{key: None})
+            except TypeError as exc:
+                raise TaskBindError(
+                    f"Flow {self.name!r}: task {downstream_task.name!r} cannot take argument "
+                    f"{key!r} ({exc}); its run() signature is {downstream_task.name}"
+                    f"{inspect.signature(downstream_task.run)}. Use one of its arguments as "
+                    "the key, or key=None for ordering only.") from None
         edge = Edge(upstream_task, downstream_task, key, mapped, flattened)
         self.add_task(upstream_task)
         self.add_task(downstream_task)
@@ -244,14 +254,14 @@ class Flow:
         """Add ``task`` with ordering edges and keyword inputs (tasks or constants)."""
         self.add_task(task)
         for t in upstream_tasks or ():
-            self.add_edge(self._input(t), task, mapped=_is_mapped(t, mapped))
+            self.add_edge(self._input(t), task, mapped=_is_mapped(t, mapped), validate=validate)
         for t in downstream_tasks or ():   # a value becomes a Constant task, as in Prefect 1
-            self.add_edge(task, t if isinstance(t, Task) else Constant(t))
+            self.add_edge(task, t if isinstance(t, Task) else Constant(t), validate=validate)
         for key, value in (keyword_tasks or {}).items():
             is_mapped = _is_mapped(value, mapped)
             value = self._input(value)
             if isinstance(value, (Task, flatten)) or is_mapped:
-                self.add_edge(value, task, key=key, mapped=is_mapped)
+                self.add_edge(value, task, key=key, mapped=is_mapped, validate=validate)
             else:
                 if key in self.constants.get(task, {}) or (task, key) in self._by_key:
                     raise FlowValidationError(

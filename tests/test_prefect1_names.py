@@ -735,6 +735,26 @@ def test_copy_with_tags_adds_them():
     assert tagged.tags == {"t1"}
 
 
+def test_add_edge_with_validate_checks_run_takes_the_key():
+    # Prefect 1.4.1: flow.add_edge(x, y, key="k", validate=True) where y.run(self, a) raises
+    # TypeError("got an unexpected keyword argument 'k'"); without validate it is accepted
+    # (the run then fails y with that TypeError); key="a" is accepted
+    class Takes(Task):
+        def run(self, a):
+            return a
+
+    x, y = Task(name="x"), Takes(name="y")
+    flow = Flow("validated")
+    with pytest.raises(TypeError, match=r"Flow 'validated': task 'y' cannot take argument 'k' "
+                                        r".*its run\(\) signature is y\(a\)"):
+        flow.add_edge(x, y, key="k", validate=True)
+    assert not flow.edges   # checked before the edge is added
+    with pytest.raises(TypeError, match="cannot take argument 'k'"):
+        flow.set_dependencies(y, keyword_tasks=dict(k=x), validate=True)
+    assert flow.add_edge(x, y, key="a", validate=True).key == "a"
+    Flow("lenient").add_edge(x, Takes(name="z"), key="k")
+
+
 def test_retry_on_reads_back_as_a_set():
     # Prefect 1.4.1: Task(max_retries=1, retry_delay=..., retry_on=ValueError).retry_on ==
     # {ValueError}; retry_on=[ValueError, KeyError] -> {ValueError, KeyError}
