@@ -528,8 +528,10 @@ class Task:
 
     # -- results as tasks: indexing, unpacking, operators ----------------------
     def __getitem__(self, key: Any) -> "Task":
-        # the item keeps this task's checkpoint and result, as in Prefect 1
-        return GetItem(name=f"{self.name}[{key!r}]", checkpoint=self.checkpoint,
+        # the item keeps this task's checkpoint and result, as in Prefect 1; named
+        # "t['a']", or "t[k]" by a key that is a task k
+        label = key.name if isinstance(key, Task) else repr(key)
+        return GetItem(name=f"{self.name}[{label}]", checkpoint=self.checkpoint,
                        result=self.result)(self, key)
 
     def __iter__(self) -> Iterator["Task"]:

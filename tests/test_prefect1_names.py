@@ -755,6 +755,25 @@ def test_add_edge_with_validate_checks_run_takes_the_key():
     Flow("lenient").add_edge(x, Takes(name="z"), key="k")
 
 
+def test_indexing_by_a_task_names_the_item_by_that_task(executor):
+    # Prefect 1.4.1: with d() -> {"a": 1} and k() -> "a", d[k] is <Task: d[k]> and its
+    # result is 1; d["a"] is <Task: d['a']>
+    @task
+    def d():
+        return {"a": 1}
+
+    @task
+    def k():
+        return "a"
+
+    with Flow("getitem") as flow:
+        x = d()
+        item, literal = x[k()], x["a"]
+    assert repr(item) == "<Task: d[k]>" and repr(literal) == "<Task: d['a']>"
+    state = flow.run(executor=executor)
+    assert state.result[item].result == state.result[literal].result == 1
+
+
 def test_retry_on_reads_back_as_a_set():
     # Prefect 1.4.1: Task(max_retries=1, retry_delay=..., retry_on=ValueError).retry_on ==
     # {ValueError}; retry_on=[ValueError, KeyError] -> {ValueError, KeyError}
