@@ -34,6 +34,7 @@ from .context import context, current_flow, open_blocks
 from .errors import (ApplyMapError, FlowValidationError, NoFlowContextError, ParameterError,
                      TaskBindError, TaskDefinitionError, TaskOptionError, TaskOptionTypeError,
                      UnpackError)
+from .utilities.dates import DateTime
 from .utilities.tasks import defaults_from_attrs
 
 __all__ = [
@@ -723,15 +724,15 @@ class Parameter(Task):
 class DateTimeParameter(Parameter):
     """A Parameter whose value is a date and time: an ISO 8601 string
     (``"2024-05-06T07:00:00+02:00"``, ``"2024-05-06"``) or a datetime becomes an aware
-    ``datetime.datetime`` (no offset means UTC), as Prefect 1's did (a pendulum DateTime
-    there); None stays None.  A string that is not a date, or a value that is not a string,
-    date or datetime (an int), fails the Parameter.
+    ``datetime.datetime`` (no offset means UTC): a ``DateTime``, named as Prefect 1's
+    pendulum DateTime was.  None stays None; a date stays a date.  A string that is not a
+    date, or a value that is not a string, date or datetime (an int), fails the Parameter.
 
     It is required unless ``required=False``, even with a default (Prefect 1.4.1's
     signature): ``flow.run`` without it raises.
 
-    >>> DateTimeParameter.parse("x", "2024-05-06")
-    datetime.datetime(2024, 5, 6, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> DateTimeParameter.parse("x", "2024-05-06").isoformat()
+    '2024-05-06T00:00:00+00:00'
     """
 
     def __init__(self, name: str, default: Any = NO_DEFAULT, required: bool = True,
@@ -760,8 +761,9 @@ class DateTimeParameter(Parameter):
                 f"DateTimeParameter {name!r}: got {value!r} ({type(value).__name__}), which is "
                 "not a date and time; pass an ISO 8601 string such as '2024-05-06T07:00:00' "
                 "or a datetime.")
-        if isinstance(value, datetime.datetime) and value.tzinfo is None:
-            value = value.replace(tzinfo=datetime.timezone.utc)
+        if isinstance(value, datetime.datetime):
+            value = DateTime.instance(value if value.tzinfo is not None
+                                      else value.replace(tzinfo=datetime.timezone.utc))
         return value
 
 

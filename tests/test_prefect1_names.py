@@ -615,6 +615,20 @@ def test_datetime_parameter_is_required_even_with_a_default(executor):
     state = flow.run(executor=executor, day="2024-03-04")
     assert state.result[b].result == datetime.datetime(2024, 1, 2, tzinfo=datetime.timezone.utc)
 
+
+def test_run_dates_and_datetime_parameters_are_named_datetime(executor):
+    """Prefect 1 handed out pendulum DateTime objects: context.date,
+    scheduled_start_time and a DateTimeParameter's value are datetimes named DateTime."""
+    @task
+    def kinds(d):
+        return [type(d).__name__, type(context.date).__name__,
+                type(context.scheduled_start_time).__name__, isinstance(d, datetime.datetime)]
+
+    with Flow("date-kinds") as flow:
+        k = kinds(DateTimeParameter("d"))
+    state = flow.run(executor=executor, d="2024-01-01")
+    assert state.result[k].result == ["DateTime", "DateTime", "DateTime", True]
+
 # -- states: children/parents, _result; PrefectResult ---------------------------------------
 
 def test_state_children_and_parents_options():

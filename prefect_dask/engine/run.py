@@ -23,6 +23,7 @@ from ..errors import ExecutorError, ParameterError, RunArgumentError
 from ..executors.base import NodeError
 from ..configuration import config
 from ..context import context
+from ..utilities.dates import DateTime
 from ..utilities.logging import Relay, configure_logging
 from ..store.records import RunRecorder, find_run
 from .console import Progress, summary
@@ -68,8 +69,8 @@ def _base_context(now: datetime.datetime, extra: Mapping[str, Any] | None) -> di
     the run's dates (worked out from a given ``date``, if it is a datetime), as in Prefect 1."""
     given = {k: v for k, v in {**context.to_dict(), **(extra or {})}.items()
              if k not in TASK_RUN_ONLY}
-    if isinstance(given.get("date"), datetime.datetime):
-        now = given["date"]
+    now = given["date"] if isinstance(given.get("date"), datetime.datetime) \
+        else DateTime.instance(now)   # Prefect 1's type name (pendulum's DateTime)
     day = datetime.timedelta(days=1)
     return {
         "date": now, "scheduled_start_time": now, "today": now.strftime("%Y-%m-%d"),
