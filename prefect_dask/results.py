@@ -38,7 +38,7 @@ from .store.targets import render
 __all__ = ["home", "write_value", "read_value", "CorruptResultError", "ResultWriteError",
            "atomic_write", "Serializer", "PickleSerializer", "JSONSerializer",
            "MsgPackSerializer", "CompressedSerializer", "Result", "LocalResult", "MemoryResult",
-           "FSSpecResult", "PrefectResult",
+           "FSSpecResult", "PrefectResult", "ConstantResult", "NoResultType", "NoResult",
            "S3Result", "GCSResult", "AzureResult",
            "private_dir"]
 
@@ -460,6 +460,64 @@ class PrefectResult(Result):
 
     def __repr__(self) -> str:
         return "PrefectResult()"
+
+
+class ConstantResult(Result):
+    """A value held by the Result object itself (Prefect 1's ``ConstantResult``): it always
+    exists, reading gives it back, and there is nowhere to write.
+
+    >>> c = ConstantResult(value=5)
+    >>> c.value, c.exists("anything"), c.read("anywhere") is c
+    (5, True, True)
+    """
+
+    def __init__(self, *, value: Any = None, location: Any = None, **_: Any) -> None:
+        self.value, self.location = value, location
+
+    def exists(self, location: str) -> bool:
+        return True
+
+    def read(self, location: str) -> "Result":
+        return self
+
+    def get(self, location: str) -> Any:
+        return self.value
+
+    def put(self, value: Any, location: str) -> str:
+        raise ValueError("ConstantResult holds one fixed value and cannot store another; "
+                         "give the task LocalResult() (or PrefectResult()) to keep results.")
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and other.value == self.value
+
+    def __hash__(self) -> int:
+        return id(type(self))
+
+    def __repr__(self) -> str:
+        return f"<ConstantResult: {self.value!r:.60}>"
+
+
+class NoResultType(Result):
+    """Prefect 1's marker for "no result at all" (``NoResult``, its one instance in use);
+    every instance equals every other."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def exists(self, location: str) -> bool:
+        return False
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, NoResultType)
+
+    def __hash__(self) -> int:
+        return id(NoResultType)
+
+    def __repr__(self) -> str:
+        return "<NoResultType: None>"
+
+
+NoResult = NoResultType()
 
 
 class LocalResult(Result):

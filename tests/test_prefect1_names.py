@@ -974,3 +974,72 @@ def test_schedule_misuse_names_the_fix():
         IntervalClock(5)
     with pytest.raises(TaskDefinitionError, match=r"DatesClock: '2026-01-01' is not a datetime"):
         DatesClock(["2026-01-01"])
+
+
+# -- names Prefect 1.4.1 serves that programs import (ConstantResult, NoResult, DotDict,
+#    engine.runner.ENDRUN, utilities.tasks.pause_task) ------------------------------------
+
+def test_constant_result_and_no_result_as_prefect_1():
+    from prefect_dask.engine.result import NoResult, NoResultType
+    from prefect_dask.engine.results import ConstantResult
+    from prefect_dask.engine.results.constant_result import ConstantResult as same
+    # 1.4.1: <ConstantResult: 5> 5 None True 5 True / ValueError on write / True False
+    c = ConstantResult(value=5)
+    assert same is ConstantResult
+    assert (repr(c), c.value, c.location, c.exists("anything")) == ("<ConstantResult: 5>", 5,
+                                                                     None, True)
+    assert c.read("x") is c and c.read("x").value == 5
+    with pytest.raises(ValueError, match="ConstantResult holds one fixed value.*LocalResult"):
+        c.write(3)
+    assert c == ConstantResult(value=5) and c != ConstantResult(value=6)
+    # 1.4.1: <NoResultType: None> None None, and NoResultType() == NoResult
+    assert (repr(NoResult), NoResult.value, NoResult.location) == ("<NoResultType: None>",
+                                                                   None, None)
+    assert NoResultType() == NoResult and isinstance(NoResult, NoResultType)
+
+
+def test_dot_dict_reads_and_writes_keys_as_attributes():
+    from prefect_dask.utilities.collections import DotDict
+    # 1.4.1: <DotDict: 'a', 'b'> 1 {'c': 2}; d.x = 3 -> d['x'] == 3; <DotDict> when empty
+    d = DotDict({"a": 1}, b={"c": 2})
+    assert (repr(d), d.a, d.b) == ("<DotDict: 'a', 'b'>", 1, {"c": 2})
+    d.x = 3
+    assert d["x"] == 3 and d.get("zz") is None and list(d) == ["a", "b", "x"] and len(d) == 3
+    with pytest.raises(AttributeError):
+        d.nope
+    del d["x"]
+    assert d == {"a": 1, "b": {"c": 2}} and type(d.copy()) is DotDict
+    # 1.4.1: {'a': [{'x': 1}], 'b': {'c': ({'y': 2},)}}
+    nested = DotDict(a=[DotDict(x=1)], b=DotDict(c=(DotDict(y=2),)))
+    assert nested.to_dict() == {"a": [{"x": 1}], "b": {"c": ({"y": 2},)}}
+    assert repr(DotDict()) == "<DotDict>"
+
+
+def test_engine_runner_endrun_is_the_signal():
+    from prefect_dask.engine.runner import ENDRUN
+    assert ENDRUN is signals.ENDRUN     # 1.4.1: True
+
+
+@task
+def gate(x):
+    from prefect_dask.utilities.tasks import pause_task
+    if x:
+        pause_task("wait for me")
+    else:
+        pause_task(duration=datetime.timedelta(hours=1))
+    return x + 1
+
+
+def test_pause_task_pauses_until_resumed(executor):
+    from prefect_dask.states import Paused, Resume
+    with Flow("pause-task") as flow:
+        a, b = gate(1), gate(0)
+    # 1.4.1 (FlowRunner.run): Paused 'wait for me' start_time None; Paused 'Pause signal
+    # raised during task execution.' with a start_time; then with Resume(): Success 2 and 1
+    state = flow.run(executor=executor)
+    pa, pb = state.result[a], state.result[b]
+    assert isinstance(pa, Paused) and (pa.message, pa.start_time) == ("wait for me", None)
+    assert pb.message == "Pause signal raised during task execution."
+    assert pb.start_time > datetime.datetime.now(UTC) + datetime.timedelta(minutes=59)
+    again = flow.run(executor=executor, task_states={a: Resume(), b: Resume()})
+    assert (again.result[a].result, again.result[b].result) == (2, 1)

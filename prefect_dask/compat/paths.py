@@ -54,8 +54,10 @@ PATHS: dict[str, str] = {
     "engine.results.s3_result": "prefect_dask.results",
     "engine.results.gcs_result": "prefect_dask.results",
     "engine.results.azure_result": "prefect_dask.results",
+    "engine.results.constant_result": "prefect_dask.results",
     "engine.serializers": "prefect_dask.results",
     "engine.cache_validators": "prefect_dask.cache_validators",
+    "engine.runner.ENDRUN": "prefect_dask.signals:ENDRUN",
     "engine.executors": "prefect_dask.executors",
     # prefect.exceptions
     "exceptions": PACKAGE,

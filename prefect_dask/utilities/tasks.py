@@ -17,14 +17,29 @@ call in a flow override each one: ``ShellTask(shell="sh")(command="ls")``.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import inspect
 from collections.abc import Callable
 from typing import Any
 
+from .. import signals
+from ..context import context
 from ..errors import TaskOptionError
 
-__all__ = ["defaults_from_attrs"]
+__all__ = ["defaults_from_attrs", "pause_task"]
+
+
+def pause_task(message: str | None = None, duration: datetime.timedelta | None = None) -> None:
+    """Inside a task: end it ``Paused`` (raises ``signals.PAUSE``), until it is resumed
+    (``flow.run(task_states={task: Resume()})``), which runs the whole task again and
+    makes this call return.  ``duration``: the Paused state's ``start_time`` is now plus it
+    (None without it), as in Prefect 1.4.1."""
+    if context.get("resume", False):
+        return
+    until = None if duration is None else datetime.datetime.now(datetime.timezone.utc) + duration
+    raise signals.PAUSE(message or "Pause signal raised during task execution.",
+                        start_time=until)
 
 
 def defaults_from_attrs(*attr_names: str) -> Callable[[Callable], Callable]:
