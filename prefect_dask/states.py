@@ -31,6 +31,7 @@ import math
 import pickle
 import sys
 import threading
+import time
 from array import array
 from types import MappingProxyType
 from collections.abc import Iterable, Sequence
@@ -517,18 +518,26 @@ def as_utc(when: Any, owner: str) -> datetime.datetime | None:
                     "datetime.now(timezone.utc) + timedelta(minutes=5)) or a timestamp.")
 
 
-def _utc_start_time(state: Any) -> None:
-    object.__setattr__(state, "start_time", as_utc(state.start_time, type(state).__name__))
+def _utc_start_time(state: Any, now_if_none: bool = True) -> None:
+    """Make ``state.start_time`` an aware UTC datetime; None becomes now on the run's clock
+    (``context.clock``, so a fake clock in tests; the wall clock outside a run), as
+    Prefect 1's ``Scheduled()`` is "now", unless ``now_if_none`` is False."""
+    when = state.start_time
+    if when is None and now_if_none:
+        clock = context.get("clock")
+        when = clock.now() if clock is not None else time.time()
+    object.__setattr__(state, "start_time", as_utc(when, type(state).__name__))
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Scheduled(Pending):
-    """Waiting for ``start_time`` (an aware UTC datetime; None: now) before running."""
+    """Waiting for ``start_time`` (an aware UTC datetime; by default now) before running."""
 
     start_time: datetime.datetime | None = field(default=None, kw_only=True)
+    _start_now: ClassVar[bool] = True   # no start_time: now (Paused: None, waits for ever)
 
     def __post_init__(self) -> None:
-        _utc_start_time(self)
+        _utc_start_time(self, self._start_now)
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False, init=False)
@@ -554,7 +563,10 @@ class Retrying(Scheduled):
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Paused(Scheduled):
-    """Waiting for someone to resume it (``manual_only`` trigger)."""
+    """Waiting for someone to resume it (``manual_only`` trigger); ``start_time`` stays
+    None unless given, as in Prefect 1."""
+
+    _start_now = False
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)

@@ -676,7 +676,10 @@ def test_retrying_run_count_and_mapped_default_map_states():
     assert Retrying().run_count == 1 and Looped().loop_count == 1
     with context(task_run_count=2, task_loop_count=4):
         assert Retrying().run_count == 2 and Looped().loop_count == 4
-    assert Retrying("again", run_count=2) == Retrying(run_count=2) != Retrying(run_count=1)
+    # 1.4.1: equal with the same start_time (each Retrying() without one is "now": unequal)
+    t = datetime.datetime(2030, 1, 1, tzinfo=UTC)
+    assert Retrying("again", start_time=t, run_count=2) == Retrying(start_time=t, run_count=2) \
+        != Retrying(start_time=t, run_count=1)
     assert Mapped().map_states == [] and Mapped().n_map_states == 0
     assert Mapped() == Mapped(map_states=[])
 
@@ -1043,3 +1046,43 @@ def test_pause_task_pauses_until_resumed(executor):
     assert pb.start_time > datetime.datetime.now(UTC) + datetime.timedelta(minutes=59)
     again = flow.run(executor=executor, task_states={a: Resume(), b: Resume()})
     assert (again.result[a].result, again.result[b].result) == (2, 1)
+
+
+# -- Scheduled()/Retrying() without start_time: now, as in Prefect 1.4.1 --------------------
+
+def test_scheduled_states_built_without_start_time_start_now():
+    from prefect_dask.states import Paused, Resume, Scheduled
+    # 1.4.1: Scheduled(), Retrying(), Resume(), Queued() -> now (aware, UTC offset 0);
+    # Paused() -> None; two Scheduled() made apart are not equal
+    before = datetime.datetime.now(UTC)
+    for cls in (Scheduled, Retrying, Resume, Queued):
+        when = cls().start_time
+        assert when.utcoffset() == datetime.timedelta(0)
+        assert before <= when <= datetime.datetime.now(UTC), cls
+    assert Paused().start_time is None
+    first = Scheduled(start_time=before - datetime.timedelta(seconds=1))
+    assert first != Scheduled()
+
+
+def test_a_handler_returning_retrying_without_start_time_retries_at_once(executor, clock, rec):
+    # 1.4.1, same program: the handler's Retrying() (start_time now) runs the task again
+    # at once and it ends Success 'ok' after 2 runs
+    def again(t, old, new):
+        if isinstance(new, Failed) and len(rec.items) == 1:
+            return Retrying("handler says again")
+        return new
+
+    @task(state_handlers=[again])
+    def flaky():
+        rec.add("ran")
+        if len(rec.items) == 1:
+            raise ValueError("first")
+        return "ok"
+
+    with Flow("retry-now") as flow:
+        r = flaky()
+    state = flow.run(executor=executor, clock=clock)    # now on the run's (fake) clock
+    assert state.result[r].result == "ok" and rec.items == ["ran", "ran"]
+    assert not any(clock.sleeps)
+    rec.items.clear()
+    assert flow.run(executor=executor).result[r].result == "ok"   # the wall clock
