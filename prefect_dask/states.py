@@ -27,6 +27,7 @@ from __future__ import annotations
 import copyreg
 import dataclasses
 import datetime
+import functools
 import math
 import pickle
 import sys
@@ -235,6 +236,10 @@ class State:
         slots = _FIELD_SLOTS.get(cls) or _field_slots(cls)
         # the fields as stored (context None, not the {} a read gives), in order
         return (copyreg.__newobj__, (cls,), [slot.__get__(self, cls) for slot in slots])
+
+    #: What Prefect 1.4.1's constructor takes positionally after message and result (the
+    #: order differs between classes; ``_positional_args`` maps them to fields).
+    _positional: ClassVar[tuple[str, ...]] = ("context", "cached_inputs")
 
     #: Fields besides ``result`` (and those a subclass adds) that equality compares.
     _compared: ClassVar[tuple[str, ...]] = ()
@@ -449,6 +454,31 @@ def _delattr(self: State, name: str) -> None:
     raise dataclasses.FrozenInstanceError(f"cannot delete field {name!r}: states are immutable.")
 
 
+def _positional_args(cls: type) -> None:
+    """Let ``cls(message, result, *more)`` take ``more`` as Prefect 1.4.1's constructor
+    does, by the names in ``cls._positional``
+    (``Retrying("m", None, start_time, cached_inputs, context, run_count)``)."""
+    init, names = cls.__dict__["__init__"], cls._positional
+
+    @functools.wraps(init)
+    def __init__(self: State, message: Any = None, result: Any = None, *more: Any,
+                 **fields: Any) -> None:
+        if more:
+            if len(more) > len(names):
+                raise TypeError(
+                    f"{cls.__name__}() takes message, result and at most {len(names)} more "
+                    f"positional arguments ({', '.join(names)}), but {2 + len(more)} were "
+                    "given; pass the others by keyword.")
+            for name, value in zip(names, more):
+                if name in fields:
+                    raise TypeError(f"{cls.__name__}() got {name!r} both by position and by "
+                                    "keyword; give it once.")
+                fields[name] = value
+        init(self, message, result, **fields)
+
+    cls.__init__ = __init__
+
+
 def _guard(cls: type) -> None:
     """Give ``cls`` the assignment rule above (dataclass(frozen=True) gave it a stricter one)."""
     if cls.__dict__.get("__setattr__") is not _setattr:
@@ -499,6 +529,8 @@ def through_handlers(handlers: Iterable[Any], owner: Any, old: State, new: State
 class Pending(State):
     """Not yet run."""
 
+    _positional = ("cached_inputs", "context")
+
 
 def as_utc(when: Any, owner: str) -> datetime.datetime | None:
     """A ``start_time`` as an aware UTC datetime, as Prefect 1 kept it: a datetime (naive
@@ -535,6 +567,7 @@ class Scheduled(Pending):
 
     start_time: datetime.datetime | None = field(default=None, kw_only=True)
     _start_now: ClassVar[bool] = True   # no start_time: now (Paused: None, waits for ever)
+    _positional = ("start_time", "cached_inputs", "context")
 
     def __post_init__(self) -> None:
         _utc_start_time(self, self._start_now)
@@ -551,6 +584,7 @@ class Retrying(Scheduled):
     """
 
     _compared = ("attempts",)   # Prefect 1's run_count
+    _positional = ("start_time", "cached_inputs", "context", "run_count")
 
     def __init__(self, message: Any = None, result: Any = None, *,
                  run_count: int | None = None, **fields: Any) -> None:
@@ -597,6 +631,7 @@ class _MetaState(State):
     """
 
     state: State | None = field(default=None, kw_only=True)
+    _positional = ("state", "context", "cached_inputs")
 
     def __post_init__(self) -> None:
         inner = self.state
@@ -615,6 +650,7 @@ class Queued(_MetaState):
     """``state`` could not start running yet; it waits until ``start_time`` (as Scheduled's)."""
 
     start_time: datetime.datetime | None = field(default=None, kw_only=True)
+    _positional = ("state", "start_time", "context", "cached_inputs")
 
     def __post_init__(self) -> None:
         _MetaState.__post_init__(self)
@@ -648,6 +684,8 @@ class Cached(Success):
     hashed_inputs: dict | None = field(default=None, kw_only=True)
     cached_parameters: dict | None = field(default=None, kw_only=True)
     cached_result_expiration: Any = field(default=None, kw_only=True)
+    _positional = ("cached_inputs", "cached_parameters", "cached_result_expiration", "context",
+                   "hashed_inputs")
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -655,6 +693,7 @@ class Mapped(Success):
     """The parent of a mapped task; ``map_states`` holds one State per child, in order."""
 
     map_states: Sequence[State] = field(default_factory=list, kw_only=True)
+    _positional = ("map_states", "context", "cached_inputs")
 
     @property
     def n_map_states(self) -> int:
@@ -670,6 +709,8 @@ class Skipped(Success):
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
 class Failed(Finished):
     """Finished with an error; ``result`` is the exception."""
+
+    _positional = ("cached_inputs", "context")
 
 
 @dataclass(frozen=True, slots=True, eq=False, repr=False)
@@ -698,6 +739,7 @@ class Looped(Finished):
     default, as in Prefect 1, the iteration running now (``context.task_loop_count``), or 1."""
 
     _compared = ("loop_count",)
+    _positional = ("loop_count", "context", "cached_inputs")
 
     def __post_init__(self) -> None:
         if not self.loop_count:
@@ -711,6 +753,7 @@ class Cancelled(Finished):
 
 for _cls in (State, _MetaState, *State.children()):
     _guard(_cls)
+    _positional_args(_cls)
 del _cls
 
 _KINDS: tuple[type[State], ...] = (Success, Failed, Skipped, TriggerFailed, TimedOut, Crashed,

@@ -1086,3 +1086,31 @@ def test_a_handler_returning_retrying_without_start_time_retries_at_once(executo
     assert not any(clock.sleeps)
     rec.items.clear()
     assert flow.run(executor=executor).result[r].result == "ok"   # the wall clock
+
+
+# -- state constructors' positional arguments, in each class's Prefect 1.4.1 order ---------
+
+def test_state_constructors_take_prefect_1_positional_arguments():
+    from prefect_dask.states import Cached, Looped, Paused, Scheduled
+    t = datetime.datetime(2030, 1, 1)
+    # 1.4.1: 2030-01-01 00:00:00+00:00 4 {'a': 1}
+    assert Scheduled("m", 3, t).start_time == t.replace(tzinfo=UTC)
+    r = Retrying("m", 3, t, None, {"a": 1}, 4)
+    assert (r.start_time, r.run_count, r.context) == (t.replace(tzinfo=UTC), 4, {"a": 1})
+    # 1.4.1: 2030-01-01 00:00:00 (naive there; here UTC, as every start_time) 5 1
+    assert Queued("m", None, Scheduled(), t).start_time == t.replace(tzinfo=UTC)
+    assert Looped("x", 1, 5).loop_count == 5
+    assert Mapped("m", None, [Success()]).n_map_states == 1
+    # 1.4.1: {'k': 1} {'x': 1} None {'p': 1} <Scheduled>
+    assert Success("m", 1, {"k": 1}).context == {"k": 1}
+    assert Failed("m", None, {"x": 1}).cached_inputs == {"x": 1}
+    assert Paused("m", None, None).start_time is None
+    assert Cached("m", 1, None, {"p": 1}).cached_parameters == {"p": 1}
+    assert repr(Submitted("m", None, Scheduled()).state) == "<Scheduled>"
+    # 1.4.1: TypeError, "takes from 1 to 5 positional arguments but 6 were given"
+    with pytest.raises(TypeError, match=r"Success\(\) takes message, result and at most 2 "
+                                        r"more.*\(context, cached_inputs\).*by keyword"):
+        Success("m", 1, {}, {}, 5)
+    with pytest.raises(TypeError, match=r"Scheduled\(\) got 'start_time' both by position "
+                                        "and by keyword"):
+        Scheduled("m", 1, t, start_time=t)
