@@ -95,7 +95,7 @@ def test_a_head_gathered_on_the_driver_stops_the_children_after_an_upstream_that
     from prefect_dask import Flow, task
     from prefect_dask.engine.compile import build_plans
     from prefect_dask.engine.runner import RunInfo
-    from prefect_dask.states import Failed, Skipped
+    from prefect_dask.states import Failed, Mapped, Skipped
 
     @task
     def one(x):
@@ -106,13 +106,13 @@ def test_a_head_gathered_on_the_driver_stops_the_children_after_an_upstream_that
         down = one.copy(skip_on_upstream_skip=False).map(up)
     plans, info = build_plans(flow), RunInfo("heads", "run-1", {})
     node = HeadNode(("~head", down.slug), plans[down], (TaskRef(("~head", up.slug)),))
-    maps = node.gather({("~head", up.slug): Head(None, True)}, info)
-    assert maps == Head(None, True)
+    maps = node.gather({("~head", up.slug): Head(Mapped(), True)}, info)
+    assert isinstance(maps.state, Mapped) and maps.runs
     skipped = node.gather({("~head", up.slug): Head(Skipped("skip"), False)}, info)
-    assert isinstance(skipped.verdict, Failed) and skipped.verdict.result is None
-    assert "cannot map over" in skipped.verdict.message and not skipped.runs
-    no_width = node.gather({("~head", up.slug): Head(None, False)}, info)  # 0 children
-    assert no_width == Head(None, False)
+    assert isinstance(skipped.state, Failed) and skipped.state.result is None
+    assert "cannot map over" in skipped.state.message and not skipped.runs
+    no_width = node.gather({("~head", up.slug): Head(Mapped(), False)}, info)  # 0 children
+    assert isinstance(no_width.state, Mapped) and not no_width.runs
 
 
 def test_an_event_outside_the_table_is_a_bug_report():

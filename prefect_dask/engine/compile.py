@@ -25,7 +25,9 @@ parent can still end without mapping (Skipped, or Failed with no result), and Pr
 then creates no children for it, and none for a task mapping over it (the width is
 bounded at 0).  So a task mapping over a task laid out in the same graph has a
 ``HeadNode`` (as has that task), run before its children from its upstream's Heads, and
-its batches run no child unless the Head says so.
+its batches run no child unless the Head says so.  So has a mapped task with state
+handlers: they see its Pending -> Mapped before any child runs, and a state they return
+other than Mapped ends it without children (as in Prefect 1).
 """
 
 from __future__ import annotations
@@ -359,7 +361,9 @@ class _Compiler:
             self.annotate(plan, plan.slug)
             return
         layout = Layout(width, batch_size_for(task, width, self.workers))
-        head = self.head(task) if any(map(self.beside, plan.inputs)) else None
+        # a parent with state handlers decides in its Head whether it maps (they may end it)
+        head = self.head(task) if plan.task.state_handlers \
+            or any(map(self.beside, plan.inputs)) else None
         self.layouts[task] = self.new_layouts[task] = layout
         batches = []
         for j in range(layout.n_batches):
@@ -371,7 +375,7 @@ class _Compiler:
             self.graph[key] = BatchNode(key, plan, span, rules, tuple(dep.refs), head=head)
             self.annotate(plan, key, j)
             batches.append(key)
-        self.graph[plan.slug] = ParentNode(plan.slug, plan, whole, tuple(batches))
+        self.graph[plan.slug] = ParentNode(plan.slug, plan, whole, tuple(batches), head)
         self.annotate(plan, plan.slug)
 
 

@@ -31,7 +31,7 @@ from dask.task_spec import Task as DaskTask
 from dask.task_spec import TaskRef
 
 from ..states import Mapped, MapStates, State
-from .runner import RunInfo, TaskPlan, parent_verdict, pick, run_parent, run_task, worker_id
+from .runner import RunInfo, TaskPlan, parent_before, pick, run_parent, run_task, worker_id
 
 __all__ = ["SHARED", "Shared", "shared_node", "TaskNode", "BatchNode", "GroupNode", "Member",
            "Head", "HeadNode", "head_of", "ParentNode", "CollectNode", "GraphNode", "Whole",
@@ -222,19 +222,18 @@ class GroupNode:
 
 @dataclass(frozen=True, slots=True)
 class Head:
-    """What a mapped task laid out in the same graph as its upstream knows before its
-    children run: its parent's verdict (``parent_verdict``: None if it maps), and whether
-    its children run, which they do only if it maps and every task it maps over in the
-    same graph ran its children.  A mapped upstream that did not map bounds the width at
-    0 (Prefect 1: no children), so then no child runs, nor any child downstream."""
+    """What a mapped task knows before its children run: its parent's state then
+    (``parent_before``: Mapped, with no children yet, if it maps), and whether its
+    children run, which they do only if it maps and every task it maps over in the same
+    graph ran its children.  A mapped upstream that did not map bounds the width at 0
+    (Prefect 1: no children), so then no child runs, nor any child downstream."""
 
-    verdict: State | None
+    state: State
     runs: bool
 
     def as_upstream(self) -> State:
         """The parent State a downstream parent's checks see (no children yet)."""
-        return Mapped("Ready to proceed with mapping.") if self.verdict is None \
-            else self.verdict
+        return self.state
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,7 +241,8 @@ class HeadNode:
     """A mapped task's ``Head``.  ``upstream`` is aligned with its inputs: the Head of
     a task it maps over that has one in the graph, else what its ``ParentNode`` reads.
     It waits for no mapped child, so the children of a chain of mapped tasks still run
-    depth-first.  No task code runs in it."""
+    depth-first.  No task code runs in it; the parent's state handlers do (once: its
+    ``ParentNode`` reads the Head)."""
 
     kind: ClassVar[str] = "gather"
     alone: ClassVar[bool] = False
@@ -259,17 +259,19 @@ class HeadNode:
 
 def head_of(plan: TaskPlan, info: RunInfo, upstream: tuple) -> Head:
     """The Head of ``plan``'s task from its upstream States and Heads."""
-    verdict = parent_verdict(plan, info, tuple(
+    state = parent_before(plan, info, tuple(
         u.as_upstream() if isinstance(u, Head) else u for u in upstream))
-    return Head(verdict, verdict is None and all(u.runs for u in upstream
-                                                  if isinstance(u, Head)))
+    return Head(state, isinstance(state, Mapped) and all(u.runs for u in upstream
+                                                          if isinstance(u, Head)))
 
 
 @dataclass(frozen=True, slots=True)
 class ParentNode:
     """A mapped task's final State from its ``upstream`` (aligned with its inputs) and its
-    ``batches`` (keys of its BatchNodes).  No task code runs in it.  On a cluster it runs
-    there only if a task reads it; else the driver ``gather``s it (see ``run.run_stage``)."""
+    ``batches`` (keys of its BatchNodes), and its ``head`` (the key of its HeadNode, if it
+    has one: its state before its children ran).  No task code runs in it.  On a cluster it
+    runs there only if a task reads it; else the driver ``gather``s it (see
+    ``run.run_stage``)."""
 
     kind: ClassVar[str] = "gather"
     alone: ClassVar[bool] = False
@@ -277,9 +279,11 @@ class ParentNode:
     plan: TaskPlan
     upstream: tuple
     batches: tuple
+    head: Any = None
 
     def task(self) -> DaskTask:
         return DaskTask(self.key, _run_parent, TaskRef(SHARED), self.plan.slug,
+                        None if self.head is None else TaskRef(self.head),
                         len(self.upstream), *self.upstream, *(TaskRef(b) for b in self.batches))
 
     def gather(self, held: Mapping[Any, Any], info: RunInfo) -> State:
@@ -287,7 +291,8 @@ class ParentNode:
         its result as on a cluster (``whole``): results left there stay there."""
         return self.whole(parent_shell(run_parent(
             self.plan, info, tuple(_value(r, held) for r in self.upstream),
-            MapStates.concat(self.plan.task.name, [held[b] for b in self.batches]))), held)
+            MapStates.concat(self.plan.task.name, [held[b] for b in self.batches]),
+            None if self.head is None else held[self.head].state)), held)
 
     def whole(self, state: State, held: Mapping[Any, Any]) -> State:
         """``state`` fetched as a shell (see ``compile.parent_shell``) made whole again from
@@ -386,10 +391,11 @@ def _run_group(shared: Shared, members: tuple, *deps: Any) -> tuple[State, ...]:
                  for m in members)
 
 
-def _run_parent(shared: Shared, slug: str, n_up: int, *deps: Any) -> State:
+def _run_parent(shared: Shared, slug: str, head: Head | None, n_up: int, *deps: Any) -> State:
     plan = shared.plans[slug]
     return run_parent(plan, shared.info, deps[:n_up],
-                      MapStates.concat(plan.task.name, deps[n_up:]))
+                      MapStates.concat(plan.task.name, deps[n_up:]),
+                      None if head is None else head.state)
 
 
 def _collect(*states: State) -> tuple[State, ...]:

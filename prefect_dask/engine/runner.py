@@ -45,7 +45,7 @@ from ..store.targets import default_location, location_template, render
 from ..task import Constant, flattens, is_sequence
 
 __all__ = ["TASK_RUN_ONLY", "Clock", "SystemClock", "RunInfo", "Input", "TaskPlan", "run_task",
-           "run_parent", "parent_verdict", "pick"]
+           "run_parent", "parent_before", "pick"]
 
 logger = logging.getLogger("prefect_dask.runner")
 
@@ -149,7 +149,7 @@ class _Run:
     """One task run in progress: knows its task and calls handlers on each transition."""
 
     __slots__ = ("plan", "info", "map_index", "upstream", "crashes", "worker", "name", "hooked",
-                 "_inputs")
+                 "ended", "_inputs")
 
     def __init__(self, plan: TaskPlan, info: RunInfo, map_index: int | None,
                  upstream: tuple[State, ...], crashes: int = 0, worker: str | None = None) -> None:
@@ -158,14 +158,16 @@ class _Run:
         self.worker = worker     # where it runs (see worker_id), if the caller knows
         self.name = plan.task.name if map_index is None else f"{plan.task.name}[{map_index}]"
         self.hooked = bool(plan.task.state_handlers)
+        self.ended = False   # a handler raised: the run ends in the Failed it made
         self._inputs: dict[str, Any] | None = None
 
     def set_state(self, old: State, new: State) -> State:
         """Stamp ``new`` with this run and pass the transition through the task's handlers.
 
         Handlers run in the task's context (``context.map_index`` etc.).  A handler
-        may return a replacement state; one that raises a signal ends the run in the
-        signal's state; one that raises anything else fails the task.
+        may return a replacement state; one that raises a signal gives the signal's
+        state; one that raises anything else fails the task and ends its run there (no
+        retry, no further handler call: Prefect 1's ENDRUN).
         """
         new = self.stamp(old, new)
         if not self.hooked:
@@ -180,6 +182,7 @@ class _Run:
         except (Exception, signals.PrefectSignal) as exc:  # signals are BaseExceptions
             new = Failed(f"Unexpected error while calling state handlers: {exc!r} (task "
                          f"{self.name!r})", result=exc)
+            self.ended = True
         finally:
             exit_task_context(token)
         return self.stamp(old, new)
@@ -513,7 +516,7 @@ def run_function(run: _Run, state: State) -> State:
             new, final = checkpoint(run, new)
         counted = new.attempts   # what a Retrying state says was made (RETRY(run_count=))
         state = run.set_state(state, new)
-        if final:  # signals.ENDRUN: exactly this state, no retry, no loop
+        if final or run.ended:  # signals.ENDRUN or a handler raised: no retry, no loop
             return state
         if isinstance(state, Looped):
             loop_count, loop_result, attempt = loop_count + 1, state.result, 0
@@ -536,6 +539,8 @@ def run_function(run: _Run, state: State) -> State:
             state = run.set_state(state, Retrying(
                 f"Retrying Task (after attempt {attempt} of {task.max_retries + 1})",
                 start_time=clock.now() + delay, attempts=attempt))
+            if not isinstance(state, Retrying):   # a handler replaced the retry
+                return state
             _finished(run, state)
             clock.sleep(delay)
             _starting(run)
@@ -757,43 +762,34 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
 
 
 def run_parent(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...],
-               children: Sequence[State]) -> State:
-    """Final state of a mapped parent whose children ran: Mapped, or what its checks say."""
+               children: Sequence[State], before: State | None = None) -> State:
+    """Final state of a mapped parent whose children ran: Mapped, or what its checks say.
+    ``before``: its state before its children ran (``parent_before``), if already made."""
     run = _Run(plan, info, None, upstream)
     with capture_logs(info.log_level) as logs:
         _starting(run)
-        state = _parent_state(run, children)
+        state = _parent_state(run, children, before)
         _finished(run, state)
     return state.replace(logs=state.logs + tuple(logs.records)) if logs.records else state
 
 
-def parent_verdict(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...]) -> State | None:
-    """What a mapped parent's checks say before its children run: the state they end the
-    parent in (no children: Prefect 1 creates none), or None if it maps.  A probe: no
-    handler is called and nothing is logged (``run_parent`` does both for the parent)."""
+def parent_before(plan: TaskPlan, info: RunInfo, upstream: tuple[State, ...]) -> State:
+    """A mapped parent's state before its children run, through its handlers: Mapped (no
+    children yet) if it maps, else the state its checks or its handlers end it in (then
+    Prefect 1 creates no children).  Without handlers it has no side effect."""
     run = _Run(plan, info, None, upstream)
-    run.hooked = False
-    return _parent_checks(run)
-
-
-def _parent_checks(run: _Run) -> State | None:
-    state: State = Pending(task_name=run.plan.task.name)
+    state: State = Pending(task_name=plan.task.name)
     for step in (check_upstream_finished, check_upstream_skipped, check_can_map):
         new = step(run, state)
         if new is not state:
             return new
-    return None
+    return run.set_state(state, Mapped("Ready to proceed with mapping."))
 
 
-def _parent_state(run: _Run, children: Sequence[State]) -> State:
-    verdict = _parent_checks(run)
-    if verdict is not None:
-        return verdict
-    state = run.set_state(Pending(task_name=run.plan.task.name),
-                          Mapped("Ready to proceed with mapping.", map_states=children))
+def _parent_state(run: _Run, children: Sequence[State], before: State | None) -> State:
+    state = parent_before(run.plan, run.info, run.upstream) if before is None else before
     if not isinstance(state, Mapped):
         return state
     # a parent's result is its children's results, whatever a handler set (as in Prefect 1)
-    kids = state.map_states
-    return state.with_result(list(kids.results) if isinstance(kids, MapStates)
-                             else [c.result for c in kids])
+    return state.replace(map_states=children, result=list(children.results)
+                         if isinstance(children, MapStates) else [c.result for c in children])
