@@ -28,9 +28,9 @@ DIFFERENT_ON_PURPOSE = {
 
 # On the Dask executor every case starts a LocalCluster (seconds each): a sample that
 # crosses processes in every way the others do, to keep the suite within its time.
-ON_DASK = ["cache_mapped", "context_values", "flatten_cases", "handlers_mapped", "loop_mapped",
-           "map_failures", "mapped_signals", "resource_manager_cases", "retry_signal_counts",
-           "timeouts", "triggers_mapped"]
+ON_DASK = ["cache_mapped", "context_values", "flatten_cases", "handler_failures_mapped",
+           "handlers_mapped", "loop_mapped", "map_failures", "mapped_signals",
+           "resource_manager_cases", "retry_signal_counts", "timeouts", "triggers_mapped"]
 
 
 def _cases() -> list[str]:
