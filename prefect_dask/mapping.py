@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .context import current_flow, no_blocks, pop_block, push_block
-from .errors import MapError, NoFlowContextError, TaskBindError
+from .errors import ApplyMapError, MapError, NoFlowContextError, TaskBindError
 from .flow import Flow
 from .task import Constant, Parameter, Task, flatten, is_sequence, task_or_value, unmapped
 
@@ -36,7 +36,8 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
     Every task ``func`` builds is mapped, as in Prefect 1: one that reads no mapped
     argument runs once per element too, and ``case`` blocks inside ``func`` gate each
     element on its own.  With ``flow=``, ``func`` must take a ``flow`` keyword argument
-    (it gets the flow to build in).  Returns what ``func`` returns.
+    (it gets the flow to build in).  A Parameter ``func`` reads must be in the flow already
+    or be passed in (Prefect 1 raised too).  Returns what ``func`` returns.
     """
     given_flow = flow is not None
     flow = flow if given_flow else current_flow()
@@ -84,6 +85,13 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
         raise TaskBindError(
             f"apply_map({name}, ...): {name} created no tasks, so there is nothing to map. "
             f"{name} must call tasks on its arguments (e.g. return inc(x)).")
+    for p in built:
+        if isinstance(p, Parameter) and arg_info:   # Prefect 1 raised a ValueError too
+            raise ApplyMapError(
+                f"apply_map({name}, ...) in flow {flow.name!r}: {name} uses Parameter "
+                f"{p.name!r}, which is not in the flow yet, so apply_map would make it read the "
+                f"mapped arguments, but a Parameter takes no upstream tasks. Pass it as an "
+                f"argument: apply_map({name}, ..., {p.name}=unmapped({p.name})).")
     for t in scratch.tasks:
         if t in built and getattr(t, "auto_slug", False):
             t.slug = None   # the scratch flow's slugs may clash with the flow's
@@ -98,7 +106,7 @@ def apply_map(func: Callable[..., Any], *args: Any, flow: Flow | None = None,
     # already upstream as ordering edges): it runs once per element, as in Prefect 1.
     for t in built:
         ups = flow.upstream_tasks(t)
-        if ups & built or isinstance(t, Parameter):
+        if ups & built:
             continue
         for arg, (mapped, flattened) in arg_info.items():
             if arg not in ups:

@@ -490,6 +490,26 @@ def test_apply_map_outside_a_flow():
         apply_map(inc_then_double, [1, 2])
 
 
+def test_apply_map_reading_a_parameter_the_flow_does_not_have_yet(executor):
+    # Prefect 1.4.1 raised ValueError("Parameters must be root tasks ...") while building:
+    # every task the function builds reads the mapped arguments, a Parameter cannot.
+    def with_k(x):
+        return pair(x, k)
+
+    with Flow("apply-map-closure-param"):
+        k = Parameter("k", default=[7, 8])
+        with pytest.raises(ValueError, match=r"apply_map\(with_k, \.\.\.\) in flow "
+                           r"'apply-map-closure-param': with_k uses Parameter 'k', which is not "
+                           r"in the flow yet.*apply_map\(with_k, \.\.\., k=unmapped\(k\)\)"):
+            apply_map(with_k, [1, 2])
+    # Already in the flow, it is mapped over like any outer task (Prefect 1 too).
+    with Flow("apply-map-closure-param-known") as flow:
+        k = Parameter("k", default=[7, 8])
+        pair(k, 0)
+        out = apply_map(with_k, [1, 2])
+    assert_mapped(flow.run(executor=executor).result[out], [(1, 7), (2, 8)])
+
+
 # -- map of map: child i depends only on child i ------------------------------------------------
 
 def test_map_of_map_a_failed_child_fails_only_its_own_index_downstream(executor):
