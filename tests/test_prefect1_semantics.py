@@ -13,7 +13,7 @@ import typing
 import pytest
 
 from cluster_helpers import pickle_by_value
-from prefect_dask import Flow, Task, case, context, merge, task, unmapped
+from prefect_dask import Flow, Parameter, Task, case, context, merge, task, unmapped
 from prefect_dask.errors import ExecutorError, FlowValidationError
 
 pickle_by_value(__name__)
@@ -169,6 +169,30 @@ def test_flow_and_terminal_handlers_edit_the_state(executor):
         fails()
     state = flow.run(executor=executor)
     assert state.is_failed() and state.message == "custom!" and seen == [2]
+
+
+def test_flow_handlers_and_terminal_handler_see_the_run_context(executor):
+    # Prefect 1.4.1: both run in the flow run's context: parameters, flow name, run id and
+    # flow.run(context=...) values.
+    seen = []
+
+    def snap(where, state):
+        seen.append((where, type(state).__name__, context.get("parameters"),
+                     context.get("flow_name"), context.get("user"),
+                     bool(context.get("flow_run_id")), bool(context.get("today"))))
+
+    def terminal(flow, state, reference_task_states):
+        snap("terminal", state)
+
+    def handler(flow, old_state, new_state):
+        snap("handler", new_state)
+
+    with Flow("ctx-handlers", terminal_state_handler=terminal, state_handlers=[handler]) as flow:
+        gives_one(upstream_tasks=[Parameter("a", default=1)])
+    flow.run(executor=executor, parameters={"a": 5}, context={"user": "u"})
+    assert seen == [(where, name, {"a": 5}, "ctx-handlers", "u", True, True)
+                    for where, name in [("handler", "Running"), ("terminal", "Success"),
+                                        ("handler", "Success")]]
 
 
 def test_handler_returning_a_non_state_fails_the_task_naming_it(executor):

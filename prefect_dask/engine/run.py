@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import datetime
 import logging
 import time
@@ -183,18 +184,23 @@ def check_picklable(flow: Any, plans: Mapping[Any, Any], executor: Any,
                 fail(f", task {t.name!r}", f"input {key!r}", why)
 
 
-def _flow_transition(flow: Any, run_id: str, old: State, new: State,
-                     values: Mapping[str, Any]) -> State:
-    """Pass a flow transition through the flow's handlers; a raising handler fails the run.
+def _flow_context(flow: Any, run_id: str, values: Mapping[str, Any],
+                  params: Mapping[str, Any]) -> Any:
+    """The context flow-level callbacks (state handlers, ``terminal_state_handler``) run in:
+    the run's ``values`` (``flow.run(context=...)``, dates...), ``flow_name``,
+    ``flow_run_id`` and ``parameters``, as in Prefect 1."""
+    return context(**{**values, "flow_name": flow.name, "flow_run_id": run_id,
+                      "parameters": dict(params)})
 
-    Handlers see the run's context ``values`` (``flow.run(context=...)``, secrets...),
-    ``context.flow_name`` and ``context.flow_run_id``, as in Prefect 1.  On the Running
-    transition a state signal (``raise signals.FAIL``) ends the run in its state, as
-    Prefect 1.4.1's flow runner does; on the final one (where Prefect 1 crashes) it fails
-    the run naming the flow, as any other error does."""
+
+def _flow_transition(flow: Any, old: State, new: State) -> State:
+    """Pass a flow transition through the flow's handlers (in ``_flow_context``); a raising
+    handler fails the run.  On the Running transition a state signal (``raise
+    signals.FAIL``) ends the run in its state, as Prefect 1.4.1's flow runner does; on the
+    final one (where Prefect 1 crashes) it fails the run naming the flow, as any other
+    error does."""
     try:
-        with context(**{**values, "flow_name": flow.name, "flow_run_id": run_id}):
-            return through_handlers(flow.state_handlers, flow, old, new)
+        return through_handlers(flow.state_handlers, flow, old, new)
     except (Exception, signals.PrefectSignal) as exc:
         if isinstance(exc, signals.PrefectStateSignal) and isinstance(new, Running):
             return exc.state
@@ -249,8 +255,9 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
     executor = executors.resolve(executor)
     check_picklable(flow, plans, executor, params, base_context)
     run_id = str(uuid.uuid4())
-    state = _flow_transition(flow, run_id, Scheduled("Flow run scheduled."),
-                             Running("Running flow."), base_context)
+    flow_context = functools.partial(_flow_context, flow, run_id, base_context, params)
+    with flow_context():
+        state = _flow_transition(flow, Scheduled("Flow run scheduled."), Running("Running flow."))
     if not state.is_running():   # a handler ended the run before it started: no task runs
         return _ended_before_start(flow, run_id, params, _secret_names(flow), executor, state)
     # The record and the progress bar are closed however the run ends (an error in the
@@ -298,14 +305,16 @@ def _run_flow(flow: Any, parameters: Mapping[str, Any], executor: Any,
                         recorder.node(plans[t].slug, done[t])   # the record shows them too
                 final = Cancelled("The flow run was interrupted (Ctrl-C).",
                                   result={t: done[t] for t in order})
-                interrupt.flow_state = _flow_transition(  # type: ignore[attr-defined]
-                    flow, run_id, state, final, base_context)
+                with flow_context():
+                    interrupt.flow_state = _flow_transition(  # type: ignore[attr-defined]
+                        flow, state, final)
                 recorder.end(interrupt.flow_state)  # type: ignore[attr-defined]
                 relay.close(run_id)
                 raise
             executor.release()   # stages done: free the cluster's copies
         final = final_flow_state(flow, {t: done[t] for t in order})
-        final = _flow_transition(flow, run_id, state, _terminal_state(flow, final), base_context)
+        with flow_context():
+            final = _flow_transition(flow, state, _terminal_state(flow, final))
         recorder.end(final)
     relay.close(run_id)
     logger.info(summary(flow.name, final, {t: done[t] for t in order},
