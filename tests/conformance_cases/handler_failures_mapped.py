@@ -1,7 +1,8 @@
 """State handlers that fail, raise signals or replace states, on plain tasks, mapped
 parents and mapped children with max_retries: a handler that raises ends the run (no
 retry), one raising FAIL is retried, one replacing Retrying ends the run in its state, a
-parent handler failing Pending -> Mapped creates no children."""
+parent handler failing Pending -> Mapped creates no children, also in the middle of a
+mapped chain whose width is known only once an upstream ran."""
 import datetime
 
 
@@ -67,6 +68,30 @@ def build(P, R):
         R.incr(f"hp{x}")
         return x
 
+    def fail_bad(task, old, new):
+        R.log("fail_bad", [task.name, P.context.get("map_index"), type(new).__name__])
+        if isinstance(new, P.states.Mapped) and task.name == "bad_mid":
+            return P.states.Failed("no", result="parent-no")
+        return new
+
+    @P.task
+    def upto(n):
+        return list(range(n))
+
+    @P.task(name="bad_mid", state_handlers=[fail_bad])
+    def bad_mid(x):
+        R.incr("bad_mid")
+        return x
+
+    @P.task(name="ok_mid", state_handlers=[fail_bad])
+    def ok_mid(x):
+        R.incr("ok_mid")
+        return x + 1
+
+    @P.task(trigger=P.triggers.all_finished, skip_on_upstream_skip=False)
+    def leaf_fin(x):
+        return str(x)
+
     @P.task
     def down(x):
         return x
@@ -89,4 +114,13 @@ def build(P, R):
         tasks.update(child=c, child_down=down.map(c), child_red=red(c))
         p = hp.map([1, 2])
         tasks.update(hp=p, hp_down=down.map(p), hp_red=red(p))
+        xs = upto(3)
+        b = bad_mid.map(xs)
+        o = ok_mid.map(xs)
+        lo = down.map(o)
+        b2 = bad_mid.map(lo)
+        b3 = bad_mid.map(ok_mid.map([1, 2]))
+        tasks.update(chain_b=b, chain_lb=down.map(b), chain_lf=leaf_fin.map(b), chain_o=o,
+                     chain_lo=lo, chain_b2=b2, chain_l2=down.map(b2), chain_b3=b3,
+                     chain_r=red(b3))
     return {"flow": flow, "tasks": tasks}
