@@ -195,6 +195,35 @@ def test_flow_handlers_and_terminal_handler_see_the_run_context(executor):
                                         ("handler", "Success")]]
 
 
+def test_triggers_and_cache_validators_run_in_the_task_context(executor):
+    # Prefect 1.4.1 checks both inside the task run's context (a mapped child's map_index...).
+    seen = []
+
+    def snap(what):
+        seen.append((what, context.get("task_name"), context.get("map_index"),
+                     context.get("task_run_count"), context.get("parameters")))
+
+    def trigger(upstream_states):
+        snap("trigger")
+        return True
+
+    def validator(state, inputs, parameters):
+        snap("validator")
+        return True
+
+    @task(trigger=trigger, cache_for=datetime.timedelta(minutes=5), cache_validator=validator)
+    def ctx_checked(x):
+        return x
+
+    with Flow("ctx-checks") as flow:
+        ctx_checked.map(Parameter("xs", default=[1, 2]))
+    flow.run(executor=executor)
+    flow.run(executor=executor)
+    assert sorted(seen) == sorted(
+        [("trigger", "ctx_checked", i, 1, {"xs": [1, 2]}) for i in (0, 1) for _ in range(2)]
+        + [("validator", "ctx_checked", i, 1, {"xs": [1, 2]}) for i in (0, 1)])
+
+
 def test_handler_returning_a_non_state_fails_the_task_naming_it(executor):
     def bad(task, old_state, new_state):
         return "done"

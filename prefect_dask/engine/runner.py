@@ -149,7 +149,7 @@ class _Run:
     """One task run in progress: knows its task and calls handlers on each transition."""
 
     __slots__ = ("plan", "info", "map_index", "upstream", "crashes", "worker", "name", "hooked",
-                 "ended", "_inputs")
+                 "ended", "_inputs", "_values")
 
     def __init__(self, plan: TaskPlan, info: RunInfo, map_index: int | None,
                  upstream: tuple[State, ...], crashes: int = 0, worker: str | None = None) -> None:
@@ -160,6 +160,7 @@ class _Run:
         self.hooked = bool(plan.task.state_handlers)
         self.ended = False   # a handler raised: the run ends in the Failed it made
         self._inputs: dict[str, Any] | None = None
+        self._values: dict[str, Any] | None = None   # the last context_values(n, 1, None)
 
     def set_state(self, old: State, new: State) -> State:
         """Stamp ``new`` with this run and pass the transition through the task's handlers.
@@ -205,6 +206,10 @@ class _Run:
         return out
 
     def context_values(self, attempt: int, loop_count: int, loop_result: Any) -> dict[str, Any]:
+        """The task context (read-only: callers copy it to add values)."""
+        if loop_count == 1 and self._values is not None \
+                and self._values["task_run_count"] == attempt:
+            return self._values   # checks, handlers and the first call share one
         task = self.plan.task
         info = self.info
         values = {
@@ -223,6 +228,8 @@ class _Run:
         if loop_count > 1:
             values["task_loop_count"] = loop_count
             values["task_loop_result"] = loop_result
+        else:
+            self._values = values
         return values
 
     def fields(self) -> dict[str, Any]:
@@ -748,15 +755,20 @@ def run_task(plan: TaskPlan, info: RunInfo, map_index: int | None,
     state: State = Pending(task_name=plan.task.name, map_index=map_index)
     with capture_logs(info.log_level) as logs:
         _starting(run)
-        for step in (check_upstream_finished, check_upstream_skipped, check_trigger,
-                     check_cache):
-            new = step(run, state)
-            if new is not state:  # a check that does not pass ends the run in its state
-                state = new
-                if not isinstance(new, Resume):   # unless a handler resumed a paused task
-                    break
-        else:
-            state = cache_result(run, run_function(run, state))
+        # the whole run is in the task's context: triggers and cache validators see it too
+        token = enter_task_context(run.context_values(crashes + 1, 1, None))
+        try:
+            for step in (check_upstream_finished, check_upstream_skipped, check_trigger,
+                         check_cache):
+                new = step(run, state)
+                if new is not state:  # a check that does not pass ends the run in its state
+                    state = new
+                    if not isinstance(new, Resume):   # unless a handler resumed a paused task
+                        break
+            else:
+                state = cache_result(run, run_function(run, state))
+        finally:
+            exit_task_context(token)
         _finished(run, state)
     return state.replace(logs=tuple(logs.records)) if logs.records else state
 
