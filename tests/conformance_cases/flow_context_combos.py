@@ -2,7 +2,8 @@
 flow.run(context=...) values across runs with Parameters overridden; a cached mapped task
 returning States; map over the merge of two mapped branches chosen by a Parameter; a child
 handler rescuing a failure before a reduce; task_run_name and LOOP on a cached mapped task;
-a closure over a Parameter already in the flow inside apply_map, and an unmapped one."""
+a closure over a Parameter already in the flow inside apply_map, and an unmapped one; the
+context a custom trigger and a custom cache validator see in mapped children."""
 from datetime import timedelta
 
 
@@ -64,6 +65,24 @@ def build(P, R):
             raise P.signals.LOOP(result=i)
         return [x, i]
 
+    def snap():
+        c = P.context
+        return [(c.get("task_name") or "").replace(R.uid, "U"), c.get("map_index"),
+                c.get("task_run_count"), sorted((c.get("parameters") or {}).items())]
+
+    def validator(state, inputs, parameters):
+        R.log("validator", snap())
+        return True
+
+    def trigger(upstream_states):
+        R.log("trigger", snap())
+        return all(s.is_successful() for s in upstream_states.values())
+
+    @P.task(cache_for=timedelta(minutes=5), cache_validator=validator, name=f"cv-{R.uid}",
+            trigger=trigger)
+    def cv(x):
+        return x
+
     @P.task
     def pair(a, b):
         return [a, b]
@@ -86,10 +105,11 @@ def build(P, R):
         seen = pair(ks, up)
         closure = P.apply_map(lambda x: pair(x, ks), [1, 2, 3])
         whole = P.apply_map(lambda x, u: pair(x, u), [1, 2], u=P.unmapped(ks))
+        checked = cv.map(xs)
 
     return {"flow": flow,
             "tasks": {"rst": r, "kind": k, "a": a, "b": b, "m": m, "fragile": f, "total": t,
-                      "lc": l, "seen": seen, "closure": closure, "whole": whole},
+                      "lc": l, "seen": seen, "closure": closure, "whole": whole, "checked": checked},
             "runs": [{"context": {"user": "first"}}, {"parameters": {"up": False}},
                      {"parameters": {"xs": [3, 4], "ks": [5, 6, 7]},
                       "context": {"user": "third"}}]}
