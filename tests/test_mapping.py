@@ -496,7 +496,9 @@ def test_apply_map_reading_a_parameter_the_flow_does_not_have_yet(executor):
     def with_k(x):
         return pair(x, k)
 
-    with Flow("apply-map-closure-param"):
+    # (the flow then warns that Parameter k was made in its block but never used)
+    with pytest.warns(UserWarning, match=r"never added to it: \[<Parameter: k>\]"), \
+            Flow("apply-map-closure-param"):
         k = Parameter("k", default=[7, 8])
         with pytest.raises(ValueError, match=r"apply_map\(with_k, \.\.\.\) in flow "
                            r"'apply-map-closure-param': with_k uses Parameter 'k', which is not "
