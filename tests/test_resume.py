@@ -675,6 +675,7 @@ def test_not_a_record_is_an_error(home):
     folder = home / "runs"
     folder.mkdir(parents=True)
     (folder / "junk.msgpack").write_bytes(os.urandom(64))
+    (folder / "listkey.msgpack").write_bytes(b"\x81\x91\x01\x02")   # {[1]: 2}: unhashable key
     (folder / "empty.msgpack").write_bytes(b"")
     with pytest.raises(RunRecordError, match="not a prefect_dask run record"):
         read_record(folder / "empty.msgpack")

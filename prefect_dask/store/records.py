@@ -160,8 +160,9 @@ def _entries(path: Path) -> Iterator[dict]:
         for entry in unpacker:
             if isinstance(entry, dict):
                 yield entry
-    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError):
-        return  # a torn last entry (the driver died while writing it)
+    except (msgpack.ExtraData, msgpack.FormatError, msgpack.StackError, ValueError,
+            TypeError):   # TypeError: garbage that decodes as a map with a list for a key
+        return  # a torn last entry (the driver died while writing it), or not a record
 
 
 def read_record(path: str | os.PathLike) -> dict:
